@@ -1,0 +1,36 @@
+# loom — the two commands: `make test` and `make demo`.  Everything else is
+# CMake under build/ (and build-asan/ for the sanitizer half of the suite).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= 2
+CMAKE_ARGS ?=
+
+.PHONY: all setup configure test test-fast test-asan demo clean
+
+all: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+setup:
+	@scripts/setup.sh
+
+configure: setup
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+# The whole suite, then its sanitizer part under AddressSanitizer + UBSan.
+test: all
+	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
+	$(MAKE) test-asan
+
+test-asan: setup
+	@test -f $(ASAN_BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOOM_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest -j$(JOBS) --output-on-failure -LE no-sanitize
+
+demo: all
+	@examples/demo.sh $(BUILD)/loom
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

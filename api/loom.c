@@ -1,0 +1,239 @@
+/* loom.c — the public C API (include/loom.h) over the frontend and the
+ * reference interpreter.
+ *
+ * Inputs are matched to the graph's input nodes by name, so callers need
+ * not know their order; the interpreter then binds the symbolic dimensions
+ * from the shapes it is given.  Errors are copied into the caller's buffer
+ * and never printed.
+ */
+#include "loom.h"
+
+#include <string.h>
+
+#include "frontend/frontend.h"
+
+struct loom_model {
+  FeModel *fe;
+  uint32_t *inputs; /* value ids of input nodes, in node order */
+  uint32_t n_inputs;
+};
+
+static loom_status fail(char *err, size_t errlen, loom_status st,
+                        const char *msg) {
+  if (err && errlen) snprintf(err, errlen, "%s", msg);
+  return st;
+}
+
+static loom_status fail_diag(char *err, size_t errlen, const Diag *d) {
+  return fail(err, errlen, LOOM_ERR_MODEL, d->msg);
+}
+
+const char *loom_version(void) { return LOOM_VERSION; }
+
+loom_status loom_load(const char *path, const loom_options *opts,
+                      loom_model **out, char *err, size_t errlen) {
+  if (!path || !out) return fail(err, errlen, LOOM_ERR_USAGE, "error: loom_load: NULL argument");
+  *out = NULL;
+  if (opts && opts->backend && strcmp(opts->backend, "ref") != 0) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "error: unknown backend '%s' (available: ref)",
+             opts->backend);
+    return fail(err, errlen, LOOM_ERR_USAGE, msg);
+  }
+  Diag d = {0};
+  FeOptions fo = {.weights = opts ? opts->weights : NULL};
+  FeModel *fe = fe_load(path, &fo, &d);
+  if (!fe) return fail_diag(err, errlen, &d);
+  loom_model *m = calloc(1, sizeof *m);
+  IR_ASSERT(m);
+  m->fe = fe;
+  m->n_inputs = ir_inputs(fe->g, NULL, 0);
+  m->inputs = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *m->inputs);
+  IR_ASSERT(m->inputs);
+  ir_inputs(fe->g, m->inputs, m->n_inputs);
+  *out = m;
+  return LOOM_OK;
+}
+
+void loom_free(loom_model *m) {
+  if (!m) return;
+  fe_model_free(m->fe);
+  free(m->inputs);
+  free(m);
+}
+
+const char *loom_name(const loom_model *m) { return m->fe->g->name; }
+int loom_num_inputs(const loom_model *m) { return (int)m->n_inputs; }
+int loom_num_outputs(const loom_model *m) { return (int)m->fe->g->n_outputs; }
+
+static void fill_info(const Graph *g, uint32_t v, loom_info *out) {
+  const Value *val = &g->values[v];
+  memset(out, 0, sizeof *out);
+  out->name = val->name;
+  out->dtype = val->dtype == DT_I32 ? LOOM_I32 : LOOM_F32;
+  out->rank = val->shape.rank;
+  for (int i = 0; i < val->shape.rank; i++) {
+    Dim d = val->shape.d[i];
+    out->dims[i] = d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+    out->dim_names[i] = d.sym < 0 ? NULL : g->syms[d.sym].name;
+  }
+}
+
+loom_status loom_input_info(const loom_model *m, int i, loom_info *out) {
+  if (!m || !out || i < 0 || (uint32_t)i >= m->n_inputs) return LOOM_ERR_USAGE;
+  fill_info(m->fe->g, m->inputs[i], out);
+  return LOOM_OK;
+}
+
+loom_status loom_output_info(const loom_model *m, int i, loom_info *out) {
+  if (!m || !out || i < 0 || (uint32_t)i >= m->fe->g->n_outputs)
+    return LOOM_ERR_USAGE;
+  fill_info(m->fe->g, m->fe->g->outputs[i], out);
+  return LOOM_OK;
+}
+
+size_t loom_tensor_bytes(const loom_tensor *t) {
+  size_t n = 4;
+  for (int i = 0; i < t->rank; i++) n *= (size_t)t->dims[i];
+  return n;
+}
+
+/* Put the caller's named inputs into input-node order as Tensors. */
+static loom_status order_inputs(loom_model *m, const loom_tensor *inputs,
+                                int n_inputs, Tensor *ordered, char *err,
+                                size_t errlen) {
+  const Graph *g = m->fe->g;
+  char msg[512];
+  for (uint32_t k = 0; k < m->n_inputs; k++) ordered[k].data = NULL;
+  for (int i = 0; i < n_inputs; i++) {
+    const loom_tensor *t = &inputs[i];
+    uint32_t k = 0;
+    while (k < m->n_inputs &&
+           !(t->name && strcmp(g->values[m->inputs[k]].name, t->name) == 0))
+      k++;
+    if (k == m->n_inputs) {
+      size_t len = (size_t)snprintf(msg, sizeof msg,
+                                    "error: '%s' is not an input of %s "
+                                    "(inputs:", t->name ? t->name : "(null)",
+                                    g->name);
+      for (uint32_t j = 0; j < m->n_inputs && len < sizeof msg; j++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s",
+                                g->values[m->inputs[j]].name);
+      if (len < sizeof msg) snprintf(msg + len, sizeof msg - len, ")");
+      return fail(err, errlen, LOOM_ERR_MODEL, msg);
+    }
+    if (ordered[k].data) {
+      snprintf(msg, sizeof msg, "error: input '%s' is given twice", t->name);
+      return fail(err, errlen, LOOM_ERR_MODEL, msg);
+    }
+    const Value *v = &g->values[m->inputs[k]];
+    DType want = v->dtype;
+    if ((t->dtype == LOOM_I32) != (want == DT_I32)) {
+      snprintf(msg, sizeof msg, "error: input '%s' must be %s, got %s",
+               t->name, ir_dtype_name(want),
+               t->dtype == LOOM_I32 ? "i32" : "f32");
+      return fail(err, errlen, LOOM_ERR_MODEL, msg);
+    }
+    if (t->rank < 0 || t->rank > IR_MAX_RANK)
+      return fail(err, errlen, LOOM_ERR_USAGE, "error: bad rank");
+    ordered[k].dtype = want;
+    ordered[k].rank = t->rank;
+    memcpy(ordered[k].dims, t->dims, sizeof(int64_t) * (size_t)t->rank);
+    /* A non-NULL placeholder marks "given" for shape-only queries. */
+    ordered[k].data = t->data ? t->data : (void *)t;
+  }
+  for (uint32_t k = 0; k < m->n_inputs; k++)
+    if (!ordered[k].data) {
+      snprintf(msg, sizeof msg, "error: input '%s' is missing",
+               g->values[m->inputs[k]].name);
+      return fail(err, errlen, LOOM_ERR_MODEL, msg);
+    }
+  return LOOM_OK;
+}
+
+loom_status loom_output_shapes(loom_model *m, const loom_tensor *inputs,
+                               int n_inputs, loom_tensor *outputs,
+                               int n_outputs, char *err, size_t errlen) {
+  if (!m || (n_inputs && !inputs) || (n_outputs && !outputs))
+    return fail(err, errlen, LOOM_ERR_USAGE, "error: NULL argument");
+  const Graph *g = m->fe->g;
+  if ((uint32_t)n_outputs != g->n_outputs) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "error: the model has %u outputs, got %d",
+             g->n_outputs, n_outputs);
+    return fail(err, errlen, LOOM_ERR_USAGE, msg);
+  }
+  Tensor ordered[m->n_inputs ? m->n_inputs : 1];
+  loom_status st = order_inputs(m, inputs, n_inputs, ordered, err, errlen);
+  if (st) return st;
+  int64_t binding[g->n_syms ? g->n_syms : 1];
+  Diag d = {0};
+  if (ir_bind_inputs(g, ordered, (int)m->n_inputs, binding, &d))
+    return fail_diag(err, errlen, &d);
+  for (int i = 0; i < n_outputs; i++) {
+    const Value *v = &g->values[g->outputs[i]];
+    outputs[i].name = v->name;
+    outputs[i].dtype = v->dtype == DT_I32 ? LOOM_I32 : LOOM_F32;
+    outputs[i].rank = v->shape.rank;
+    ir_shape_eval(&v->shape, binding, outputs[i].dims);
+  }
+  return LOOM_OK;
+}
+
+loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
+                     loom_tensor *outputs, int n_outputs, char *err,
+                     size_t errlen) {
+  if (!m || (n_inputs && !inputs) || (n_outputs && !outputs))
+    return fail(err, errlen, LOOM_ERR_USAGE, "error: NULL argument");
+  const Graph *g = m->fe->g;
+  char msg[512];
+  if ((uint32_t)n_outputs != g->n_outputs) {
+    snprintf(msg, sizeof msg, "error: the model has %u outputs, got %d",
+             g->n_outputs, n_outputs);
+    return fail(err, errlen, LOOM_ERR_USAGE, msg);
+  }
+  for (int i = 0; i < n_inputs; i++)
+    if (!inputs[i].data) {
+      snprintf(msg, sizeof msg, "error: input '%s' has no data",
+               inputs[i].name ? inputs[i].name : "(null)");
+      return fail(err, errlen, LOOM_ERR_USAGE, msg);
+    }
+  Tensor ordered[m->n_inputs ? m->n_inputs : 1];
+  loom_status st = order_inputs(m, inputs, n_inputs, ordered, err, errlen);
+  if (st) return st;
+  /* Check the caller's output buffers before doing the work. */
+  loom_tensor want[g->n_outputs ? g->n_outputs : 1];
+  st = loom_output_shapes(m, inputs, n_inputs, want, n_outputs, err, errlen);
+  if (st) return st;
+  for (int i = 0; i < n_outputs; i++) {
+    loom_tensor *o = &outputs[i];
+    if (o->name && strcmp(o->name, want[i].name) != 0) {
+      snprintf(msg, sizeof msg, "error: output %d is '%s', not '%s'", i,
+               want[i].name, o->name);
+      return fail(err, errlen, LOOM_ERR_USAGE, msg);
+    }
+    if (!o->data) {
+      snprintf(msg, sizeof msg, "error: output '%s' has no buffer",
+               want[i].name);
+      return fail(err, errlen, LOOM_ERR_USAGE, msg);
+    }
+  }
+  Tensor *res = calloc(g->n_outputs, sizeof *res);
+  IR_ASSERT(res);
+  Diag d = {0};
+  if (ir_interp(g, ordered, (int)m->n_inputs, res, &d)) {
+    free(res);
+    return fail_diag(err, errlen, &d);
+  }
+  for (int i = 0; i < n_outputs; i++) {
+    loom_tensor *o = &outputs[i];
+    o->name = want[i].name;
+    o->dtype = want[i].dtype;
+    o->rank = want[i].rank;
+    memcpy(o->dims, want[i].dims, sizeof o->dims);
+    memcpy(o->data, res[i].data, loom_tensor_bytes(o));
+    free(res[i].data);
+  }
+  free(res);
+  return LOOM_OK;
+}

@@ -1,0 +1,56 @@
+/* frontend.h — model files in, Graph IR with bound weights out.
+ *
+ * fe_load reads a model YAML file, in either of its two forms:
+ *   graph form   — `graph:` with inputs, weights, dims, nodes, outputs
+ *   family form  — `family:` and hyperparameters (frontend/family_*.c)
+ * builds the Graph IR (every node located at the YAML that made it), checks
+ * it, and binds every weight to its data: a safetensors file (memory-mapped;
+ * F16/BF16 converted at load) or deterministic random values.
+ */
+#ifndef LOOM_FRONTEND_FRONTEND_H
+#define LOOM_FRONTEND_FRONTEND_H
+
+#include <stdbool.h>
+
+#include "frontend/safetensors.h"
+#include "frontend/yaml_util.h"
+#include "ir/ir.h"
+
+typedef struct {
+  const char *weights; /* overrides the model's `weights:` (relative to cwd) */
+  bool no_weights;     /* build the graph only (dump, opt): bind nothing */
+} FeOptions;
+
+typedef enum { WS_NONE, WS_FILE, WS_RANDOM } WeightSource;
+
+typedef struct FeModel {
+  Graph *g;
+  const char *path;         /* the model file (graph arena) */
+  WeightSource source;
+  const char *weights_path; /* WS_FILE: resolved path */
+  uint64_t seed;            /* WS_RANDOM */
+  Loc weights_loc;          /* where the model names its weights */
+  StFile st;
+  bool st_open;
+  float *owned;             /* converted / random weights, one block */
+} FeModel;
+
+FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d);
+void fe_model_free(FeModel *m);
+
+/* ---- shared by the two forms ------------------------------------------ */
+
+/* Parse `weights: FILE | {random: {seed: N}}` (node may be NULL). */
+int fe_parse_weight_source(FeYaml *y, FeModel *m, yaml_node_t *node);
+/* Bind every weight node's data from m's source. */
+int fe_bind_weights(FeModel *m, Diag *d);
+
+/* The graph form (frontend/graph_form.c). */
+int fe_graph_form(FeYaml *y, FeModel *m, yaml_node_t *root);
+/* The family form (frontend/family.c). */
+int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root);
+
+/* Top-level keys of each form, for messages and checks. */
+extern const char *const fe_graph_form_keys[];
+
+#endif

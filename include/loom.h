@@ -1,0 +1,97 @@
+/* loom.h — the public C API of libloom.
+ *
+ * Load a model file (YAML, graph or family form), ask for its inputs and
+ * outputs, run it on caller-owned buffers, free it.  Every function returns
+ * a status; on failure the message (one line "FILE:LINE:COL: error: ...",
+ * possibly followed by the source line and a caret) is written to the
+ * caller's buffer.  The library never prints and never exits.
+ *
+ *   char err[4096];
+ *   loom_model *m;
+ *   if (loom_load("bert.yaml", NULL, &m, err, sizeof err)) { puts(err); ... }
+ *   int32_t ids[] = {101, 7592, 102};
+ *   loom_tensor in = {"ids", LOOM_I32, 1, {3}, ids};
+ *   loom_tensor out;
+ *   loom_output_shapes(m, &in, 1, &out, 1, err, sizeof err); // fills dims
+ *   out.data = malloc(loom_tensor_bytes(&out));
+ *   loom_run(m, &in, 1, &out, 1, err, sizeof err);
+ *   loom_free(m);
+ */
+#ifndef LOOM_H
+#define LOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LOOM_VERSION "0.1.0"
+#define LOOM_MAX_RANK 8
+
+typedef enum {
+  LOOM_OK = 0,
+  LOOM_ERR_MODEL = 1, /* bad model, weights file or input data */
+  LOOM_ERR_USAGE = 2, /* API misuse: bad index, unknown backend, NULL */
+} loom_status;
+
+typedef enum { LOOM_F32 = 0, LOOM_I32 = 1 } loom_dtype;
+
+typedef struct loom_model loom_model;
+
+typedef struct {
+  const char *weights; /* safetensors file overriding the model's weights:
+                          (NULL: as the model says) */
+  const char *backend; /* "ref" (the reference interpreter; NULL = "ref") */
+} loom_options;
+
+/* A tensor passed to or from loom: row-major, caller-owned data. */
+typedef struct {
+  const char *name;
+  loom_dtype dtype;
+  int rank;
+  int64_t dims[LOOM_MAX_RANK];
+  void *data;
+} loom_tensor;
+
+/* What an input or output looks like.  A symbolic dimension has dims[i] set
+ * to its upper bound and dim_names[i] to its name (NULL when static). */
+typedef struct {
+  const char *name;
+  loom_dtype dtype;
+  int rank;
+  int64_t dims[LOOM_MAX_RANK];
+  const char *dim_names[LOOM_MAX_RANK];
+} loom_info;
+
+loom_status loom_load(const char *path, const loom_options *opts,
+                      loom_model **out, char *err, size_t errlen);
+void loom_free(loom_model *m);
+
+const char *loom_name(const loom_model *m);
+int loom_num_inputs(const loom_model *m);
+int loom_num_outputs(const loom_model *m);
+loom_status loom_input_info(const loom_model *m, int i, loom_info *out);
+loom_status loom_output_info(const loom_model *m, int i, loom_info *out);
+
+/* The concrete shapes of the outputs for these inputs (by name; data is not
+ * read): fills name, dtype, rank and dims of outputs[0..n_outputs). */
+loom_status loom_output_shapes(loom_model *m, const loom_tensor *inputs,
+                               int n_inputs, loom_tensor *outputs,
+                               int n_outputs, char *err, size_t errlen);
+
+/* Run: inputs by name (each input exactly once); outputs[i] is the i-th
+ * output; each must have name NULL or the output's name, and data of
+ * loom_tensor_bytes() for the shapes loom_output_shapes gives. */
+loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
+                     loom_tensor *outputs, int n_outputs, char *err,
+                     size_t errlen);
+
+size_t loom_tensor_bytes(const loom_tensor *t);
+const char *loom_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

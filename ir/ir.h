@@ -1,0 +1,240 @@
+/* ir.h — the Graph IR.
+ *
+ * A Graph is a list of nodes in topological order.  Each node is one op of
+ * ir/ops.def with operands and results; results are Values, referred to
+ * everywhere by index (uint32_t), never by pointer, so that printing,
+ * renumbering and rewriting stay simple.  Graph inputs and weights are nodes
+ * too (ops `input` and `weight`), so every value has exactly one producer.
+ *
+ * Shapes are static, or symbolic with an upper bound: a Dim is either a
+ * constant `c`, or `c * SYM` for a symbol of the graph (declared as
+ * `dims: {S: 256}`), so one graph serves every sequence length up to the
+ * bound.  The product form lets reshape move between [S, 512] and
+ * [S, 8, 64] and back without losing track of S.
+ *
+ * Strings and attribute lists live in the graph's arena and die with it; the
+ * node and value arrays grow with realloc.
+ */
+#ifndef LOOM_IR_IR_H
+#define LOOM_IR_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/diag.h"
+
+#define IR_MAX_RANK 8
+#define IR_MAX_ATTRS 4
+#define IR_NONE UINT32_MAX
+
+/* ---- ops ---------------------------------------------------------------- */
+
+typedef enum {
+#define OP(name, text, min_in, max_in, nout, flags) OP_##name,
+#include "ir/ops.def"
+  OP_COUNT
+} Op;
+
+enum {
+  OPF_SOURCE = 1 << 0,      /* no operands: input, weight */
+  OPF_ELEMENTWISE = 1 << 1, /* out[i] = f(in[i]) with broadcasting */
+};
+
+typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_DIM, AK_DIMS } AttrKind;
+
+typedef struct {
+  const char *key;
+  AttrKind kind;
+  const char *dflt; /* text form of the default; NULL required; "" none */
+} AttrSpec;
+
+typedef struct {
+  const char *name;
+  int min_in, max_in, nout; /* max_in -1: variadic; nout -1: from attrs */
+  unsigned flags;
+  int nattrs;
+  AttrSpec attrs[IR_MAX_ATTRS];
+} OpInfo;
+
+const OpInfo *ir_op_info(Op op);
+Op ir_op_lookup(const char *name); /* OP_COUNT when unknown */
+int ir_attr_index(Op op, const char *key); /* -1 when op has no such attr */
+
+/* ---- types -------------------------------------------------------------- */
+
+typedef enum { DT_F32, DT_I32, DT_F16, DT_BF16, DT_COUNT } DType;
+
+const char *ir_dtype_name(DType t); /* "f32", "i32", "f16", "bf16" */
+int ir_dtype_lookup(const char *name); /* -1 when unknown */
+size_t ir_dtype_size(DType t);
+
+/* A dimension: c when sym < 0, else c * symbol `sym` (c >= 1). */
+typedef struct {
+  int64_t c;
+  int32_t sym;
+} Dim;
+
+typedef struct {
+  int rank;
+  Dim d[IR_MAX_RANK];
+} Shape;
+
+static inline Dim ir_dim(int64_t c) { return (Dim){c, -1}; }
+static inline Dim ir_dim_sym(int32_t sym) { return (Dim){1, sym}; }
+static inline bool ir_dim_static(Dim d) { return d.sym < 0; }
+static inline bool ir_dim_eq(Dim a, Dim b) { return a.c == b.c && a.sym == b.sym; }
+bool ir_shape_eq(const Shape *a, const Shape *b);
+Shape ir_shape(int rank, const int64_t *dims); /* all static */
+
+/* A symbolic dimension of the graph. */
+typedef struct {
+  const char *name;
+  int64_t bound; /* 1 <= value <= bound */
+  Loc loc;
+} Sym;
+
+/* An attribute value; which field is used is the op table's AttrKind. */
+typedef struct {
+  bool set;     /* false: not given (the default applies, or none) */
+  int64_t i;    /* AK_INT, AK_BOOL */
+  double f;     /* AK_FLOAT */
+  Dim dim;      /* AK_DIM */
+  int n;        /* AK_INTS, AK_DIMS: number of entries */
+  int64_t *ints;/* AK_INTS (arena) */
+  Dim *dims;    /* AK_DIMS (arena); c == -1, sym < 0 stands for "-1" */
+} Attr;
+
+typedef struct {
+  const char *name; /* unique in the graph; NULL: printed as %<index> */
+  DType dtype;
+  Shape shape;
+  uint32_t node;    /* producer */
+  uint32_t index;   /* which result of the producer */
+  const void *data; /* weights (and later constants): dtype, row-major;
+                       NULL until weights are bound */
+} Value;
+
+typedef struct {
+  Op op;
+  uint32_t nin, nout;
+  uint32_t *in;  /* value ids (arena) */
+  uint32_t *out; /* value ids (arena) */
+  Attr attr[IR_MAX_ATTRS]; /* in the order of the op's AttrSpecs */
+  Loc loc;
+} Node;
+
+typedef struct Arena Arena;
+
+typedef struct Graph {
+  Arena *arena;
+  const char *name;
+  Node *nodes;
+  uint32_t n_nodes, cap_nodes;
+  Value *values;
+  uint32_t n_values, cap_values;
+  Sym *syms;
+  uint32_t n_syms, cap_syms;
+  uint32_t *outputs; /* value ids of the graph's results, in order */
+  uint32_t n_outputs, cap_outputs;
+} Graph;
+
+/* ---- arena -------------------------------------------------------------- */
+
+Arena *ir_arena_new(void);
+void ir_arena_free(Arena *a);
+void *ir_alloc(Arena *a, size_t n); /* zeroed, 16-byte aligned */
+char *ir_strdup(Arena *a, const char *s);
+char *ir_strndup(Arena *a, const char *s, size_t n);
+
+/* ---- building ----------------------------------------------------------- */
+
+Graph *ir_graph_new(const char *name);
+void ir_graph_free(Graph *g);
+
+/* Declare a symbolic dimension; returns its index. */
+int32_t ir_add_sym(Graph *g, const char *name, int64_t bound, Loc loc);
+int32_t ir_find_sym(const Graph *g, const char *name); /* -1 when absent */
+
+/* Append a node whose results get fresh values (dtype/shape unset until
+ * ir_infer).  `in` has nin value ids.  Attributes are set afterwards through
+ * node->attr; names through ir_set_name.  Returns the node id. */
+uint32_t ir_add_node(Graph *g, Op op, const uint32_t *in, uint32_t nin,
+                     uint32_t nout, Loc loc);
+/* Convenience: a source node (input/weight) with a named, typed result;
+ * returns the value id. */
+uint32_t ir_add_source(Graph *g, Op op, const char *name, DType dt,
+                       const Shape *shape, Loc loc);
+void ir_set_name(Graph *g, uint32_t value, const char *name);
+uint32_t ir_find_value(const Graph *g, const char *name); /* IR_NONE */
+void ir_add_output(Graph *g, uint32_t value);
+
+/* Attribute setters (by key; asserts that the op has it). */
+void ir_set_int(Graph *g, uint32_t node, const char *key, int64_t v);
+void ir_set_float(Graph *g, uint32_t node, const char *key, double v);
+void ir_set_ints(Graph *g, uint32_t node, const char *key, const int64_t *v,
+                 int n);
+void ir_set_dims(Graph *g, uint32_t node, const char *key, const Dim *v, int n);
+void ir_set_dim(Graph *g, uint32_t node, const char *key, Dim v);
+/* Attribute getters with the default applied (asserts on a required attr
+ * that is missing; the verifier reports those first). */
+int64_t ir_get_int(const Graph *g, const Node *n, const char *key);
+double ir_get_float(const Graph *g, const Node *n, const char *key);
+const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
+
+/* ---- shapes ------------------------------------------------------------- */
+
+/* Infer dtypes and shapes of node `id`'s results from its operands and
+ * attributes (the op's shape rule).  A mismatch is a user error at the
+ * node's location. */
+int ir_infer(Graph *g, uint32_t id, Diag *d);
+
+/* Text of a dim or shape with symbol names: "S", "8*S", "64"; "[S, 64]". */
+void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);
+void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap);
+
+/* Concrete sizes: binding[sym] is each symbol's value.  Returns the
+ * number of elements. */
+int64_t ir_dim_value(Dim d, const int64_t *binding);
+int64_t ir_shape_eval(const Shape *s, const int64_t *binding, int64_t *dims);
+
+/* ---- checking, text form ------------------------------------------------ */
+
+/* Structure, operand counts, attributes, topological order, shapes (by
+ * re-running every shape rule), dtypes, uses, unique names. */
+int ir_verify(const Graph *g, Diag *d);
+
+/* The text form (see ir/print.c for its grammar).  Printing is
+ * deterministic; parse(print(g)) prints byte-identical. */
+char *ir_print(const Graph *g); /* malloc'd */
+int ir_print_file(const Graph *g, FILE *f);
+Graph *ir_parse(const char *text, const char *filename, Diag *d);
+
+/* ---- tensors and the reference interpreter ------------------------------ */
+
+/* A concrete tensor: host memory, row-major. */
+typedef struct {
+  DType dtype;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  void *data;
+} Tensor;
+
+int64_t ir_tensor_numel(const Tensor *t);
+
+/* Bind symbols from the inputs' concrete shapes: inputs[i] is for the i-th
+ * input node (in node order).  Checks ranks, static dims, bounds and that a
+ * symbol has one value everywhere.  binding has g->n_syms entries. */
+int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
+                   int64_t *binding, Diag *d);
+
+/* Evaluate g with plain loops.  inputs in input-node order; outputs[i] for
+ * g->outputs[i] are allocated with malloc by the interpreter (dtype, rank,
+ * dims filled in).  Weights must have data. */
+int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
+              Tensor *outputs, Diag *d);
+
+/* Input nodes in order: their value ids.  Returns the count. */
+uint32_t ir_inputs(const Graph *g, uint32_t *ids, uint32_t cap);
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system packages loom needs, only those missing, on Debian 12.
+# Called by `make test` and `make demo`; safe to run again.
+set -euo pipefail
+
+need=(cmake make gcc pkg-config libyaml-dev)
+
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
