@@ -1,0 +1,750 @@
+/* interp.c — the reference interpreter: what every op of ops.def means.
+ *
+ * Every pass and every backend is tested against this file, so it is written
+ * to be obviously correct rather than fast:
+ *
+ *   1. ir_bind_inputs gives each symbolic dimension (S <= 256) its value from
+ *      the concrete shapes of the inputs, checking ranks, static dims,
+ *      bounds, c*S divisibility and that a symbol has one value everywhere.
+ *      An input declared {optional = true} may be left out (a Tensor with
+ *      data == NULL): it reads as zeros, its shape bound by the others.
+ *   2. ir_interp walks the nodes in (topological) order.  Each result gets its
+ *      concrete dims from its symbolic shape and the binding (ir_shape_eval)
+ *      and a fresh malloc'd buffer; the op's kernel fills it.  A buffer is
+ *      freed after the last node that reads it, so a deep graph does not hold
+ *      every intermediate at once.
+ *   3. The graph's outputs are copied into malloc'd Tensors for the caller.
+ *
+ * Kernels are plain loops over row-major f32 data, one per op, each with a
+ * shape comment.  Broadcasting (add, mul, matmul's batch dims) goes through
+ * one helper, bcast_offset, that maps an index of the output to the offset of
+ * the broadcast operand; reductions (softmax, layernorm, mean, l2_normalize,
+ * matmul) accumulate in double so that the reference is at least as accurate
+ * as any backend it judges.  Data movement (reshape, transpose, slice, split,
+ * concat) copies bytes and so works for every dtype; everything else
+ * computes on f32 (gather's ids are i32).
+ *
+ * Edge cases follow PyTorch: softmax of a row that is entirely -inf gives
+ * NaN (-inf - -inf is NaN), as torch.softmax does; relu passes NaN through.
+ *
+ * The graph must be well formed (built through ir_infer, parsed, or
+ * ir_verify'd): its shapes are then consistent, so a kernel that finds its
+ * operands disagreeing with its result asserts — a bug in a shape rule or in
+ * this file.  What a user can get wrong (an input's shape, an id out of
+ * range, a weight without data, a dtype the interpreter does not compute on)
+ * is a Diag located at the node.
+ */
+#include "ir/ir.h"
+
+#include <math.h>
+#include <string.h>
+
+/* A value while the graph runs: concrete dims and row-major data. */
+typedef struct {
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  int64_t numel;
+  size_t esize; /* bytes per element */
+  void *data;
+  bool owned; /* malloc'd here; inputs and weights are borrowed */
+} Buf;
+
+typedef struct {
+  const Graph *g;
+  const Node *n; /* the node being evaluated, for located errors */
+  const int64_t *binding;
+  Buf *vals; /* one per value of g */
+  Diag *d;
+} Interp;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t numel_of(int rank, const int64_t *dims) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) n *= dims[i];
+  return n;
+}
+
+/* flat (row-major) -> multi-index idx[0..rank) of an array of `dims`. */
+static void unravel(int64_t flat, int rank, const int64_t *dims,
+                    int64_t *idx) {
+  for (int i = rank - 1; i >= 0; i--) {
+    idx[i] = flat % dims[i];
+    flat /= dims[i];
+  }
+}
+
+/* The offset (in elements) into an array of `rank`/`dims` that NumPy
+ * broadcasting reads for index idx of a result of rank out_rank: dims are
+ * right-aligned, a missing or size-1 dim repeats its only element. */
+static int64_t bcast_offset(const int64_t *idx, int out_rank, int rank,
+                            const int64_t *dims) {
+  int lead = out_rank - rank;
+  IR_ASSERT(lead >= 0);
+  int64_t off = 0;
+  for (int k = 0; k < rank; k++) {
+    int64_t i = dims[k] == 1 ? 0 : idx[lead + k];
+    IR_ASSERT(i < dims[k]);
+    off = off * dims[k] + i;
+  }
+  return off;
+}
+
+/* Negative axes count from the end; -1 when out of range. */
+static int norm_axis(int64_t axis, int rank) {
+  if (axis < 0) axis += rank;
+  return axis >= 0 && axis < rank ? (int)axis : -1;
+}
+
+/* x viewed as [outer, len, inner] around `axis`. */
+static void split_at_axis(const Buf *x, int axis, int64_t *outer,
+                          int64_t *len, int64_t *inner) {
+  *outer = numel_of(axis, x->dims);
+  *len = x->dims[axis];
+  *inner = numel_of(x->rank - axis - 1, x->dims + axis + 1);
+}
+
+static const char *vname(const Graph *g, uint32_t v, char *buf, size_t cap) {
+  if (g->values[v].name) return g->values[v].name;
+  snprintf(buf, cap, "%%%u", v);
+  return buf;
+}
+
+static void format_index(const int64_t *idx, int rank, char *buf,
+                         size_t cap) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (int i = 0; i < rank && len + 1 < cap; i++) {
+    int w = snprintf(buf + len, cap - len, "%s%lld", i ? ", " : "[",
+                     (long long)idx[i]);
+    if (w < 0) break;
+    len += (size_t)w;
+  }
+  if (len + 2 < cap) snprintf(buf + len, cap - len, rank ? "]" : "[]");
+}
+
+static int node_error(Interp *it, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "FILE:LINE:COL: error: OP: message" at the node being evaluated. */
+static int node_error(Interp *it, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return ir_errorf(it->d, it->n->loc, "%s: %s", ir_op_info(it->n->op)->name,
+                   msg);
+}
+
+#define F32(b) ((float *)(b)->data)
+#define CF32(b) ((const float *)(b)->data)
+
+/* ---- kernels ------------------------------------------------------------ */
+
+/* table [V, R...] f32, ids [I...] i32 -> out [I..., R...]:
+ * out[i, :] = table[ids[i], :]; an id outside 0..V-1 is an error. */
+static int k_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
+  int64_t V = table->dims[0];
+  int64_t row = numel_of(table->rank - 1, table->dims + 1);
+  IR_ASSERT(out->numel == ids->numel * row);
+  const int32_t *id = ids->data;
+  for (int64_t i = 0; i < ids->numel; i++) {
+    if (id[i] < 0 || id[i] >= V) {
+      int64_t idx[IR_MAX_RANK];
+      char where[160], nb0[32], nb1[32];
+      unravel(i, ids->rank, ids->dims, idx);
+      format_index(idx, ids->rank, where, sizeof where);
+      return node_error(it,
+                        "id %d at %s of '%s' is out of range for table '%s' "
+                        "with %lld rows",
+                        id[i], where, vname(it->g, it->n->in[1], nb1, 32),
+                        vname(it->g, it->n->in[0], nb0, 32), (long long)V);
+    }
+    memcpy(F32(out) + i * row, CF32(table) + (int64_t)id[i] * row,
+           (size_t)row * sizeof(float));
+  }
+  return 0;
+}
+
+/* a [A...], b [B...] -> out [broadcast(A, B)]: out = a + b or a * b. */
+static void k_binary(Op op, const Buf *a, const Buf *b, Buf *out) {
+  int64_t idx[IR_MAX_RANK];
+  for (int64_t i = 0; i < out->numel; i++) {
+    unravel(i, out->rank, out->dims, idx);
+    float x = CF32(a)[bcast_offset(idx, out->rank, a->rank, a->dims)];
+    float y = CF32(b)[bcast_offset(idx, out->rank, b->rank, b->dims)];
+    F32(out)[i] = op == OP_ADD ? x + y : x * y;
+  }
+}
+
+/* x [...] -> out [...]: x * by (in f32, as PyTorch multiplies by a scalar). */
+static void k_scale(const Buf *x, float by, Buf *out) {
+  for (int64_t i = 0; i < x->numel; i++) F32(out)[i] = CF32(x)[i] * by;
+}
+
+/* a [Ba..., M, K] (stored [Ba..., K, M] when transpose_a)
+ * b [Bb..., K, N] (stored [Bb..., N, K] when transpose_b)
+ * -> out [broadcast(Ba, Bb)..., M, N]; dot products summed in double. */
+static void k_matmul(const Buf *a, const Buf *b, bool ta, bool tb, Buf *out) {
+  int ob = out->rank - 2, ab = a->rank - 2, bb = b->rank - 2;
+  int64_t M = out->dims[ob], N = out->dims[ob + 1];
+  int64_t K = ta ? a->dims[ab] : a->dims[ab + 1];
+  IR_ASSERT((ta ? a->dims[ab + 1] : a->dims[ab]) == M);
+  IR_ASSERT((tb ? b->dims[bb + 1] : b->dims[bb]) == K);
+  IR_ASSERT((tb ? b->dims[bb] : b->dims[bb + 1]) == N);
+  /* element strides of one matrix: A(m, k) = A[m*a_m + k*a_k] */
+  int64_t a_m = ta ? 1 : K, a_k = ta ? M : 1;
+  int64_t b_k = tb ? 1 : N, b_n = tb ? K : 1;
+  int64_t batches = numel_of(ob, out->dims);
+  int64_t idx[IR_MAX_RANK];
+  for (int64_t t = 0; t < batches; t++) {
+    unravel(t, ob, out->dims, idx);
+    const float *A = CF32(a) + bcast_offset(idx, ob, ab, a->dims) * M * K;
+    const float *B = CF32(b) + bcast_offset(idx, ob, bb, b->dims) * K * N;
+    float *O = F32(out) + t * M * N;
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) {
+        double s = 0;
+        for (int64_t k = 0; k < K; k++)
+          s += (double)A[m * a_m + k * a_k] * (double)B[k * b_k + n * b_n];
+        O[m * N + n] = (float)s;
+      }
+  }
+}
+
+/* x [..., N], b [N] -> out [..., N]: x + b on every row. */
+static void k_bias_add(const Buf *x, const Buf *b, Buf *out) {
+  int64_t N = b->numel;
+  IR_ASSERT(x->dims[x->rank - 1] == N);
+  for (int64_t i = 0; i < x->numel; i++)
+    F32(out)[i] = CF32(x)[i] + CF32(b)[i % N];
+}
+
+/* x [..., N], gamma [N], beta [N] -> out [..., N]: per row,
+ * (x - mean) / sqrt(var + eps) * gamma + beta with the biased variance,
+ * mean and variance in double (two passes). */
+static void k_layernorm(const Buf *x, const Buf *gamma, const Buf *beta,
+                        double eps, Buf *out) {
+  int64_t N = x->dims[x->rank - 1];
+  IR_ASSERT(gamma->numel == N && beta->numel == N);
+  int64_t rows = x->numel / N;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *X = CF32(x) + r * N;
+    float *O = F32(out) + r * N;
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < N; j++) mean += X[j];
+    mean /= (double)N;
+    for (int64_t j = 0; j < N; j++) var += (X[j] - mean) * (X[j] - mean);
+    var /= (double)N;
+    double inv = 1.0 / sqrt(var + eps);
+    for (int64_t j = 0; j < N; j++)
+      O[j] = (float)((X[j] - mean) * inv * CF32(gamma)[j] + CF32(beta)[j]);
+  }
+}
+
+/* x viewed as [outer, L, inner] around axis -> out same shape:
+ * exp(x - max) / sum(exp(x - max)) along L.  An all -inf row gives NaN. */
+static void k_softmax(const Buf *x, int axis, Buf *out) {
+  int64_t outer, L, inner;
+  split_at_axis(x, axis, &outer, &L, &inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      const float *X = CF32(x) + o * L * inner + i;
+      float *O = F32(out) + o * L * inner + i;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < L; j++)
+        if (X[j * inner] > mx || isnan(X[j * inner])) mx = X[j * inner];
+      double sum = 0;
+      for (int64_t j = 0; j < L; j++) sum += exp((double)(X[j * inner] - mx));
+      for (int64_t j = 0; j < L; j++)
+        O[j * inner] = (float)(exp((double)(X[j * inner] - mx)) / sum);
+    }
+}
+
+/* x [...] -> out [...]: relu, gelu (erf form) or gelu_tanh, in double. */
+static void k_activation(Op op, const Buf *x, Buf *out) {
+  const double k_tanh = sqrt(2.0 / 3.14159265358979323846);
+  for (int64_t i = 0; i < x->numel; i++) {
+    double v = CF32(x)[i];
+    double y;
+    switch (op) {
+    case OP_RELU: y = v < 0 ? 0 : v; break; /* NaN passes through */
+    case OP_GELU: y = 0.5 * v * (1 + erf(v / sqrt(2.0))); break;
+    case OP_GELU_TANH:
+      y = 0.5 * v * (1 + tanh(k_tanh * (v + 0.044715 * v * v * v)));
+      break;
+    default: IR_ASSERT(!"not an activation"); y = 0;
+    }
+    F32(out)[i] = (float)y;
+  }
+}
+
+/* x [A...] -> out [B...] with prod(A) == prod(B): the same row-major bytes. */
+static void k_reshape(const Buf *x, Buf *out) {
+  IR_ASSERT(x->numel == out->numel);
+  memcpy(out->data, x->data, (size_t)x->numel * x->esize);
+}
+
+/* x [D0, D1, ...] -> out [D_perm[0], D_perm[1], ...]:
+ * out[i0, i1, ...] = x[j] where j[perm[k]] = i_k. */
+static void k_transpose(const Buf *x, const int64_t *perm, Buf *out) {
+  int64_t stride[IR_MAX_RANK], idx[IR_MAX_RANK];
+  int64_t s = 1;
+  for (int k = x->rank - 1; k >= 0; k--) {
+    stride[k] = s;
+    s *= x->dims[k];
+  }
+  for (int64_t i = 0; i < out->numel; i++) {
+    unravel(i, out->rank, out->dims, idx);
+    int64_t off = 0;
+    for (int k = 0; k < out->rank; k++) {
+      IR_ASSERT(out->dims[k] == x->dims[perm[k]]);
+      off += idx[k] * stride[perm[k]];
+    }
+    memcpy((char *)out->data + i * out->esize,
+           (const char *)x->data + off * x->esize, x->esize);
+  }
+}
+
+/* Copy x[..., start:start+n, ...] (along axis, x viewed as [outer, L, inner])
+ * into dst viewed as [outer, dL, inner] at dst_start.  The one loop under
+ * slice, split and concat. */
+static void copy_along(const Buf *x, int axis, int64_t start, int64_t n,
+                       Buf *dst, int64_t dst_start) {
+  int64_t outer, L, inner, dL = dst->dims[axis];
+  split_at_axis(x, axis, &outer, &L, &inner);
+  IR_ASSERT(start >= 0 && start + n <= L && dst_start + n <= dL);
+  size_t chunk = (size_t)(n * inner) * x->esize;
+  for (int64_t o = 0; o < outer; o++)
+    memcpy((char *)dst->data + ((o * dL + dst_start) * inner) * dst->esize,
+           (const char *)x->data + ((o * L + start) * inner) * x->esize,
+           chunk);
+}
+
+/* x [..., I, J] -> out [..., I, J]: x, with -inf where j > i + offset. */
+static void k_causal_mask(const Buf *x, int64_t offset, Buf *out) {
+  int64_t I = x->dims[x->rank - 2], J = x->dims[x->rank - 1];
+  int64_t mats = x->numel / (I * J);
+  for (int64_t t = 0; t < mats; t++)
+    for (int64_t i = 0; i < I; i++)
+      for (int64_t j = 0; j < J; j++) {
+        int64_t e = (t * I + i) * J + j;
+        F32(out)[e] = j > i + offset ? -INFINITY : CF32(x)[e];
+      }
+}
+
+/* -> out [len, d]: PE(p, 2i) = sin(p / 10000^(2i/d)),
+ *                  PE(p, 2i+1) = cos(p / 10000^(2i/d)), in double. */
+static void k_sinusoidal_pe(Buf *out) {
+  int64_t len = out->dims[0], d = out->dims[1];
+  for (int64_t p = 0; p < len; p++)
+    for (int64_t j = 0; j < d; j++) {
+      int64_t two_i = j - j % 2;
+      double angle = (double)p / pow(10000.0, (double)two_i / (double)d);
+      F32(out)[p * d + j] = (float)(j % 2 == 0 ? sin(angle) : cos(angle));
+    }
+}
+
+/* image [C, H, W] -> out [(H/p)*(W/p), C*p*p]: patch (ph, pw) is row
+ * ph*(W/p) + pw; within it, column (c*p + kh)*p + kw holds
+ * image[c, ph*p + kh, pw*p + kw] — a Conv2d(kernel = stride = p) weight
+ * [d, C, p, p] reshaped to [d, C*p*p] multiplies exactly these rows. */
+static void k_patchify(const Buf *x, int64_t p, Buf *out) {
+  int64_t C = x->dims[0], H = x->dims[1], W = x->dims[2];
+  int64_t PH = H / p, PW = W / p, cols = C * p * p;
+  IR_ASSERT(out->dims[0] == PH * PW && out->dims[1] == cols);
+  for (int64_t ph = 0; ph < PH; ph++)
+    for (int64_t pw = 0; pw < PW; pw++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < p; kh++)
+          for (int64_t kw = 0; kw < p; kw++)
+            F32(out)[(ph * PW + pw) * cols + (c * p + kh) * p + kw] =
+                CF32(x)[(c * H + ph * p + kh) * W + pw * p + kw];
+}
+
+/* x viewed as [outer, L, inner] -> out [outer, inner] (or [outer, 1, inner]
+ * with keepdims; the same bytes): the mean along L, summed in double. */
+static void k_mean(const Buf *x, int axis, Buf *out) {
+  int64_t outer, L, inner;
+  split_at_axis(x, axis, &outer, &L, &inner);
+  IR_ASSERT(out->numel == outer * inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double s = 0;
+      for (int64_t j = 0; j < L; j++) s += CF32(x)[(o * L + j) * inner + i];
+      F32(out)[o * inner + i] = (float)(s / (double)L);
+    }
+}
+
+/* x viewed as [outer, L, inner] -> out same shape:
+ * x / max(||x||_2 along L, eps), as torch.nn.functional.normalize. */
+static void k_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
+  int64_t outer, L, inner;
+  split_at_axis(x, axis, &outer, &L, &inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      const float *X = CF32(x) + o * L * inner + i;
+      double ss = 0;
+      for (int64_t j = 0; j < L; j++) ss += (double)X[j * inner] * X[j * inner];
+      double den = fmax(sqrt(ss), eps);
+      for (int64_t j = 0; j < L; j++)
+        F32(out)[o * L * inner + i + j * inner] = (float)(X[j * inner] / den);
+    }
+}
+
+/* ---- one node ----------------------------------------------------------- */
+
+/* The interpreter computes on f32 (gather's ids: i32); data movement works
+ * on any dtype.  Anything else is reported, naming the operand. */
+static int check_dtypes(Interp *it) {
+  const Node *n = it->n;
+  switch (n->op) {
+  case OP_RESHAPE: case OP_TRANSPOSE: case OP_SLICE: case OP_SPLIT:
+  case OP_CONCAT:
+    return 0;
+  default: break;
+  }
+  for (uint32_t i = 0; i < n->nin; i++) {
+    DType want = n->op == OP_GATHER && i == 1 ? DT_I32 : DT_F32;
+    DType got = it->g->values[n->in[i]].dtype;
+    if (got != want) {
+      char nb[32];
+      return node_error(it, "operand %u ('%s') is %s; the interpreter "
+                        "computes this op on %s",
+                        i, vname(it->g, n->in[i], nb, sizeof nb),
+                        ir_dtype_name(got), ir_dtype_name(want));
+    }
+  }
+  return 0;
+}
+
+/* An axis attribute, normalized against `rank`. */
+static int axis_attr(Interp *it, const char *key, int rank, int *axis) {
+  int64_t a = ir_get_int(it->g, it->n, key);
+  *axis = norm_axis(a, rank);
+  if (*axis < 0)
+    return node_error(it, "%s = %lld is out of range for rank %d", key,
+                      (long long)a, rank);
+  return 0;
+}
+
+/* x [..., L, ...] -> out [..., end - start, ...] along axis, half-open.
+ * A static end on a symbolic axis can exceed the axis for a small binding
+ * (x [S, 4], end = 3, S = 2): that is the user's input, so an error. */
+static int eval_slice(Interp *it, const Buf *x, Buf *out) {
+  int axis;
+  if (axis_attr(it, "axis", x->rank, &axis)) return -1;
+  int64_t L = x->dims[axis];
+  int64_t start = ir_get_int(it->g, it->n, "start");
+  const Attr *end_attr = ir_get_attr(it->n, "end");
+  int64_t end = end_attr->set ? ir_dim_value(end_attr->dim, it->binding) : L;
+  if (start < 0 || end > L || start >= end)
+    return node_error(it, "[%lld:%lld] does not fit axis %d of length %lld",
+                      (long long)start, (long long)end, axis, (long long)L);
+  IR_ASSERT(out->dims[axis] == end - start);
+  copy_along(x, axis, start, end - start, out, 0);
+  return 0;
+}
+
+static int eval_node(Interp *it) {
+  const Node *n = it->n;
+  const Graph *g = it->g;
+  Buf *x = n->nin > 0 ? &it->vals[n->in[0]] : NULL;
+  Buf *y = n->nin > 1 ? &it->vals[n->in[1]] : NULL;
+  Buf *out = &it->vals[n->out[0]];
+  int axis;
+  if (check_dtypes(it)) return -1;
+  if (n->nout == 1 && out->numel == 0) return 0; /* nothing to compute */
+  switch (n->op) {
+  case OP_GATHER: return k_gather(it, x, y, out);
+  case OP_ADD:
+  case OP_MUL: k_binary(n->op, x, y, out); return 0;
+  case OP_SCALE: k_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
+  case OP_MATMUL:
+    k_matmul(x, y, ir_get_int(g, n, "transpose_a"),
+             ir_get_int(g, n, "transpose_b"), out);
+    return 0;
+  case OP_BIAS_ADD: k_bias_add(x, y, out); return 0;
+  case OP_LAYERNORM:
+    k_layernorm(x, y, &it->vals[n->in[2]], ir_get_float(g, n, "eps"), out);
+    return 0;
+  case OP_SOFTMAX:
+    if (axis_attr(it, "axis", x->rank, &axis)) return -1;
+    k_softmax(x, axis, out);
+    return 0;
+  case OP_RELU:
+  case OP_GELU:
+  case OP_GELU_TANH: k_activation(n->op, x, out); return 0;
+  case OP_RESHAPE: k_reshape(x, out); return 0;
+  case OP_TRANSPOSE: {
+    const Attr *perm = ir_get_attr(n, "perm");
+    IR_ASSERT(perm->set && perm->n == x->rank);
+    k_transpose(x, perm->ints, out);
+    return 0;
+  }
+  case OP_SLICE: return eval_slice(it, x, out);
+  case OP_SPLIT: {
+    /* x [..., L, ...] -> out_j [..., L_j, ...], consecutive along axis */
+    if (axis_attr(it, "axis", x->rank, &axis)) return -1;
+    int64_t start = 0;
+    for (uint32_t j = 0; j < n->nout; j++) {
+      Buf *o = &it->vals[n->out[j]];
+      copy_along(x, axis, start, o->dims[axis], o, 0);
+      start += o->dims[axis];
+    }
+    IR_ASSERT(start == x->dims[axis]);
+    return 0;
+  }
+  case OP_CONCAT: {
+    /* in_j [..., L_j, ...] -> out [..., sum L_j, ...] */
+    if (axis_attr(it, "axis", out->rank, &axis)) return -1;
+    int64_t start = 0;
+    for (uint32_t j = 0; j < n->nin; j++) {
+      Buf *in = &it->vals[n->in[j]];
+      copy_along(in, axis, 0, in->dims[axis], out, start);
+      start += in->dims[axis];
+    }
+    IR_ASSERT(start == out->dims[axis]);
+    return 0;
+  }
+  case OP_CAUSAL_MASK:
+    k_causal_mask(x, ir_get_int(g, n, "offset"), out);
+    return 0;
+  case OP_SINUSOIDAL_PE: k_sinusoidal_pe(out); return 0;
+  case OP_PATCHIFY: {
+    int64_t p = ir_get_int(g, n, "patch");
+    if (p < 1 || x->dims[1] % p || x->dims[2] % p)
+      return node_error(it, "patch %lld does not divide the image %lldx%lld",
+                        (long long)p, (long long)x->dims[1],
+                        (long long)x->dims[2]);
+    k_patchify(x, p, out);
+    return 0;
+  }
+  case OP_MEAN:
+    if (axis_attr(it, "axis", x->rank, &axis)) return -1;
+    k_mean(x, axis, out);
+    return 0;
+  case OP_L2_NORMALIZE:
+    if (axis_attr(it, "axis", x->rank, &axis)) return -1;
+    k_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
+    return 0;
+  case OP_INPUT:
+  case OP_WEIGHT:
+  case OP_COUNT: break;
+  }
+  IR_ASSERT(!"eval_node: unhandled op");
+  return -1;
+}
+
+/* ---- binding symbols ---------------------------------------------------- */
+
+int64_t ir_tensor_numel(const Tensor *t) { return numel_of(t->rank, t->dims); }
+
+/* An input declared {optional = true} is left out by passing a Tensor
+ * without data; it then reads as zeros of its declared shape. */
+static bool omitted_input(const Graph *g, const Node *n, const Tensor *t) {
+  return ir_get_int(g, n, "optional") && t->data == NULL;
+}
+
+int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
+                   int64_t *binding, Diag *d) {
+  for (uint32_t s = 0; s < g->n_syms; s++) binding[s] = 0;
+  uint32_t want = ir_inputs(g, NULL, 0);
+  if (n_inputs < 0 || (uint32_t)n_inputs != want)
+    return ir_errorf(d, (Loc){0}, "graph '%s' has %u inputs but %d were given",
+                     g->name, want, n_inputs);
+  /* which input bound each symbol first, for the message on a conflict */
+  const char **bound_by = calloc(g->n_syms ? g->n_syms : 1, sizeof *bound_by);
+  IR_ASSERT(bound_by);
+  int k = 0, rc = 0;
+  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
+    const Node *n = &g->nodes[id];
+    if (n->op != OP_INPUT) continue;
+    const Value *v = &g->values[n->out[0]];
+    const Tensor *t = &inputs[k++];
+    if (omitted_input(g, n, t)) continue; /* its dims: checked below */
+    char nb[32], want_s[256];
+    const char *name = vname(g, n->out[0], nb, sizeof nb);
+    ir_format_shape(g, &v->shape, want_s, sizeof want_s);
+    if (t->dtype != v->dtype) {
+      rc = ir_errorf(d, n->loc, "input '%s' must be %s%s, got %s", name,
+                     ir_dtype_name(v->dtype), want_s, ir_dtype_name(t->dtype));
+      break;
+    }
+    if (t->rank != v->shape.rank) {
+      rc = ir_errorf(d, n->loc, "input '%s' must have rank %d %s, got rank %d",
+                     name, v->shape.rank, want_s, t->rank);
+      break;
+    }
+    for (int i = 0; i < t->rank && rc == 0; i++) {
+      Dim dm = v->shape.d[i];
+      int64_t got = t->dims[i];
+      char ds[64];
+      ir_format_dim(g, dm, ds, sizeof ds);
+      if (ir_dim_static(dm)) {
+        if (got != dm.c)
+          rc = ir_errorf(d, n->loc,
+                         "input '%s': dimension %d is %lld, must be %lld "
+                         "(shape %s)",
+                         name, i, (long long)got, (long long)dm.c, want_s);
+        continue;
+      }
+      const Sym *s = &g->syms[dm.sym];
+      if (got < 1 || got % dm.c != 0) {
+        rc = ir_errorf(d, n->loc,
+                       "input '%s': dimension %d is %lld, not a positive "
+                       "multiple of %lld (%s)",
+                       name, i, (long long)got, (long long)dm.c, ds);
+        continue;
+      }
+      int64_t val = got / dm.c;
+      if (val > s->bound) {
+        rc = ir_errorf(d, n->loc,
+                       "input '%s': dimension %d is %lld, so %s = %lld "
+                       "exceeds its bound %s <= %lld",
+                       name, i, (long long)got, s->name, (long long)val,
+                       s->name, (long long)s->bound);
+      } else if (binding[dm.sym] && binding[dm.sym] != val) {
+        rc = ir_errorf(d, n->loc,
+                       "input '%s': dimension %d gives %s = %lld, but input "
+                       "'%s' gave %s = %lld",
+                       name, i, s->name, (long long)val, bound_by[dm.sym],
+                       s->name, (long long)binding[dm.sym]);
+      } else {
+        binding[dm.sym] = val;
+        bound_by[dm.sym] = name == nb ? "(unnamed)" : name;
+      }
+    }
+    if (rc == 0 && ir_tensor_numel(t) > 0 && !t->data)
+      rc = ir_errorf(d, n->loc, "input '%s' has no data", name);
+  }
+  /* a left-out optional input takes its symbols from the others */
+  k = 0;
+  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
+    const Node *n = &g->nodes[id];
+    if (n->op != OP_INPUT || !omitted_input(g, n, &inputs[k++])) continue;
+    const Shape *s = &g->values[n->out[0]].shape;
+    for (int i = 0; i < s->rank && rc == 0; i++)
+      if (s->d[i].sym >= 0 && binding[s->d[i].sym] == 0) {
+        char nb[32];
+        rc = ir_errorf(d, n->loc,
+                       "optional input '%s' was left out, but no other input "
+                       "gives its dimension %s",
+                       vname(g, n->out[0], nb, sizeof nb),
+                       g->syms[s->d[i].sym].name);
+      }
+  }
+  free(bound_by);
+  return rc;
+}
+
+/* ---- the graph ---------------------------------------------------------- */
+
+/* Concrete dims of value v into b; a symbol no input bound is an error. */
+static int eval_shape(Interp *it, uint32_t v, Buf *b) {
+  const Value *val = &it->g->values[v];
+  for (int i = 0; i < val->shape.rank; i++) {
+    int32_t s = val->shape.d[i].sym;
+    if (s >= 0 && it->binding[s] == 0)
+      return node_error(it, "symbol %s is not bound by any input",
+                        it->g->syms[s].name);
+  }
+  b->rank = val->shape.rank;
+  b->numel = ir_shape_eval(&val->shape, it->binding, b->dims);
+  b->esize = ir_dtype_size(val->dtype);
+  return 0;
+}
+
+/* Give node `id`'s results their dims and fresh buffers. */
+static int alloc_results(Interp *it) {
+  for (uint32_t j = 0; j < it->n->nout; j++) {
+    Buf *b = &it->vals[it->n->out[j]];
+    if (eval_shape(it, it->n->out[j], b)) return -1;
+    size_t bytes = (size_t)b->numel * b->esize;
+    b->data = malloc(bytes ? bytes : 1);
+    if (!b->data)
+      return node_error(it, "out of memory allocating %zu bytes", bytes);
+    b->owned = true;
+  }
+  return 0;
+}
+
+static void release(Buf *b) {
+  if (b->owned) free(b->data);
+  b->data = NULL;
+  b->owned = false;
+}
+
+int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
+              Tensor *outputs, Diag *d) {
+  for (uint32_t i = 0; i < g->n_outputs; i++) outputs[i] = (Tensor){0};
+  int64_t *binding = calloc(g->n_syms ? g->n_syms : 1, sizeof *binding);
+  Buf *vals = calloc(g->n_values ? g->n_values : 1, sizeof *vals);
+  /* last_use[v]: the last node reading v; IR_NONE: nobody; a graph output
+   * is kept to the end (n_nodes). */
+  uint32_t *last_use = malloc((g->n_values ? g->n_values : 1) * sizeof *last_use);
+  IR_ASSERT(binding && vals && last_use);
+  for (uint32_t v = 0; v < g->n_values; v++) last_use[v] = IR_NONE;
+  for (uint32_t id = 0; id < g->n_nodes; id++)
+    for (uint32_t i = 0; i < g->nodes[id].nin; i++)
+      last_use[g->nodes[id].in[i]] = id;
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    last_use[g->outputs[i]] = g->n_nodes;
+
+  Interp it = {g, NULL, binding, vals, d};
+  int rc = ir_bind_inputs(g, inputs, n_inputs, binding, d);
+  int k = 0; /* next input tensor */
+  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
+    const Node *n = it.n = &g->nodes[id];
+    if (n->op == OP_INPUT || n->op == OP_WEIGHT) {
+      uint32_t v = n->out[0];
+      Buf *b = &vals[v];
+      if ((rc = eval_shape(&it, v, b))) break;
+      if (n->op == OP_INPUT && omitted_input(g, n, &inputs[k])) {
+        k++;
+        b->data = calloc(b->numel ? (size_t)b->numel : 1, b->esize);
+        IR_ASSERT(b->data);
+        b->owned = true;
+      } else if (n->op == OP_INPUT) {
+        b->data = inputs[k++].data;
+      } else if (!(b->data = (void *)g->values[v].data)) {
+        char nb[32];
+        rc = ir_errorf(d, n->loc, "weight '%s' has no data",
+                       vname(g, v, nb, sizeof nb));
+      }
+      continue;
+    }
+    if ((rc = alloc_results(&it)) || (rc = eval_node(&it))) break;
+    /* free what nobody reads any more */
+    for (uint32_t j = 0; j < n->nout; j++)
+      if (last_use[n->out[j]] == IR_NONE) release(&vals[n->out[j]]);
+    for (uint32_t i = 0; i < n->nin; i++)
+      if (last_use[n->in[i]] == id) release(&vals[n->in[i]]);
+  }
+
+  for (uint32_t i = 0; i < g->n_outputs && rc == 0; i++) {
+    const Buf *b = &vals[g->outputs[i]];
+    Tensor *t = &outputs[i];
+    size_t bytes = (size_t)b->numel * b->esize;
+    t->dtype = g->values[g->outputs[i]].dtype;
+    t->rank = b->rank;
+    memcpy(t->dims, b->dims, sizeof t->dims);
+    t->data = malloc(bytes ? bytes : 1);
+    if (!t->data) {
+      rc = ir_errorf(d, (Loc){0}, "out of memory allocating %zu bytes", bytes);
+      break;
+    }
+    if (bytes) memcpy(t->data, b->data, bytes);
+  }
+  if (rc)
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+      free(outputs[i].data);
+      outputs[i] = (Tensor){0};
+    }
+  for (uint32_t v = 0; v < g->n_values; v++) release(&vals[v]);
+  free(last_use);
+  free(vals);
+  free(binding);
+  return rc ? -1 : 0;
+}
