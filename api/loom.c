@@ -142,12 +142,18 @@ static loom_status order_inputs(loom_model *m, const loom_tensor *inputs,
     /* A non-NULL placeholder marks "given" for shape-only queries. */
     ordered[k].data = t->data ? t->data : (void *)t;
   }
-  for (uint32_t k = 0; k < m->n_inputs; k++)
-    if (!ordered[k].data) {
-      snprintf(msg, sizeof msg, "error: input '%s' is missing",
-               g->values[m->inputs[k]].name);
-      return fail(err, errlen, LOOM_ERR_MODEL, msg);
+  for (uint32_t k = 0; k < m->n_inputs; k++) {
+    if (ordered[k].data) continue;
+    const Value *v = &g->values[m->inputs[k]];
+    if (ir_get_int(g, &g->nodes[v->node], "optional")) {
+      /* Left out: the interpreter reads zeros of the declared shape. */
+      ordered[k].dtype = v->dtype;
+      ordered[k].rank = v->shape.rank;
+      continue;
     }
+    snprintf(msg, sizeof msg, "error: input '%s' is missing", v->name);
+    return fail(err, errlen, LOOM_ERR_MODEL, msg);
+  }
   return LOOM_OK;
 }
 

@@ -146,7 +146,9 @@ static int parse_dims(FeYaml *y, Graph *g, yaml_node_t *dims) {
 /* inputs / weights: {name: {dtype: f32, shape: [...]}} */
 static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
   const char *what = op == OP_INPUT ? "inputs" : "weights";
-  static const char *const keys[] = {"dtype", "shape", NULL};
+  static const char *const input_keys[] = {"dtype", "shape", "optional", NULL};
+  static const char *const weight_keys[] = {"dtype", "shape", NULL};
+  const char *const *keys = op == OP_INPUT ? input_keys : weight_keys;
   static const char *const required[] = {"shape", NULL};
   int n = fe_map_len(y, map, what);
   if (n < 0) return -1;
@@ -175,7 +177,12 @@ static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
     Shape s;
     if (parse_shape(y, g, fe_map_get(y, v, "shape", NULL), &s)) return -1;
     uint32_t val = ir_add_source(g, op, name, dt, &s, fe_loc(y, k));
-    (void)val;
+    yaml_node_t *opt = fe_map_get(y, v, "optional", NULL);
+    if (opt) {
+      bool b;
+      if (fe_get_bool(y, opt, "optional", &b)) return -1;
+      if (b) ir_set_int(g, g->values[val].node, "optional", 1);
+    }
   }
   return 0;
 }

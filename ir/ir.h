@@ -224,13 +224,18 @@ int64_t ir_tensor_numel(const Tensor *t);
 
 /* Bind symbols from the inputs' concrete shapes: inputs[i] is for the i-th
  * input node (in node order).  Checks ranks, static dims, bounds and that a
- * symbol has one value everywhere.  binding has g->n_syms entries. */
+ * symbol has one value everywhere.  binding has g->n_syms entries.  An
+ * optional input left out (data == NULL) reads as zeros of its declared
+ * shape; its symbols must be bound by the other inputs.  A symbol no input
+ * binds stays 0 and is reported only where a shape needs it. */
 int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
                    int64_t *binding, Diag *d);
 
 /* Evaluate g with plain loops.  inputs in input-node order; outputs[i] for
  * g->outputs[i] are allocated with malloc by the interpreter (dtype, rank,
- * dims filled in).  Weights must have data. */
+ * dims filled in).  Weights must have data.  The graph must be well formed
+ * (built through ir_infer, parsed, or verified): a kernel that meets
+ * inconsistent shapes is a bug in loom and asserts. */
 int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
               Tensor *outputs, Diag *d);
 

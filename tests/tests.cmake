@@ -22,3 +22,9 @@ foreach(sh ${LOOM_SH_TESTS})
   set_tests_properties(cli/${name} PROPERTIES
     ENVIRONMENT "LOOM=$<TARGET_FILE:loom_cli>;LOOM_SRC=${CMAKE_SOURCE_DIR};LOOM_BIN=${CMAKE_BINARY_DIR}")
 endforeach()
+
+# Test tools used by the shell tests.
+add_executable(npycmp ${LOOM_TESTS}/tools/npycmp.c)
+target_link_libraries(npycmp PRIVATE loom_rt)
+set_target_properties(npycmp PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                      ${CMAKE_BINARY_DIR}/tests)

@@ -177,9 +177,10 @@ static int load_npy(const char *name, const char *path,
   int skip = 0;
   while (a.rank - skip > info->rank && a.dims[skip] == 1) skip++;
   if (a.rank - skip != info->rank) {
+    int rank = a.rank;
     rt_npy_free(&a);
     return die(EXIT_MODEL, "%s: input '%s' needs rank %d, the file has "
-                           "rank %d", path, name, info->rank, a.rank);
+                           "rank %d", path, name, info->rank, rank);
   }
   size_t n = a.count;
   void *data = malloc(n ? n * 4 : 4);
