@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend/frontend.h"
@@ -87,6 +88,8 @@ static const char run_help[] =
     "                         'weights:'\n"
     "  --backend ref          the reference interpreter (the only backend\n"
     "                         so far)\n"
+    "  --print                also print each output's first values and\n"
+    "                         range, and the run time\n"
     "  -h, --help             show this help\n";
 
 static const char dump_help[] =
@@ -217,17 +220,43 @@ static int load_npy(const char *name, const char *path,
 
 /* ---- run ----------------------------------------------------------------- */
 
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --print: the first values of each row-major output and its range. */
+static void print_summary(const loom_tensor *t) {
+  size_t n = loom_tensor_bytes(t) / 4;
+  double lo = INFINITY, hi = -INFINITY, sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = t->dtype == LOOM_I32 ? ((const int32_t *)t->data)[i]
+                                    : ((const float *)t->data)[i];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    sum += v;
+  }
+  printf("  first:");
+  for (size_t i = 0; i < n && i < 8; i++)
+    printf(" %.6g", t->dtype == LOOM_I32 ? (double)((const int32_t *)t->data)[i]
+                                         : (double)((const float *)t->data)[i]);
+  printf("%s\n  min %.6g  max %.6g  mean %.6g\n", n > 8 ? " ..." : "", lo, hi,
+         n ? sum / (double)n : 0.0);
+}
+
 static int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"input", required_argument, 0, 'i'},
       {"out-dir", required_argument, 0, 'O'},
       {"weights", required_argument, 0, 'w'},
       {"backend", required_argument, 0, 'b'},
+      {"print", no_argument, 0, 'p'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   const char *out_dir = ".", *weights = NULL, *backend = "ref";
   char **specs = calloc((size_t)argc, sizeof *specs);
-  int nspecs = 0, c, status = 0;
+  int nspecs = 0, c, status = 0, print = 0;
   if (!specs) return die(EXIT_MODEL, "out of memory");
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -236,6 +265,7 @@ static int cmd_run(int argc, char **argv) {
     case 'O': out_dir = optarg; break;
     case 'w': weights = optarg; break;
     case 'b': backend = optarg; break;
+    case 'p': print = 1; break;
     case 'h': fputs(run_help, stdout); free(specs); return 0;
     default:
       free(specs);
@@ -335,11 +365,13 @@ static int cmd_run(int argc, char **argv) {
       goto done;
     }
   }
+  double t0 = now_ms();
   if (loom_run(m, in_t, nspecs, out_t, n_out, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
     status = EXIT_MODEL;
     goto done;
   }
+  double run_ms = now_ms() - t0;
   if (mkdir_p(out_dir)) {
     status = die(EXIT_MODEL, "cannot create output directory '%s': %s",
                  out_dir, strerror(errno));
@@ -377,7 +409,9 @@ static int cmd_run(int argc, char **argv) {
                               k ? ", " : "", (long long)out_t[i].dims[k]);
     printf("%s %s[%s] -> %s\n", out_t[i].name,
            out_t[i].dtype == LOOM_I32 ? "i32" : "f32", dims, final_paths[i]);
+    if (print) print_summary(&out_t[i]);
   }
+  if (print) printf("run: %.1f ms (backend %s)\n", run_ms, backend);
 
 done:
   for (int i = 0; tmp_paths && i < n_out; i++)
