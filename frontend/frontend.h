@@ -33,6 +33,18 @@ typedef struct FeModel {
   StFile st;
   bool st_open;
   float *owned;             /* converted / random weights, one block */
+  /* How checkpoint names map to weight names (the family form sets these;
+   * the graph form leaves them zero: exact names, extra tensors allowed). */
+  const char *const *prefixes; /* tried before a weight's name when it is
+                                  not found as is: "transformer.", ... */
+  const char *const *ignore;   /* tensors a checkpoint may carry unused:
+                                  "pooler.*" (a leading module), "attn.bias"
+                                  (a trailing name), after the prefix */
+  bool reject_unexpected;      /* any other unused tensor is an error */
+  const char *const *tied;     /* pairs {A, B, ..., NULL}: weight A shares
+                                  B's data when the checkpoint lacks A (and
+                                  always with random weights) — GPT-2's
+                                  lm_head.weight and wte.weight */
 } FeModel;
 
 FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d);

@@ -7,6 +7,14 @@
  * converted into one block owned by the model.  Random weights are
  * deterministic per (seed, tensor name), so they do not depend on the order
  * of declarations.
+ *
+ * A family model (FeModel.prefixes, .ignore, .tied) binds checkpoints as the
+ * ecosystem saves them: `wte.weight` is also found as
+ * `transformer.wte.weight`; tensors it does not use but knows (a pooler, a
+ * classifier head, GPT-2's mask buffers) are skipped; any other unused
+ * tensor is an error, so the checkpoint of a different model is reported
+ * rather than half loaded; and a tied weight absent from the file (GPT-2's
+ * lm_head) shares its partner's data.
  */
 #include "frontend/frontend.h"
 
@@ -75,6 +83,59 @@ static void random_weight(const Value *v, uint64_t seed, float *dst,
     for (int64_t i = 0; i < n; i++) dst[i] += offset;
 }
 
+/* The weight whose data weight `name` shares when it has none, or NULL. */
+static const char *tied_to(const FeModel *m, const char *name) {
+  for (int i = 0; m->tied && m->tied[i]; i += 2)
+    if (strcmp(m->tied[i], name) == 0) return m->tied[i + 1];
+  return NULL;
+}
+
+/* The checkpoint tensor named `name`, as is or under one of the model's
+ * prefixes. */
+static const StTensor *find_named(const FeModel *m, const char *name) {
+  const StTensor *t = fe_st_find(&m->st, name);
+  for (int i = 0; !t && m->prefixes && m->prefixes[i]; i++) {
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", m->prefixes[i], name);
+    t = fe_st_find(&m->st, full);
+  }
+  return t;
+}
+
+/* The checkpoint tensor for weight `name`: its own, else its tied one's. */
+static const StTensor *find_tensor(const FeModel *m, const char *name) {
+  const StTensor *t = find_named(m, name);
+  const char *tie = tied_to(m, name);
+  if (!t && tie) t = find_named(m, tie);
+  return t;
+}
+
+/* Is checkpoint tensor `name` one the model may carry and not use?
+ * "mod.*" matches names starting "mod."; "a.b" names equal to it or ending
+ * ".a.b"; both after an accepted prefix is removed. */
+static bool ignored(const FeModel *m, const char *name) {
+  for (int i = 0; m->prefixes && m->prefixes[i]; i++) {
+    size_t pl = strlen(m->prefixes[i]);
+    if (strncmp(name, m->prefixes[i], pl) == 0) {
+      name += pl;
+      break;
+    }
+  }
+  size_t len = strlen(name);
+  for (int i = 0; m->ignore && m->ignore[i]; i++) {
+    const char *p = m->ignore[i];
+    size_t pl = strlen(p);
+    if (pl >= 2 && strcmp(p + pl - 2, ".*") == 0) {
+      if (strncmp(name, p, pl - 1) == 0) return true;
+    } else if (strcmp(name, p) == 0 ||
+               (len > pl && name[len - pl - 1] == '.' &&
+                strcmp(name + len - pl, p) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int64_t static_numel(const Shape *s) {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) n *= s->d[i].c;
@@ -111,10 +172,10 @@ int fe_bind_weights(FeModel *m, Diag *d) {
         return ir_errorf(d, n->loc, "weight '%s' has a symbolic shape %s; "
                                     "weights must be static", v->name, want);
     if (m->source == WS_RANDOM) {
-      owned += (size_t)static_numel(&v->shape);
+      if (!tied_to(m, v->name)) owned += (size_t)static_numel(&v->shape);
       continue;
     }
-    const StTensor *t = fe_st_find(&m->st, v->name);
+    const StTensor *t = find_tensor(m, v->name);
     if (!t)
       return ir_file_errorf(d, m->weights_path,
                             "missing tensor '%s' (expected f32%s)", v->name,
@@ -129,12 +190,33 @@ int fe_bind_weights(FeModel *m, Diag *d) {
         len += (size_t)snprintf(found + len, sizeof found - len,
                                 "%s%" PRId64, k ? ", " : "", t->shape[k]);
       if (len < sizeof found) snprintf(found + len, sizeof found - len, "]");
+      bool transposed = t->rank == 2 && v->shape.rank == 2 &&
+                        t->shape[0] == v->shape.d[1].c &&
+                        t->shape[1] == v->shape.d[0].c;
       return ir_file_errorf(d, m->weights_path,
-                            "tensor '%s' has shape %s, expected %s", v->name,
-                            found, want);
+                            "tensor '%s' has shape %s, expected %s%s", t->name,
+                            found, want,
+                            transposed ? " (stored transposed?)" : "");
     }
     if (t->dtype != ST_F32 || ((uintptr_t)t->data & 3))
       owned += (size_t)fe_st_numel(t);
+  }
+  if (m->source == WS_FILE && m->reject_unexpected) {
+    /* Every tensor of the file is used or knowingly skipped. */
+    bool *used = calloc((size_t)m->st.n + 1, sizeof *used);
+    IR_ASSERT(used);
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+      if (g->nodes[i].op == OP_WEIGHT)
+        used[find_tensor(m, g->values[g->nodes[i].out[0]].name) -
+             m->st.tensors] = true;
+    int bad = -1;
+    for (int i = 0; i < m->st.n && bad < 0; i++)
+      if (!used[i] && !ignored(m, m->st.tensors[i].name)) bad = i;
+    free(used);
+    if (bad >= 0)
+      return ir_file_errorf(d, m->weights_path,
+                            "unexpected tensor '%s': the model has no "
+                            "weight of that name", m->st.tensors[bad].name);
   }
   if (owned) {
     m->owned = malloc(owned * sizeof(float));
@@ -149,12 +231,13 @@ int fe_bind_weights(FeModel *m, Diag *d) {
     Value *v = &g->values[n->out[0]];
     int64_t count = static_numel(&v->shape);
     if (m->source == WS_RANDOM) {
+      if (tied_to(m, v->name)) continue; /* below */
       random_weight(v, m->seed, next, count);
       v->data = next;
       next += count;
       continue;
     }
-    const StTensor *t = fe_st_find(&m->st, v->name);
+    const StTensor *t = find_tensor(m, v->name);
     if (t->dtype == ST_F32 && !((uintptr_t)t->data & 3)) {
       v->data = t->data;
       continue;
@@ -162,6 +245,17 @@ int fe_bind_weights(FeModel *m, Diag *d) {
     if (fe_st_to_f32(&m->st, t, next, d)) return -1;
     v->data = next;
     next += count;
+  }
+  /* Random tied weights share their partner's values. */
+  for (uint32_t i = 0; i < g->n_nodes && m->source == WS_RANDOM; i++) {
+    const Node *n = &g->nodes[i];
+    Value *v = &g->values[n->out[0]];
+    const char *tie = n->op == OP_WEIGHT ? tied_to(m, v->name) : NULL;
+    if (!tie) continue;
+    uint32_t w = ir_find_value(g, tie);
+    IR_ASSERT(w != IR_NONE && g->values[w].data &&
+              ir_shape_eq(&g->values[w].shape, &v->shape));
+    v->data = g->values[w].data;
   }
   return 0;
 }

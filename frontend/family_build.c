@@ -1,0 +1,298 @@
+/* family_build.c — the builder the family frontends share (see
+ * family_build.h): one function per primitive op, and the few layers every
+ * family is made of (linear, layer norm, attention).
+ *
+ * Each helper is "add the node, set its attributes, run its shape rule";
+ * the shape rule is what checks a builder's arithmetic, so a builder bug
+ * shows up as a located error at the node that has it rather than as wrong
+ * numbers.
+ */
+#include "frontend/family_build.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void fb_scope(Fb *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b->scope, sizeof b->scope, fmt, ap);
+  va_end(ap);
+}
+
+Shape fb_shape(int rank, ...) {
+  Shape s = {.rank = rank};
+  IR_ASSERT(rank >= 0 && rank <= IR_MAX_RANK);
+  va_list ap;
+  va_start(ap, rank);
+  for (int i = 0; i < rank; i++) s.d[i] = ir_dim(va_arg(ap, int64_t));
+  va_end(ap);
+  return s;
+}
+
+/* Name result v SCOPE.name (or name when there is no scope). */
+static void set_name(Fb *b, uint32_t v, const char *name) {
+  if (!name) return;
+  if (!b->scope[0]) {
+    ir_set_name(b->g, v, name);
+    return;
+  }
+  char full[256];
+  snprintf(full, sizeof full, "%s.%s", b->scope, name);
+  ir_set_name(b->g, v, full);
+}
+
+/* A node with nout results at b->loc; attributes are set by the caller
+ * before finish(). */
+static uint32_t begin(Fb *b, Op op, const uint32_t *in, uint32_t nin,
+                      uint32_t nout) {
+  return ir_add_node(b->g, op, in, nin, nout, b->loc);
+}
+
+/* Run the shape rule of node id (unless an earlier one failed), name its
+ * first result, return it. */
+static uint32_t finish(Fb *b, uint32_t id, const char *name) {
+  if (!b->failed && ir_infer(b->g, id, b->d)) b->failed = true;
+  uint32_t v = b->g->nodes[id].out[0];
+  set_name(b, v, name);
+  return v;
+}
+
+static uint32_t unary(Fb *b, Op op, uint32_t x, const char *name) {
+  return finish(b, begin(b, op, &x, 1, 1), name);
+}
+
+static uint32_t binary(Fb *b, Op op, uint32_t x, uint32_t y,
+                       const char *name) {
+  uint32_t in[2] = {x, y};
+  return finish(b, begin(b, op, in, 2, 1), name);
+}
+
+uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s) {
+  uint32_t v = ir_add_source(b->g, OP_INPUT, name, dt, s, b->loc);
+  if (!b->failed && ir_infer(b->g, b->g->values[v].node, b->d))
+    b->failed = true;
+  return v;
+}
+
+uint32_t fb_weight(Fb *b, Shape s, const char *fmt, ...) {
+  char name[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(name, sizeof name, fmt, ap);
+  va_end(ap);
+  uint32_t v = ir_add_source(b->g, OP_WEIGHT, name, DT_F32, &s, b->loc);
+  if (!b->failed && ir_infer(b->g, b->g->values[v].node, b->d))
+    b->failed = true;
+  return v;
+}
+
+Dim fb_dim(const Fb *b, uint32_t v, int axis) {
+  const Shape *s = &b->g->values[v].shape;
+  if (axis < 0) axis += s->rank;
+  if (axis < 0 || axis >= s->rank) {
+    IR_ASSERT(b->failed); /* only a value whose rule did not run lacks it */
+    return ir_dim(1);
+  }
+  return s->d[axis];
+}
+
+/* ---- primitive ops ------------------------------------------------------ */
+
+uint32_t fb_gather(Fb *b, uint32_t table, uint32_t ids, const char *name) {
+  return binary(b, OP_GATHER, table, ids, name);
+}
+
+uint32_t fb_add(Fb *b, uint32_t x, uint32_t y, const char *name) {
+  return binary(b, OP_ADD, x, y, name);
+}
+
+uint32_t fb_scale(Fb *b, uint32_t x, double by, const char *name) {
+  uint32_t id = begin(b, OP_SCALE, &x, 1, 1);
+  ir_set_float(b->g, id, "by", by);
+  return finish(b, id, name);
+}
+
+uint32_t fb_matmul(Fb *b, uint32_t x, uint32_t y, bool transpose_b,
+                   const char *name) {
+  uint32_t in[2] = {x, y};
+  uint32_t id = begin(b, OP_MATMUL, in, 2, 1);
+  if (transpose_b) ir_set_int(b->g, id, "transpose_b", 1);
+  return finish(b, id, name);
+}
+
+uint32_t fb_bias_add(Fb *b, uint32_t x, uint32_t bias, const char *name) {
+  return binary(b, OP_BIAS_ADD, x, bias, name);
+}
+
+uint32_t fb_layernorm(Fb *b, uint32_t x, uint32_t gamma, uint32_t beta,
+                      double eps, const char *name) {
+  uint32_t in[3] = {x, gamma, beta};
+  uint32_t id = begin(b, OP_LAYERNORM, in, 3, 1);
+  ir_set_float(b->g, id, "eps", eps);
+  return finish(b, id, name);
+}
+
+uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name) {
+  uint32_t id = begin(b, OP_SOFTMAX, &x, 1, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  return finish(b, id, name);
+}
+
+uint32_t fb_activation(Fb *b, FeAct act, uint32_t x, const char *name) {
+  static const Op ops[] = {[FE_ACT_RELU] = OP_RELU, [FE_ACT_GELU] = OP_GELU,
+                           [FE_ACT_GELU_TANH] = OP_GELU_TANH};
+  return unary(b, ops[act], x, name);
+}
+
+uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
+                    const char *name) {
+  uint32_t id = begin(b, OP_RESHAPE, &x, 1, 1);
+  ir_set_dims(b->g, id, "shape", dims, rank);
+  return finish(b, id, name);
+}
+
+uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
+                      const char *name) {
+  uint32_t id = begin(b, OP_TRANSPOSE, &x, 1, 1);
+  ir_set_ints(b->g, id, "perm", perm, rank);
+  return finish(b, id, name);
+}
+
+uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,
+                  const char *name) {
+  uint32_t id = begin(b, OP_SLICE, &x, 1, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  if (start) ir_set_int(b->g, id, "start", start);
+  ir_set_dim(b->g, id, "end", end);
+  return finish(b, id, name);
+}
+
+void fb_split(Fb *b, uint32_t x, int axis, int parts, uint32_t *out,
+              const char *const *names) {
+  uint32_t id = begin(b, OP_SPLIT, &x, 1, (uint32_t)parts);
+  ir_set_int(b->g, id, "axis", axis);
+  ir_set_int(b->g, id, "parts", parts);
+  finish(b, id, names ? names[0] : NULL);
+  for (int i = 0; i < parts; i++) {
+    out[i] = b->g->nodes[id].out[i];
+    if (i && names) set_name(b, out[i], names[i]);
+  }
+}
+
+uint32_t fb_concat(Fb *b, const uint32_t *xs, int n, int axis,
+                   const char *name) {
+  uint32_t id = begin(b, OP_CONCAT, xs, (uint32_t)n, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  return finish(b, id, name);
+}
+
+uint32_t fb_causal_mask(Fb *b, uint32_t x, const char *name) {
+  return unary(b, OP_CAUSAL_MASK, x, name);
+}
+
+uint32_t fb_sinusoidal_pe(Fb *b, Dim len, int64_t d, const char *name) {
+  uint32_t id = begin(b, OP_SINUSOIDAL_PE, NULL, 0, 1);
+  ir_set_dim(b->g, id, "len", len);
+  ir_set_int(b->g, id, "d", d);
+  return finish(b, id, name);
+}
+
+uint32_t fb_patchify(Fb *b, uint32_t image, int64_t patch, const char *name) {
+  uint32_t id = begin(b, OP_PATCHIFY, &image, 1, 1);
+  ir_set_int(b->g, id, "patch", patch);
+  return finish(b, id, name);
+}
+
+uint32_t fb_mean(Fb *b, uint32_t x, int axis, const char *name) {
+  uint32_t id = begin(b, OP_MEAN, &x, 1, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  return finish(b, id, name);
+}
+
+uint32_t fb_l2_normalize(Fb *b, uint32_t x, int axis, const char *name) {
+  uint32_t id = begin(b, OP_L2_NORMALIZE, &x, 1, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  return finish(b, id, name);
+}
+
+/* ---- layers ------------------------------------------------------------- */
+
+uint32_t fb_linear(Fb *b, uint32_t x, uint32_t w, uint32_t bias,
+                   bool torch_layout, const char *name) {
+  if (bias == IR_NONE) return fb_matmul(b, x, w, torch_layout, name);
+  uint32_t y = fb_matmul(b, x, w, torch_layout, NULL);
+  return fb_bias_add(b, y, bias, name);
+}
+
+/* PREFIX.weight [out, in] (nn.Linear) or [in, out] (Conv1D) and
+ * PREFIX.bias [out], then x W + b. */
+static uint32_t linear_v(Fb *b, uint32_t x, int64_t in, int64_t out,
+                         bool torch_layout, const char *name,
+                         const char *fmt, va_list ap) {
+  char prefix[200];
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  Shape ws = torch_layout ? FB_SHAPE2(out, in) : FB_SHAPE2(in, out);
+  uint32_t w = fb_weight(b, ws, "%s.weight", prefix);
+  uint32_t bias = fb_weight(b, FB_SHAPE1(out), "%s.bias", prefix);
+  return fb_linear(b, x, w, bias, torch_layout, name);
+}
+
+uint32_t fb_nn_linear(Fb *b, uint32_t x, int64_t in, int64_t out,
+                      const char *name, const char *prefix_fmt, ...) {
+  va_list ap;
+  va_start(ap, prefix_fmt);
+  uint32_t y = linear_v(b, x, in, out, true, name, prefix_fmt, ap);
+  va_end(ap);
+  return y;
+}
+
+uint32_t fb_conv1d(Fb *b, uint32_t x, int64_t in, int64_t out,
+                   const char *name, const char *prefix_fmt, ...) {
+  va_list ap;
+  va_start(ap, prefix_fmt);
+  uint32_t y = linear_v(b, x, in, out, false, name, prefix_fmt, ap);
+  va_end(ap);
+  return y;
+}
+
+uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
+                         const char *name, const char *prefix_fmt, ...) {
+  char prefix[200];
+  va_list ap;
+  va_start(ap, prefix_fmt);
+  vsnprintf(prefix, sizeof prefix, prefix_fmt, ap);
+  va_end(ap);
+  uint32_t gamma = fb_weight(b, FB_SHAPE1(d), "%s.weight", prefix);
+  uint32_t beta = fb_weight(b, FB_SHAPE1(d), "%s.bias", prefix);
+  return fb_layernorm(b, x, gamma, beta, eps, name);
+}
+
+/* x [L, d] -> [H, L, Dh]: heads as the leading batch dimension. */
+static uint32_t split_heads(Fb *b, uint32_t x, int64_t heads,
+                            const char *name) {
+  Dim len = fb_dim(b, x, 0), d = fb_dim(b, x, 1);
+  Dim shape[3] = {len, ir_dim(heads), ir_dim(d.c / heads)};
+  static const int64_t perm[3] = {1, 0, 2};
+  uint32_t r = fb_reshape(b, x, 3, shape, NULL); /* [L, H, Dh] */
+  return fb_transpose(b, r, 3, perm, name);      /* [H, L, Dh] */
+}
+
+uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
+                      int64_t heads, bool causal) {
+  Dim s = fb_dim(b, q, 0), d = fb_dim(b, q, 1);
+  int64_t dh = d.c / heads;
+  static const int64_t perm[3] = {1, 0, 2};
+  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [H, S, Dh] */
+  uint32_t kh = split_heads(b, k, heads, "k_heads"); /* [H, T, Dh] */
+  uint32_t vh = split_heads(b, v, heads, "v_heads"); /* [H, T, Dh] */
+  uint32_t scores = fb_matmul(b, qh, kh, true, "scores"); /* [H, S, T] */
+  scores = fb_scale(b, scores, 1.0 / sqrt((double)dh), "scaled");
+  if (causal) scores = fb_causal_mask(b, scores, "masked");
+  uint32_t p = fb_softmax(b, scores, -1, "probs");      /* [H, S, T] */
+  uint32_t ctx = fb_matmul(b, p, vh, false, "context"); /* [H, S, Dh] */
+  ctx = fb_transpose(b, ctx, 3, perm, NULL);            /* [S, H, Dh] */
+  Dim flat[2] = {s, d};
+  return fb_reshape(b, ctx, 2, flat, "merged");         /* [S, d] */
+}

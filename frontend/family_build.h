@@ -1,0 +1,147 @@
+/* family_build.h — what the family frontends share: the parsed
+ * hyperparameters (FeFamily) and a small builder (Fb) that emits primitive
+ * ops into a Graph.
+ *
+ * frontend/family.c reads and checks the YAML and fills an FeFamily; only
+ * then does one of family_transformer.c, family_gpt2.c, family_bert.c or
+ * family_vit.c expand it, so the builders never see a bad value and read
+ * like the PyTorch modules they mirror.
+ *
+ * Every fb_* helper adds its nodes at b->loc (the YAML key the nodes come
+ * from, so a later error still points into the model file), runs the op's
+ * shape rule at once, and returns the id of its result value.  A failed
+ * shape rule (a bug in a builder, or a limit of the IR) is sticky: b->failed
+ * is set, the error stays in b->d, and later helpers only add nodes without
+ * checking them, so builders need not test every call; fe_family_form looks
+ * at b->failed once at the end.
+ *
+ * Names: weights carry their checkpoint names (`h.0.attn.c_attn.weight`),
+ * given in full by the caller; other results are named `SCOPE.name`
+ * (`enc.0.attn.q`) when the caller passes a name, so dumps stay readable.
+ */
+#ifndef LOOM_FRONTEND_FAMILY_BUILD_H
+#define LOOM_FRONTEND_FAMILY_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+typedef enum { FE_ACT_RELU, FE_ACT_GELU, FE_ACT_GELU_TANH } FeAct;
+
+/* A family model's hyperparameters, checked (family.c).  Fields a family
+ * does not have are 0. */
+typedef struct {
+  const char *family; /* "transformer", "gpt2", "bert", "vit" */
+  int64_t d_model, heads, d_ff, max_len;
+  double eps;
+  FeAct act;
+  int64_t layers;                         /* gpt2, bert, vit */
+  int64_t encoder_layers, decoder_layers; /* transformer */
+  int64_t vocab;                          /* all but vit */
+  int64_t type_vocab;                     /* bert */
+  int64_t image_size, patch_size, channels; /* vit */
+  bool pre_norm;                          /* transformer: norm: pre */
+  bool pool_mean, normalize;              /* bert: pooling: mean, normalize */
+  /* Where nodes are stamped: the YAML keys they come from. */
+  Loc at_family, at_max_len, at_layers, at_encoder, at_decoder, at_pooling;
+} FeFamily;
+
+/* The builder. */
+typedef struct {
+  Graph *g;
+  Diag *d;
+  Loc loc;         /* stamped on every node added */
+  char scope[96];  /* prefix of result names: "enc.0.attn" ("" none) */
+  bool failed;
+} Fb;
+
+/* Set the scope of result names, printf-style ("" clears it). */
+void fb_scope(Fb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Shapes of static tensors. */
+Shape fb_shape(int rank, ...); /* rank int64_t dims follow */
+#define FB_SHAPE1(a) fb_shape(1, (int64_t)(a))
+#define FB_SHAPE2(a, b) fb_shape(2, (int64_t)(a), (int64_t)(b))
+#define FB_SHAPE3(a, b, c) fb_shape(3, (int64_t)(a), (int64_t)(b), (int64_t)(c))
+#define FB_SHAPE4(a, b, c, d)                                                 \
+  fb_shape(4, (int64_t)(a), (int64_t)(b), (int64_t)(c), (int64_t)(d))
+
+/* Sources.  A weight's name is the checkpoint's name, printf-style. */
+uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s);
+uint32_t fb_weight(Fb *b, Shape s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Dimension `axis` (negative: from the end) of value v. */
+Dim fb_dim(const Fb *b, uint32_t v, int axis);
+
+/* Primitive ops; `name` (may be NULL) names the result SCOPE.name. */
+uint32_t fb_gather(Fb *b, uint32_t table, uint32_t ids, const char *name);
+uint32_t fb_add(Fb *b, uint32_t x, uint32_t y, const char *name);
+uint32_t fb_scale(Fb *b, uint32_t x, double by, const char *name);
+uint32_t fb_matmul(Fb *b, uint32_t x, uint32_t y, bool transpose_b,
+                   const char *name);
+uint32_t fb_bias_add(Fb *b, uint32_t x, uint32_t bias, const char *name);
+uint32_t fb_layernorm(Fb *b, uint32_t x, uint32_t gamma, uint32_t beta,
+                      double eps, const char *name);
+uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name);
+uint32_t fb_activation(Fb *b, FeAct act, uint32_t x, const char *name);
+uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
+                    const char *name);
+uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
+                      const char *name);
+uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,
+                  const char *name);
+/* parts equal pieces of x along axis into out[parts], named names[i]
+ * (names may be NULL). */
+void fb_split(Fb *b, uint32_t x, int axis, int parts, uint32_t *out,
+              const char *const *names);
+uint32_t fb_concat(Fb *b, const uint32_t *xs, int n, int axis,
+                   const char *name);
+uint32_t fb_causal_mask(Fb *b, uint32_t x, const char *name);
+uint32_t fb_sinusoidal_pe(Fb *b, Dim len, int64_t d, const char *name);
+uint32_t fb_patchify(Fb *b, uint32_t image, int64_t patch, const char *name);
+uint32_t fb_mean(Fb *b, uint32_t x, int axis, const char *name);
+uint32_t fb_l2_normalize(Fb *b, uint32_t x, int axis, const char *name);
+
+/* ---- layers ------------------------------------------------------------- */
+
+/* x [.., in] -> [.., out] = x W (+ b).  torch_layout: W is nn.Linear's
+ * [out, in] (matmul with transpose_b); otherwise GPT-2's Conv1D [in, out].
+ * bias may be IR_NONE. */
+uint32_t fb_linear(Fb *b, uint32_t x, uint32_t w, uint32_t bias,
+                   bool torch_layout, const char *name);
+
+/* The same, with the weights made here: PREFIX.weight and PREFIX.bias. */
+uint32_t fb_nn_linear(Fb *b, uint32_t x, int64_t in, int64_t out,
+                      const char *name, const char *prefix_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+uint32_t fb_conv1d(Fb *b, uint32_t x, int64_t in, int64_t out,
+                   const char *name, const char *prefix_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* nn.LayerNorm(d) with weights PREFIX.weight and PREFIX.bias. */
+uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
+                         const char *name, const char *prefix_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Multi-head scaled dot-product attention, the one canonical chain the
+ * fuse-attention pass recognizes:
+ *   q [S, d], k [T, d], v [T, d]
+ *   -> per head: [S, H, Dh] -> [H, S, Dh]   (the same for k, v)
+ *   -> matmul(q, k, transpose_b) [H, S, T] -> scale(1/sqrt(Dh))
+ *   -> [causal_mask] -> softmax(-1) -> matmul(., v) [H, S, Dh]
+ *   -> [S, H, Dh] -> [S, d] */
+uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
+                      int64_t heads, bool causal);
+
+/* ---- the families ------------------------------------------------------- */
+
+/* Each adds its inputs, weights, nodes and outputs to b->g (whose symbols
+ * it declares) from a checked FeFamily. */
+void fe_build_transformer(Fb *b, const FeFamily *f);
+void fe_build_gpt2(Fb *b, const FeFamily *f);
+void fe_build_bert(Fb *b, const FeFamily *f);
+void fe_build_vit(Fb *b, const FeFamily *f);
+
+#endif

@@ -1,0 +1,77 @@
+/* family_gpt2.c — GPT-2 (Hugging Face GPT2LMHeadModel) as primitive ops.
+ *
+ * Mirrors transformers' modeling_gpt2, with its weight names (the
+ * `transformer.` prefix of GPT2LMHeadModel checkpoints is accepted at
+ * binding, see family.c):
+ *
+ *   h = wte(ids) + wpe[:S]
+ *   for each block i:                               # pre-norm
+ *     a = ln_1(h);  q, k, v = split(c_attn(a), 3)   # Q, K, V in that order
+ *     h = h + c_proj(causal_attention(q, k, v))
+ *     h = h + mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
+ *   logits = ln_f(h) @ lm_head^T                    # lm_head: tied to wte
+ *
+ * GPT-2's Conv1D stores its weight [in, out] and computes x W + b — the
+ * transpose of nn.Linear.  A square c_proj loaded the wrong way round
+ * passes every shape check and gives wrong numbers, so every Conv1D here
+ * goes through fb_conv1d, never fb_nn_linear.
+ *
+ * lm_head.weight [vocab, d] is its own weight node; when a checkpoint
+ * does not carry it (GPT-2 ties it, so save_pretrained leaves it out) or the
+ * weights are random, it shares wte.weight's data (FeModel.tied).
+ *
+ * d_ff may be left out: it defaults to 4*d_model, as HF's n_inner does.
+ *
+ * Input ids [S] (i32, S <= max_len); output logits [S, vocab].
+ */
+#include "frontend/family_build.h"
+
+/* Block i: h [S, d] -> [S, d]. */
+static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, int i) {
+  int64_t d = f->d_model;
+  fb_scope(b, "h.%d", i);
+  /* attention */
+  uint32_t a = fb_nn_layernorm(b, h, d, f->eps, "ln_1", "h.%d.ln_1", i);
+  uint32_t qkv = fb_conv1d(b, a, d, 3 * d, "qkv", "h.%d.attn.c_attn", i);
+  static const char *const names[] = {"q", "k", "v"};
+  uint32_t parts[3]; /* q, k, v [S, d] */
+  fb_split(b, qkv, 1, 3, parts, names);
+  fb_scope(b, "h.%d.attn", i);
+  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true);
+  fb_scope(b, "h.%d", i);
+  a = fb_conv1d(b, a, d, d, "attn.out", "h.%d.attn.c_proj", i);
+  h = fb_add(b, h, a, "x1");
+  /* MLP */
+  uint32_t m = fb_nn_layernorm(b, h, d, f->eps, "ln_2", "h.%d.ln_2", i);
+  m = fb_conv1d(b, m, d, f->d_ff, "mlp.hidden", "h.%d.mlp.c_fc", i);
+  m = fb_activation(b, f->act, m, "mlp.act");
+  m = fb_conv1d(b, m, f->d_ff, d, "mlp.out", "h.%d.mlp.c_proj", i);
+  return fb_add(b, h, m, "x2");
+}
+
+void fe_build_gpt2(Fb *b, const FeFamily *f) {
+  Graph *g = b->g;
+  int64_t d = f->d_model;
+  b->loc = f->at_family;
+  int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
+  Shape ids_shape = {1, {ir_dim_sym(S)}};
+  uint32_t ids = fb_input(b, "ids", DT_I32, &ids_shape); /* [S] */
+
+  /* h = wte(ids) + wpe[:S] */
+  uint32_t wte = fb_weight(b, FB_SHAPE2(f->vocab, d), "wte.weight");
+  uint32_t wpe = fb_weight(b, FB_SHAPE2(f->max_len, d), "wpe.weight");
+  uint32_t tok = fb_gather(b, wte, ids, "tok");                 /* [S, d] */
+  uint32_t pos = fb_slice(b, wpe, 0, 0, ir_dim_sym(S), "pos");  /* [S, d] */
+  uint32_t h = fb_add(b, tok, pos, "embed");
+
+  b->loc = f->at_layers;
+  for (int i = 0; i < f->layers; i++) h = block(b, f, h, i);
+
+  /* logits = ln_f(h) lm_head^T  [S, vocab] */
+  b->loc = f->at_family;
+  fb_scope(b, "%s", "");
+  h = fb_nn_layernorm(b, h, d, f->eps, "ln_f", "ln_f");
+  uint32_t head = fb_weight(b, FB_SHAPE2(f->vocab, d), "lm_head.weight");
+  uint32_t logits = fb_matmul(b, h, head, true, "logits");
+  ir_add_output(g, logits);
+}
