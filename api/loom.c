@@ -1,19 +1,23 @@
 /* loom.c — the public C API (include/loom.h) over the frontend and the
- * reference interpreter.
+ * backends (api/backend.h).
  *
  * Inputs are matched to the graph's input nodes by name, so callers need
- * not know their order; the interpreter then binds the symbolic dimensions
- * from the shapes it is given.  Errors are copied into the caller's buffer
- * and never printed.
+ * not know their order; the symbolic dimensions are bound from the shapes
+ * given, optional inputs left out become zeros, and the backend runs on the
+ * caller's buffers.  Errors are copied into the caller's buffer and never
+ * printed.
  */
 #include "loom.h"
 
 #include <string.h>
 
+#include "api/backend.h"
 #include "frontend/frontend.h"
 
 struct loom_model {
   FeModel *fe;
+  const Backend *be;
+  BackendModel *bm;
   uint32_t *inputs; /* value ids of input nodes, in node order */
   uint32_t n_inputs;
 };
@@ -34,19 +38,30 @@ loom_status loom_load(const char *path, const loom_options *opts,
                       loom_model **out, char *err, size_t errlen) {
   if (!path || !out) return fail(err, errlen, LOOM_ERR_USAGE, "error: loom_load: NULL argument");
   *out = NULL;
-  if (opts && opts->backend && strcmp(opts->backend, "ref") != 0) {
+  const char *bname = opts && opts->backend ? opts->backend : "ref";
+  const Backend *be = loom_backend(bname);
+  if (!be) {
     char msg[256];
-    snprintf(msg, sizeof msg, "error: unknown backend '%s' (available: ref)",
-             opts->backend);
+    snprintf(msg, sizeof msg, "error: unknown backend '%s' (available: %s)",
+             bname, loom_backend_names());
     return fail(err, errlen, LOOM_ERR_USAGE, msg);
   }
   Diag d = {0};
   FeOptions fo = {.weights = opts ? opts->weights : NULL};
   FeModel *fe = fe_load(path, &fo, &d);
   if (!fe) return fail_diag(err, errlen, &d);
+  BackendOptions bo = {opts ? opts->target : NULL, opts ? opts->cache : NULL,
+                       opts ? opts->log : NULL};
+  BackendModel *bm = NULL;
+  if (be->compile(fe, &bo, &bm, &d)) {
+    fe_model_free(fe);
+    return fail_diag(err, errlen, &d);
+  }
   loom_model *m = calloc(1, sizeof *m);
   IR_ASSERT(m);
   m->fe = fe;
+  m->be = be;
+  m->bm = bm;
   m->n_inputs = ir_inputs(fe->g, NULL, 0);
   m->inputs = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *m->inputs);
   IR_ASSERT(m->inputs);
@@ -57,6 +72,7 @@ loom_status loom_load(const char *path, const loom_options *opts,
 
 void loom_free(loom_model *m) {
   if (!m) return;
+  if (m->bm) m->be->release(m->bm);
   fe_model_free(m->fe);
   free(m->inputs);
   free(m);
@@ -224,22 +240,31 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
       return fail(err, errlen, LOOM_ERR_USAGE, msg);
     }
   }
-  Tensor *res = calloc(g->n_outputs, sizeof *res);
-  IR_ASSERT(res);
+  /* Optional inputs left out: zeros of their bound shape. */
+  int64_t binding[g->n_syms ? g->n_syms : 1];
   Diag d = {0};
-  if (ir_interp(g, ordered, (int)m->n_inputs, res, &d)) {
-    free(res);
+  if (ir_bind_inputs(g, ordered, (int)m->n_inputs, binding, &d))
     return fail_diag(err, errlen, &d);
+  void *zeros[m->n_inputs ? m->n_inputs : 1];
+  for (uint32_t k = 0; k < m->n_inputs; k++) {
+    zeros[k] = NULL;
+    if (ordered[k].data) continue;
+    const Value *v = &g->values[m->inputs[k]];
+    int64_t n = ir_shape_eval(&v->shape, binding, ordered[k].dims);
+    zeros[k] = ordered[k].data = calloc((size_t)(n ? n : 1), ir_dtype_size(v->dtype));
+    IR_ASSERT(zeros[k]);
   }
+  void *outs[g->n_outputs ? g->n_outputs : 1];
+  for (int i = 0; i < n_outputs; i++) outs[i] = outputs[i].data;
+  int rc = m->be->run(m->bm, ordered, binding, outs, &d);
+  for (uint32_t k = 0; k < m->n_inputs; k++) free(zeros[k]);
+  if (rc) return fail_diag(err, errlen, &d);
   for (int i = 0; i < n_outputs; i++) {
     loom_tensor *o = &outputs[i];
     o->name = want[i].name;
     o->dtype = want[i].dtype;
     o->rank = want[i].rank;
     memcpy(o->dims, want[i].dims, sizeof o->dims);
-    memcpy(o->data, res[i].data, loom_tensor_bytes(o));
-    free(res[i].data);
   }
-  free(res);
   return LOOM_OK;
 }

@@ -21,6 +21,7 @@
 #define LOOM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -43,7 +44,13 @@ typedef struct loom_model loom_model;
 typedef struct {
   const char *weights; /* safetensors file overriding the model's weights:
                           (NULL: as the model says) */
-  const char *backend; /* "ref" (the reference interpreter; NULL = "ref") */
+  const char *backend; /* "ref" (the reference interpreter); NULL = "ref" */
+  const char *target;  /* code generation target (backends that generate
+                          code): "native" (NULL), "x86-64-v4", ... */
+  const char *cache;   /* where compiled code is cached; NULL: the
+                          default ($XDG_CACHE_HOME/loom or ~/.cache/loom) */
+  FILE *log;           /* backends' notes and timings as key=value lines
+                          (NULL: none) */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */

@@ -1,0 +1,45 @@
+/* backend.h — how libloom runs a model: backends as vtables.
+ *
+ * The API layer (api/loom.c) owns everything backends share: loading the
+ * model, matching named inputs to input nodes, binding symbolic dimensions,
+ * checking shapes, zero-filling optional inputs that were left out.  A
+ * backend only prepares code for a checked graph and runs it on buffers.
+ */
+#ifndef LOOM_API_BACKEND_H
+#define LOOM_API_BACKEND_H
+
+#include <stdio.h>
+
+#include "frontend/frontend.h"
+#include "ir/ir.h"
+
+typedef struct {
+  const char *target;  /* --target name, NULL = native */
+  const char *cache;   /* compiled-code cache directory, NULL = default */
+  FILE *log;           /* timings and notes (key=value lines), or NULL */
+} BackendOptions;
+
+typedef struct BackendModel BackendModel; /* a backend's own state */
+
+typedef struct Backend {
+  const char *name;
+  const char *summary;
+  /* Prepare code for m->g (checked, weights bound). */
+  int (*compile)(const FeModel *m, const BackendOptions *o, BackendModel **out,
+                 Diag *d);
+  /* inputs in input-node order (all present: the API zero-fills optional
+   * ones), binding[sym] the symbols' values, outputs[i] the caller's
+   * buffer for g->outputs[i] at its concrete shape. */
+  int (*run)(BackendModel *bm, const Tensor *inputs, const int64_t *binding,
+             void *const *outputs, Diag *d);
+  void (*release)(BackendModel *bm);
+} Backend;
+
+/* The backends this libloom was built with, by name; NULL if unknown. */
+const Backend *loom_backend(const char *name);
+/* "ref, c, jit" */
+const char *loom_backend_names(void);
+
+extern const Backend loom_backend_ref;
+
+#endif

@@ -1,0 +1,513 @@
+/* emit_c_kernel.c — one Kernel IR kernel as a C function (see emit_c.h).
+ *
+ * Expressions print as nested C expressions.  A few constructs need an
+ * operand more than once in C (a vector select, min/max of vectors, a
+ * horizontal reduction reads every lane); their operands are first bound
+ * to `const` temporaries declared just before the statement, so no
+ * expression is ever duplicated in the text.
+ *
+ * Mapping:
+ *   f32xW / i32xW       lv_f32xW / lv_i32xW (vector_size), loads and stores
+ *                       through the 4-byte-aligned variants lv_f32xWu
+ *   boolxW (masks)      lv_i32xW of -1/0, as vector compares produce
+ *   select              bitwise (m & a) | (~m & b): `?:` on vectors is not C
+ *   fma                 a * b + c (contracted to FMA under -std=gnu99 /
+ *                       -ffp-contract=fast; plain C elsewhere)
+ *   KS_CHECK            sets the kernel's status and `continue`s (the
+ *                       status write is atomic under OpenMP)
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/emit_c.h"
+#include "ir/diag.h"
+
+void cg_c_prelude(FILE *f, int lanes) {
+  if (lanes == 1) {
+    fputs("static inline float lv_maxf(float a, float b) { return a > b ? a : b; }\n"
+          "static inline float lv_minf(float a, float b) { return a < b ? a : b; }\n"
+          "static inline int64_t lv_maxl(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+          "static inline int64_t lv_minl(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+          "static inline int32_t lv_maxi(int32_t a, int32_t b) { return a > b ? a : b; }\n"
+          "static inline int32_t lv_mini(int32_t a, int32_t b) { return a < b ? a : b; }\n"
+          "static inline double lv_maxd(double a, double b) { return a > b ? a : b; }\n"
+          "static inline double lv_mind(double a, double b) { return a < b ? a : b; }\n"
+          "static inline float lv_f32_of_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }\n"
+          "static inline int32_t lv_bits_of_f32(float f) { int32_t i; memcpy(&i, &f, 4); return i; }\n",
+          f);
+    return;
+  }
+  int bytes = 4 * lanes;
+  fprintf(f,
+          "typedef float lv_f32x%d __attribute__((vector_size(%d)));\n"
+          "typedef float lv_f32x%du __attribute__((vector_size(%d), aligned(4)));\n"
+          "typedef int32_t lv_i32x%d __attribute__((vector_size(%d)));\n"
+          "typedef int32_t lv_i32x%du __attribute__((vector_size(%d), aligned(4)));\n",
+          lanes, bytes, lanes, bytes, lanes, bytes, lanes, bytes);
+}
+
+/* ---- text buffer --------------------------------------------------------- */
+
+typedef struct {
+  char *buf;
+  size_t len, cap;
+} Str;
+
+__attribute__((format(printf, 2, 3))) static void sp(Str *s, const char *fmt,
+                                                     ...) {
+  va_list ap;
+  for (;;) {
+    va_start(ap, fmt);
+    int n = vsnprintf(s->buf ? s->buf + s->len : NULL, s->buf ? s->cap - s->len : 0,
+                      fmt, ap);
+    va_end(ap);
+    IR_ASSERT(n >= 0);
+    if (s->buf && s->len + (size_t)n < s->cap) {
+      s->len += (size_t)n;
+      return;
+    }
+    s->cap = (s->cap + (size_t)n + 64) * 2;
+    s->buf = realloc(s->buf, s->cap);
+    IR_ASSERT(s->buf);
+  }
+}
+
+/* ---- types --------------------------------------------------------------- */
+
+static const char *ctype(KType t, char *buf, size_t cap) {
+  if (t.lanes == 1) {
+    switch ((KScalar)t.scalar) {
+    case KT_I64: return "int64_t";
+    case KT_I32: return "int32_t";
+    case KT_F32: return "float";
+    case KT_F64: return "double";
+    case KT_BOOL: return "int";
+    }
+  }
+  IR_ASSERT(t.scalar == KT_F32 || t.scalar == KT_I32 || t.scalar == KT_BOOL);
+  snprintf(buf, cap, "lv_%sx%d", t.scalar == KT_F32 ? "f32" : "i32", t.lanes);
+  return buf;
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+typedef struct {
+  const Kernel *k;
+  Str *out;       /* the function text */
+  int indent;
+  uint32_t *temp; /* expr id -> temporary number + 1 (0: none) */
+  uint32_t n_temps;
+} Emit;
+
+static void expr(Emit *E, Str *s, uint32_t e);
+
+/* Operands that C would need twice are bound to temporaries first. */
+static bool needs_temp_operands(const Kernel *k, const KExpr *x) {
+  if (x->kind == KE_REDUCE) return true;
+  if (x->type.lanes > 1 && x->kind == KE_SELECT) return true;
+  if (x->type.lanes > 1 && x->kind == KE_BINARY &&
+      (x->op == KO_MIN || x->op == KO_MAX))
+    return true;
+  if (x->kind == KE_UNARY && x->op == KO_ABS &&
+      (x->type.scalar == KT_I32 || x->type.scalar == KT_I64))
+    return true;
+  (void)k;
+  return false;
+}
+
+static void hoist(Emit *E, uint32_t e) {
+  const KExpr *x = &E->k->exprs[e];
+  for (int i = 0; i < 3; i++)
+    if (x->a[i] != K_NONE) hoist(E, x->a[i]);
+  if (!needs_temp_operands(E->k, x)) return;
+  for (int i = 0; i < 3; i++) {
+    uint32_t a = x->a[i];
+    if (a == K_NONE || E->temp[a]) continue;
+    const KExpr *y = &E->k->exprs[a];
+    if (y->kind == KE_VAR || y->kind == KE_PARAM || y->kind == KE_CONST) continue;
+    char tb[32];
+    Str v = {0};
+    expr(E, &v, a);
+    E->temp[a] = ++E->n_temps;
+    sp(E->out, "%*sconst %s t%u = %s;\n", E->indent, "",
+       ctype(y->type, tb, sizeof tb), E->temp[a], v.buf);
+    free(v.buf);
+  }
+}
+
+static void float_const(Str *s, double v, bool f32) {
+  if (isnan(v)) {
+    sp(s, f32 ? "((float)NAN)" : "((double)NAN)");
+    return;
+  }
+  if (isinf(v)) {
+    sp(s, "%s((%s)INFINITY)", v < 0 ? "-" : "", f32 ? "float" : "double");
+    return;
+  }
+  char b[48];
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(b, sizeof b, "%.*g", prec, v);
+    if (f32 ? (float)strtod(b, NULL) == (float)v : strtod(b, NULL) == v) break;
+  }
+  if (!strpbrk(b, ".en")) strcat(b, ".0");
+  sp(s, "%s%s", v < 0 ? "(" : "", b);
+  if (f32) sp(s, "f");
+  if (v < 0) sp(s, ")");
+}
+
+static const char *minmax_helper(KOp op, KScalar s) {
+  bool mx = op == KO_MAX;
+  switch (s) {
+  case KT_F32: return mx ? "lv_maxf" : "lv_minf";
+  case KT_F64: return mx ? "lv_maxd" : "lv_mind";
+  case KT_I64: return mx ? "lv_maxl" : "lv_minl";
+  case KT_I32: return mx ? "lv_maxi" : "lv_mini";
+  default: IR_ASSERT(!"min/max of bools"); return NULL;
+  }
+}
+
+static const char *c_binop(KOp op) {
+  switch (op) {
+  case KO_ADD: return "+";
+  case KO_SUB: return "-";
+  case KO_MUL: return "*";
+  case KO_DIV: return "/";
+  case KO_REM: return "%";
+  case KO_AND: return "&";
+  case KO_OR: return "|";
+  case KO_XOR: return "^";
+  case KO_SHL: return "<<";
+  case KO_SHR: return ">>";
+  case KO_LT: return "<";
+  case KO_LE: return "<=";
+  case KO_GT: return ">";
+  case KO_GE: return ">=";
+  case KO_EQ: return "==";
+  case KO_NE: return "!=";
+  default: IR_ASSERT(!"not an infix op"); return NULL;
+  }
+}
+
+/* (lv_f32xW)((m & (lv_i32xW)(a)) | (~m & (lv_i32xW)(b))) over temporaries */
+static void vector_select(Emit *E, Str *s, KType t, uint32_t m, uint32_t a,
+                          uint32_t b) {
+  char tb[32], ib[32];
+  const char *vt = ctype(t, tb, sizeof tb);
+  const char *it = ctype(kt(KT_I32, t.lanes), ib, sizeof ib);
+  bool is_f = t.scalar == KT_F32;
+  sp(s, "(%s%s%s((", is_f ? "(" : "", is_f ? vt : "", is_f ? ")" : "");
+  expr(E, s, m);
+  sp(s, " & (%s)(", it);
+  expr(E, s, a);
+  sp(s, ")) | (~");
+  expr(E, s, m);
+  sp(s, " & (%s)(", it);
+  expr(E, s, b);
+  sp(s, ")))");
+}
+
+static void expr(Emit *E, Str *s, uint32_t e) {
+  const Kernel *k = E->k;
+  const KExpr *x = &k->exprs[e];
+  char tb[32];
+  if (E->temp[e]) {
+    sp(s, "t%u", E->temp[e]);
+    return;
+  }
+  switch (x->kind) {
+  case KE_CONST:
+    switch ((KScalar)x->type.scalar) {
+    case KT_F32: float_const(s, x->f, true); break;
+    case KT_F64: float_const(s, x->f, false); break;
+    case KT_BOOL: sp(s, "%d", x->i ? 1 : 0); break;
+    default:
+      if (x->i >= INT32_MIN && x->i <= INT32_MAX)
+        sp(s, x->i < 0 ? "(%" PRId64 ")" : "%" PRId64, x->i);
+      else
+        sp(s, "INT64_C(%" PRId64 ")", x->i);
+    }
+    break;
+  case KE_VAR: sp(s, "%s", k->vars[x->var].name); break;
+  case KE_PARAM: sp(s, "%s", k->params[x->param].name); break;
+  case KE_LOAD:
+    if (x->type.lanes == 1) {
+      sp(s, "%s[", k->params[x->param].name);
+      expr(E, s, x->a[0]);
+      sp(s, "]");
+    } else {
+      sp(s, "(*(const %su *)(%s + ", ctype(x->type, tb, sizeof tb),
+         k->params[x->param].name);
+      expr(E, s, x->a[0]);
+      sp(s, "))");
+    }
+    break;
+  case KE_BROADCAST: {
+    KType st = k->exprs[x->a[0]].type;
+    char sb[32];
+    sp(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
+       st.scalar == KT_BOOL ? "-" : "+",
+       st.scalar == KT_BOOL ? "int32_t" : ctype(st, sb, sizeof sb));
+    expr(E, s, x->a[0]);
+    sp(s, "))");
+    break;
+  }
+  case KE_UNARY:
+    switch ((KOp)x->op) {
+    case KO_NEG: sp(s, "(-"); expr(E, s, x->a[0]); sp(s, ")"); break;
+    case KO_NOT:
+      sp(s, x->type.lanes == 1 ? "(!" : "(~");
+      expr(E, s, x->a[0]);
+      sp(s, ")");
+      break;
+    case KO_SQRT:
+    case KO_FLOOR:
+      sp(s, "%s%s(", x->op == KO_SQRT ? "sqrt" : "floor",
+         x->type.scalar == KT_F32 ? "f" : "");
+      expr(E, s, x->a[0]);
+      sp(s, ")");
+      break;
+    case KO_ABS:
+      if (x->type.scalar == KT_F32 && x->type.lanes > 1) {
+        char ib[32];
+        sp(s, "((%s)((%s)(", ctype(x->type, tb, sizeof tb),
+           ctype(kt(KT_I32, x->type.lanes), ib, sizeof ib));
+        expr(E, s, x->a[0]);
+        sp(s, ") & 0x7fffffff))");
+      } else if (x->type.scalar == KT_F32 || x->type.scalar == KT_F64) {
+        sp(s, x->type.scalar == KT_F32 ? "fabsf(" : "fabs(");
+        expr(E, s, x->a[0]);
+        sp(s, ")");
+      } else {
+        IR_ASSERT(x->type.lanes == 1);
+        sp(s, "(");
+        expr(E, s, x->a[0]);
+        sp(s, " < 0 ? -");
+        expr(E, s, x->a[0]);
+        sp(s, " : ");
+        expr(E, s, x->a[0]);
+        sp(s, ")");
+      }
+      break;
+    default: IR_ASSERT(!"unary");
+    }
+    break;
+  case KE_BINARY: {
+    KOp op = (KOp)x->op;
+    KType ta = k->exprs[x->a[0]].type;
+    if (op == KO_MIN || op == KO_MAX) {
+      if (ta.lanes == 1) {
+        sp(s, "%s(", minmax_helper(op, (KScalar)ta.scalar));
+        expr(E, s, x->a[0]);
+        sp(s, ", ");
+        expr(E, s, x->a[1]);
+        sp(s, ")");
+      } else {
+        /* max(a, b) = select(a > b, a, b): the mask is a comparison */
+        Str m = {0};
+        sp(&m, "(");
+        expr(E, &m, x->a[0]);
+        sp(&m, op == KO_MAX ? " > " : " < ");
+        expr(E, &m, x->a[1]);
+        sp(&m, ")");
+        char ib[32];
+        bool is_f = ta.scalar == KT_F32;
+        const char *it = ctype(kt(KT_I32, ta.lanes), ib, sizeof ib);
+        sp(s, "(%s%s%s((%s & (%s)(", is_f ? "(" : "",
+           is_f ? ctype(ta, tb, sizeof tb) : "", is_f ? ")" : "", m.buf, it);
+        expr(E, s, x->a[0]);
+        sp(s, ")) | (~%s & (%s)(", m.buf, it);
+        expr(E, s, x->a[1]);
+        sp(s, ")))");
+        free(m.buf);
+      }
+      break;
+    }
+    sp(s, "(");
+    expr(E, s, x->a[0]);
+    sp(s, " %s ", c_binop(op));
+    expr(E, s, x->a[1]);
+    sp(s, ")");
+    break;
+  }
+  case KE_FMA:
+    sp(s, "(");
+    expr(E, s, x->a[0]);
+    sp(s, " * ");
+    expr(E, s, x->a[1]);
+    sp(s, " + ");
+    expr(E, s, x->a[2]);
+    sp(s, ")");
+    break;
+  case KE_SELECT:
+    if (x->type.lanes == 1) {
+      sp(s, "(");
+      expr(E, s, x->a[0]);
+      sp(s, " ? ");
+      expr(E, s, x->a[1]);
+      sp(s, " : ");
+      expr(E, s, x->a[2]);
+      sp(s, ")");
+    } else {
+      vector_select(E, s, x->type, x->a[0], x->a[1], x->a[2]);
+    }
+    break;
+  case KE_REDUCE: {
+    /* a balanced tree over the lanes of a temporary */
+    KType vt = k->exprs[x->a[0]].type;
+    int n = vt.lanes;
+    Str v = {0};
+    expr(E, &v, x->a[0]);
+    int width = 1;
+    /* terms[i] texts built bottom-up */
+    char **terms = calloc((size_t)n, sizeof *terms);
+    IR_ASSERT(terms);
+    for (int i = 0; i < n; i++) {
+      Str t = {0};
+      sp(&t, "%s[%d]", v.buf, i);
+      terms[i] = t.buf;
+    }
+    for (width = n; width > 1; width = (width + 1) / 2) {
+      for (int i = 0; i < width / 2; i++) {
+        Str t = {0};
+        if (x->op == KO_ADD)
+          sp(&t, "(%s + %s)", terms[2 * i], terms[2 * i + 1]);
+        else
+          sp(&t, "%s(%s, %s)", minmax_helper((KOp)x->op, (KScalar)vt.scalar),
+             terms[2 * i], terms[2 * i + 1]);
+        free(terms[2 * i]);
+        free(terms[2 * i + 1]);
+        terms[i] = t.buf;
+      }
+      if (width % 2) terms[width / 2] = terms[width - 1];
+    }
+    sp(s, "%s", terms[0]);
+    free(terms[0]);
+    free(terms);
+    free(v.buf);
+    break;
+  }
+  case KE_CONVERT: {
+    KType from = k->exprs[x->a[0]].type;
+    (void)from;
+    if (x->type.lanes == 1) {
+      sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+      expr(E, s, x->a[0]);
+      sp(s, "))");
+    } else {
+      sp(s, "__builtin_convertvector(");
+      expr(E, s, x->a[0]);
+      sp(s, ", %s)", ctype(x->type, tb, sizeof tb));
+    }
+    break;
+  }
+  case KE_BITCAST:
+    if (x->type.lanes == 1) {
+      sp(s, x->type.scalar == KT_F32 ? "lv_f32_of_bits(" : "lv_bits_of_f32(");
+      expr(E, s, x->a[0]);
+      sp(s, ")");
+    } else {
+      sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+      expr(E, s, x->a[0]);
+      sp(s, "))");
+    }
+    break;
+  case KE_CALL:
+    sp(s, "%s%s(", x->callee, x->type.scalar == KT_F32 ? "f" : "");
+    expr(E, s, x->a[0]);
+    if (x->a[1] != K_NONE) {
+      sp(s, ", ");
+      expr(E, s, x->a[1]);
+    }
+    sp(s, ")");
+    break;
+  }
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static void stmt_exprs_text(Emit *E, uint32_t e, Str *s) {
+  hoist(E, e);
+  expr(E, s, e);
+}
+
+static void stmts(Emit *E, uint32_t first, bool in_loop) {
+  const Kernel *k = E->k;
+  for (uint32_t id = first; id != K_NONE; id = k->stmts[id].next) {
+    const KStmt *st = &k->stmts[id];
+    Str a = {0}, b = {0};
+    char tb[32];
+    switch (st->kind) {
+    case KS_FOR: {
+      stmt_exprs_text(E, st->a[0], &a);
+      stmt_exprs_text(E, st->a[1], &b);
+      const char *v = k->vars[st->var].name;
+      if (st->parallel)
+        sp(E->out, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static)\n#endif\n");
+      sp(E->out, "%*sfor (int64_t %s = %s; %s < %s; %s += %" PRId64 ") {\n",
+         E->indent, "", v, a.buf, v, b.buf, v, st->step);
+      E->indent += 2;
+      stmts(E, st->body, true);
+      E->indent -= 2;
+      sp(E->out, "%*s}\n", E->indent, "");
+      break;
+    }
+    case KS_LET:
+      stmt_exprs_text(E, st->a[0], &a);
+      sp(E->out, "%*s%s %s = %s;\n", E->indent, "",
+         ctype(k->vars[st->var].type, tb, sizeof tb), k->vars[st->var].name,
+         a.buf);
+      break;
+    case KS_SET:
+      stmt_exprs_text(E, st->a[0], &a);
+      sp(E->out, "%*s%s = %s;\n", E->indent, "", k->vars[st->var].name, a.buf);
+      break;
+    case KS_STORE: {
+      KType t = k->exprs[st->a[1]].type;
+      stmt_exprs_text(E, st->a[0], &a);
+      stmt_exprs_text(E, st->a[1], &b);
+      const char *p = k->params[st->param].name;
+      if (t.lanes == 1)
+        sp(E->out, "%*s%s[%s] = %s;\n", E->indent, "", p, a.buf, b.buf);
+      else
+        sp(E->out, "%*s*(%su *)(%s + %s) = %s;\n", E->indent, "",
+           ctype(t, tb, sizeof tb), p, a.buf, b.buf);
+      break;
+    }
+    case KS_CHECK:
+      stmt_exprs_text(E, st->a[0], &a);
+      sp(E->out, "%*sif (%s) {\n", E->indent, "", a.buf);
+      sp(E->out, "#ifdef _OPENMP\n#pragma omp atomic write\n#endif\n");
+      sp(E->out, "%*s  status = %d;\n", E->indent, "", st->code);
+      sp(E->out, "%*s  %s;\n%*s}\n", E->indent, "",
+         in_loop ? "continue" : "return status", E->indent, "");
+      break;
+    }
+    free(a.buf);
+    free(b.buf);
+  }
+}
+
+void cg_c_kernel(FILE *f, const Kernel *k, const char *name) {
+  Str out = {0};
+  Emit E = {.k = k, .out = &out, .indent = 2};
+  E.temp = calloc(k->n_exprs ? k->n_exprs : 1, sizeof *E.temp);
+  IR_ASSERT(E.temp);
+  if (k->comment[0]) fprintf(f, "/* %s */\n", k->comment);
+  fprintf(f, "static int %s(", name);
+  for (uint32_t i = 0; i < k->n_params; i++) {
+    const KParam *p = &k->params[i];
+    if (i) fprintf(f, ", ");
+    if (p->kind == KP_I64)
+      fprintf(f, "int64_t %s", p->name);
+    else
+      fprintf(f, "%s%s *restrict %s", p->written ? "" : "const ",
+              p->elem == KT_F32 ? "float" : "int32_t", p->name);
+  }
+  fprintf(f, ") {\n");
+  stmts(&E, k->body, false);
+  fprintf(f, "  int status = 0;\n%s  return status;\n}\n\n", out.buf ? out.buf : "");
+  free(out.buf);
+  free(E.temp);
+}

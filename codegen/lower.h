@@ -1,0 +1,62 @@
+/* lower.h — Graph IR nodes to Kernel IR kernels.
+ *
+ * cg_lower_node builds the kernel that computes one graph node (later: one
+ * fused group) for a given vector width.  The kernel's parameters are, in
+ * order: the node's results (written buffers), its operands (read
+ * buffers), then one i64 per symbolic dimension the shapes use.  The
+ * returned bindings say which graph value or symbol each parameter takes,
+ * so the caller (codegen/program.c) can call the kernel for every node that
+ * lowers to the same text.
+ *
+ * Static dimensions become constants in the kernel; symbolic ones become
+ * i64 parameters named after their symbol.
+ */
+#ifndef LOOM_CODEGEN_LOWER_H
+#define LOOM_CODEGEN_LOWER_H
+
+#include "codegen/kir.h"
+#include "codegen/target.h"
+#include "ir/ir.h"
+
+typedef enum { KB_VALUE, KB_SYM } KBindKind;
+
+typedef struct {
+  KBindKind kind;
+  uint32_t id; /* a value id (KB_VALUE) or a symbol index (KB_SYM) */
+} KBind;
+
+/* Kernel return codes (KS_CHECK). */
+enum { K_ERR_GATHER_RANGE = 1, K_ERR_SLICE_RANGE = 2 };
+
+typedef struct {
+  const Graph *g;
+  const Target *t;
+  int lanes;          /* the vector width to build for (t->lanes or 1) */
+  Kernel *k;
+  KBind *binds;       /* one per kernel parameter */
+  uint32_t n_binds;
+  int32_t sym_param[64]; /* symbol -> i64 parameter index, or -1 */
+} Lower;
+
+/* Build the kernel for node `node` (not a source, not an alias); *out
+ * gets it, binds[0..*n_binds) its parameters' bindings (binds has room for
+ * K_MAX_PARAMS entries). */
+#define K_MAX_PARAMS 80
+int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
+                  Kernel **out, KBind *binds, uint32_t *n_binds, Diag *d);
+
+/* ---- helpers for the per-op lowerings (codegen/lower*.c) ------------- */
+
+/* Parameters for a value (a buffer) and for the size of a dimension. */
+uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name);
+/* The size of dimension d as an i64 expression: a constant when static,
+ * else c * the symbol's i64 parameter (added on first use). */
+uint32_t cg_dim(Lower *L, Dim d);
+/* Row-major strides of a value's shape as i64 expressions. */
+void cg_strides(Lower *L, const Shape *s, uint32_t *strides);
+
+/* Per-op entry points. */
+int cg_lower_matmul(Lower *L, const Node *n);
+int cg_lower_op(Lower *L, const Node *n); /* every other op */
+
+#endif

@@ -1,0 +1,265 @@
+/* lower_matmul.c — matmul as register-blocked loop nests.
+ *
+ *   out [batch..., M, N] = a [batch..., M, K] · b [batch..., K, N]
+ *
+ * (a may be stored transposed [.., K, M], b transposed [.., N, K]; batch
+ * dims broadcast, a broadcast dim having stride 0.)
+ *
+ * Two micro-kernels, chosen by b's layout:
+ *
+ *   b [K, N] (row-major, N contiguous) — the GEMM tile of BLIS: an
+ *   MR x (NV·W) block of the output is held in MR·NV vector accumulators
+ *   across the whole K loop; each step loads NV vectors of b's row k and
+ *   broadcasts one element of a per row:
+ *       acc[r][v] = fma(broadcast(a[i0+r, k]), b[k, j0+v·W : W], acc[r][v])
+ *   Column tails use one vector, then scalars; row tails use one row.
+ *
+ *   b [N, K] (transposed, K contiguous; nn.Linear weights, Q·Kᵀ) — dot
+ *   products: an MR x NR block of outputs, each a vector accumulator along
+ *   K, reduced across lanes once at the end, scalar K tail after.
+ *
+ * The tile sizes follow the vector width: with 32 vector registers
+ * (AVX-512) an 8 x 3-vector tile (24 accumulators, the 8x48 of
+ * TOOLCHAIN.md); with 16 (AVX2) 4 x 3.  Rows are the parallel loop when
+ * there is no batch; otherwise the outermost batch loop is.  Packing and
+ * cache blocking come with the layout and tile passes.
+ */
+#include "codegen/lower.h"
+
+#include <string.h>
+
+#define MAXR 8
+#define MAXV 4
+
+typedef struct {
+  Lower *L;
+  Kernel *k;
+  uint32_t out, a, b;   /* buffer params */
+  uint32_t M, N, K;     /* i64 expressions */
+  uint32_t oo, ao, bo;  /* batch offsets (i64 exprs) of out, a, b */
+  bool ta;
+  int lanes;
+} Mm;
+
+static bool empty_range(Kernel *k, uint32_t lo, uint32_t hi) {
+  int64_t a, b;
+  return k_is_const(k, lo, &a) && k_is_const(k, hi, &b) && a >= b;
+}
+
+static uint32_t zero(Kernel *k, int lanes) {
+  return k_broadcast(k, k_f32(k, 0.0), lanes);
+}
+
+/* a[i, kk] as a scalar expression */
+static uint32_t a_elem(Mm *m, uint32_t i, uint32_t kk) {
+  Kernel *k = m->k;
+  uint32_t idx = m->ta ? k_add(k, k_mul(k, kk, m->M), i)
+                       : k_add(k, k_mul(k, i, m->K), kk);
+  return k_load(k, m->a, k_add(k, m->ao, idx), 1);
+}
+
+/* ---- b [K, N]: broadcast-a tile ----------------------------------------- */
+
+/* Rows i0..i0+R, columns j0..j0+V·w. */
+static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
+  Kernel *k = m->k;
+  uint32_t acc[MAXR][MAXV];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < V; v++) acc[r][v] = k_let(k, "acc", zero(k, w));
+  uint32_t kk = k_for(k, "k", k_i64(k, 0), m->K, 1, false);
+  uint32_t kv = k_var(k, kk);
+  /* b row kk, columns j0.. */
+  uint32_t brow = k_let(k, "bk", k_add(k, m->bo, k_add(k, k_mul(k, kv, m->N), j0)));
+  uint32_t bv[MAXV];
+  for (int v = 0; v < V; v++)
+    bv[v] = k_let(k, "b", k_load(k, m->b, k_addi(k, k_var(k, brow), (int64_t)v * w), w));
+  for (int r = 0; r < R; r++) {
+    uint32_t as = k_broadcast(k, a_elem(m, k_addi(k, i0, r), kv), w);
+    uint32_t asv = w > 1 ? k_var(k, k_let(k, "a", as)) : as;
+    for (int v = 0; v < V; v++)
+      k_set(k, acc[r][v], k_fma(k, asv, k_var(k, bv[v]), k_var(k, acc[r][v])));
+  }
+  k_end(k);
+  for (int r = 0; r < R; r++) {
+    uint32_t orow = k_add(k, m->oo, k_add(k, k_mul(k, k_addi(k, i0, r), m->N), j0));
+    for (int v = 0; v < V; v++)
+      k_store(k, m->out, k_addi(k, orow, (int64_t)v * w), k_var(k, acc[r][v]));
+  }
+}
+
+static void rows_kn(Mm *m, uint32_t lo, uint32_t hi, int R, int V,
+                    bool parallel) {
+  Kernel *k = m->k;
+  if (empty_range(k, lo, hi)) return;
+  int w = m->lanes;
+  uint32_t iv = k_for(k, "i", lo, hi, R, parallel);
+  uint32_t i0 = k_var(k, iv);
+  uint32_t n1 = k_floor_to(k, m->N, (int64_t)V * w);
+  uint32_t n2 = k_floor_to(k, m->N, w);
+  struct { uint32_t lo, hi; int V, w; } parts[3] = {
+      {k_i64(k, 0), n1, V, w}, {n1, n2, 1, w}, {n2, m->N, 1, 1}};
+  int nparts = w > 1 ? 3 : 2;
+  if (w == 1) parts[1] = (typeof(parts[1])){n1, m->N, 1, 1};
+  for (int p = 0; p < nparts; p++) {
+    if (empty_range(k, parts[p].lo, parts[p].hi)) continue;
+    uint32_t jv = k_for(k, "j", parts[p].lo, parts[p].hi,
+                        (int64_t)parts[p].V * parts[p].w, false);
+    tile_kn(m, i0, k_var(k, jv), R, parts[p].V, parts[p].w);
+    k_end(k);
+  }
+  k_end(k);
+}
+
+/* ---- b [N, K]: dot-product tile ----------------------------------------- */
+
+static void tile_nk(Mm *m, uint32_t i0, uint32_t j0, int R, int C) {
+  Kernel *k = m->k;
+  int w = m->lanes;
+  uint32_t arow[MAXR], brow[MAXR], sum[MAXR][MAXR];
+  for (int r = 0; r < R; r++)
+    arow[r] = k_let(k, "ar", k_add(k, m->ao, k_mul(k, k_addi(k, i0, r), m->K)));
+  for (int c = 0; c < C; c++)
+    brow[c] = k_let(k, "br", k_add(k, m->bo, k_mul(k, k_addi(k, j0, c), m->K)));
+  uint32_t k1 = k_floor_to(k, m->K, w);
+  if (w > 1 && !empty_range(k, k_i64(k, 0), k1)) {
+    uint32_t acc[MAXR][MAXR];
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++) acc[r][c] = k_let(k, "acc", zero(k, w));
+    uint32_t kv = k_var(k, k_for(k, "k", k_i64(k, 0), k1, w, false));
+    uint32_t av[MAXR], bv[MAXR];
+    for (int r = 0; r < R; r++)
+      av[r] = k_let(k, "a", k_load(k, m->a, k_add(k, k_var(k, arow[r]), kv), w));
+    for (int c = 0; c < C; c++)
+      bv[c] = k_let(k, "b", k_load(k, m->b, k_add(k, k_var(k, brow[c]), kv), w));
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++)
+        k_set(k, acc[r][c], k_fma(k, k_var(k, av[r]), k_var(k, bv[c]),
+                                  k_var(k, acc[r][c])));
+    k_end(k);
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++)
+        sum[r][c] = k_let(k, "s", k_reduce(k, KO_ADD, k_var(k, acc[r][c])));
+  } else {
+    k1 = k_i64(k, 0);
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++) sum[r][c] = k_let(k, "s", k_f32(k, 0.0));
+  }
+  if (!empty_range(k, k1, m->K)) {
+    uint32_t kv = k_var(k, k_for(k, "k", k1, m->K, 1, false));
+    uint32_t as[MAXR], bs[MAXR];
+    for (int r = 0; r < R; r++)
+      as[r] = k_let(k, "a", k_load(k, m->a, k_add(k, k_var(k, arow[r]), kv), 1));
+    for (int c = 0; c < C; c++)
+      bs[c] = k_let(k, "b", k_load(k, m->b, k_add(k, k_var(k, brow[c]), kv), 1));
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++)
+        k_set(k, sum[r][c], k_fma(k, k_var(k, as[r]), k_var(k, bs[c]),
+                                  k_var(k, sum[r][c])));
+    k_end(k);
+  }
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) {
+      uint32_t idx = k_add(k, m->oo, k_add(k, k_mul(k, k_addi(k, i0, r), m->N),
+                                           k_addi(k, j0, c)));
+      k_store(k, m->out, idx, k_var(k, sum[r][c]));
+    }
+}
+
+static void rows_nk(Mm *m, uint32_t lo, uint32_t hi, int R, int C,
+                    bool parallel) {
+  Kernel *k = m->k;
+  if (empty_range(k, lo, hi)) return;
+  uint32_t i0 = k_var(k, k_for(k, "i", lo, hi, R, parallel));
+  uint32_t n1 = k_floor_to(k, m->N, C);
+  if (!empty_range(k, k_i64(k, 0), n1)) {
+    uint32_t j0 = k_var(k, k_for(k, "j", k_i64(k, 0), n1, C, false));
+    tile_nk(m, i0, j0, R, C);
+    k_end(k);
+  }
+  if (!empty_range(k, n1, m->N)) {
+    uint32_t j0 = k_var(k, k_for(k, "j", n1, m->N, 1, false));
+    tile_nk(m, i0, j0, R, 1);
+    k_end(k);
+  }
+  k_end(k);
+}
+
+/* ---- both transposed: plain dot products ---------------------------------- */
+
+static void naive(Mm *m, bool parallel) {
+  Kernel *k = m->k;
+  uint32_t i = k_var(k, k_for(k, "i", k_i64(k, 0), m->M, 1, parallel));
+  uint32_t j = k_var(k, k_for(k, "j", k_i64(k, 0), m->N, 1, false));
+  uint32_t s = k_let(k, "s", k_f32(k, 0.0));
+  uint32_t kv = k_var(k, k_for(k, "k", k_i64(k, 0), m->K, 1, false));
+  uint32_t bidx = k_add(k, m->bo, k_add(k, k_mul(k, j, m->K), kv));
+  k_set(k, s, k_fma(k, a_elem(m, i, kv), k_load(k, m->b, bidx, 1), k_var(k, s)));
+  k_end(k);
+  k_store(k, m->out, k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j)), k_var(k, s));
+  k_end(k);
+  k_end(k);
+}
+
+/* ---- the kernel ----------------------------------------------------------- */
+
+/* Element strides of x's dims, with 0 where x broadcasts against out. */
+static void batch_strides(Lower *L, const Shape *x, const Shape *out,
+                          uint32_t *st) {
+  uint32_t full[IR_MAX_RANK];
+  cg_strides(L, x, full);
+  int nb = out->rank - 2, xb = x->rank - 2;
+  for (int i = 0; i < nb; i++) {
+    int xi = i - (nb - xb);
+    bool bcast = xi < 0 || (ir_dim_static(x->d[xi]) && x->d[xi].c == 1 &&
+                            !(ir_dim_static(out->d[i]) && out->d[i].c == 1));
+    st[i] = bcast ? k_i64(L->k, 0) : full[xi];
+  }
+}
+
+int cg_lower_matmul(Lower *L, const Node *n) {
+  const Graph *g = L->g;
+  Kernel *k = L->k;
+  const Shape *so = &g->values[n->out[0]].shape;
+  const Shape *sa = &g->values[n->in[0]].shape;
+  const Shape *sb = &g->values[n->in[1]].shape;
+  bool ta = ir_get_int(g, n, "transpose_a"), tb = ir_get_int(g, n, "transpose_b");
+  Mm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .ta = ta, .lanes = L->lanes};
+  int R = so->rank;
+  m.M = cg_dim(L, so->d[R - 2]);
+  m.N = cg_dim(L, so->d[R - 1]);
+  m.K = cg_dim(L, sa->d[sa->rank - (ta ? 2 : 1)]);
+
+  /* Batch loops: one per leading dim, offsets accumulated. */
+  int nb = R - 2;
+  uint32_t sto[IR_MAX_RANK], sta[IR_MAX_RANK], stb[IR_MAX_RANK];
+  cg_strides(L, so, sto);
+  batch_strides(L, sa, so, sta);
+  batch_strides(L, sb, so, stb);
+  m.oo = m.ao = m.bo = k_i64(k, 0);
+  for (int i = 0; i < nb; i++) {
+    uint32_t bi = k_var(k, k_for(k, "b", k_i64(k, 0), cg_dim(L, so->d[i]), 1, i == 0));
+    m.oo = k_var(k, k_let(k, "oo", k_add(k, m.oo, k_mul(k, bi, sto[i]))));
+    m.ao = k_var(k, k_let(k, "ao", k_add(k, m.ao, k_mul(k, bi, sta[i]))));
+    m.bo = k_var(k, k_let(k, "bo", k_add(k, m.bo, k_mul(k, bi, stb[i]))));
+  }
+  bool par_rows = nb == 0;
+  int w = L->lanes;
+  if (!tb) {
+    /* 32 vector registers at 16 lanes (AVX-512), 16 below. */
+    int MR = w >= 16 ? 8 : 4, V = w >= 4 ? (w >= 16 ? 3 : 3) : 4;
+    if (w == 4) V = 2;
+    uint32_t m1 = k_floor_to(k, m.M, MR);
+    rows_kn(&m, k_i64(k, 0), m1, MR, V, par_rows);
+    rows_kn(&m, m1, m.M, 1, V, par_rows);
+  } else if (!ta) {
+    int MR = 4, C = 4;
+    if (w >= 16) MR = 4, C = 6;
+    uint32_t m1 = k_floor_to(k, m.M, MR);
+    rows_nk(&m, k_i64(k, 0), m1, MR, C, par_rows);
+    rows_nk(&m, m1, m.M, 1, C, par_rows);
+  } else {
+    naive(&m, par_rows);
+  }
+  for (int i = 0; i < nb; i++) k_end(k);
+  return 0;
+}

@@ -1,0 +1,276 @@
+/* program.c — a checked graph as kernels, storage and calls (program.h).
+ *
+ * Storage.  Inputs and outputs live in the caller's buffers; weights in one
+ * blob, each at a 64-byte aligned offset in node order; every other value
+ * in the activation arena.  A reshape is a view: its result shares its
+ * operand's storage (row-major data does not move) unless it is a graph
+ * output, which must land in the caller's buffer and so is copied.
+ *
+ * The arena is planned by liveness: walking the steps in order, a value is
+ * placed when its producer runs and its block is released after its last
+ * reader (through views) has run.  Results are placed before the step's
+ * dead operands are released, so a kernel never writes over its own input —
+ * which is what lets every kernel declare its buffers `restrict`.  Blocks
+ * are sized for symbolic dimensions at their bounds, placed first-fit.
+ *
+ * Kernels.  Each node is lowered twice (the target's vector width and width
+ * 1); nodes whose kernels print the same share one kernel, so the twelve
+ * layers of BERT-base call the same few functions.
+ */
+#include "codegen/program.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the arena's free list ------------------------------------------------ */
+
+typedef struct {
+  int64_t off, size;
+} Block;
+
+typedef struct {
+  Block *free; /* sorted by offset, coalesced */
+  uint32_t n, cap;
+  int64_t top; /* end of the highest block ever used */
+} Arena64;
+
+static int64_t arena_take(Arena64 *a, int64_t size) {
+  for (uint32_t i = 0; i < a->n; i++) {
+    Block *b = &a->free[i];
+    if (b->size < size) continue;
+    int64_t off = b->off;
+    b->off += size;
+    b->size -= size;
+    if (b->size == 0) memmove(b, b + 1, (a->n - i - 1) * sizeof *b), a->n--;
+    return off;
+  }
+  /* Grow at the top (merging with a free block that ends there). */
+  int64_t off = a->top;
+  if (a->n && a->free[a->n - 1].off + a->free[a->n - 1].size == a->top) {
+    off = a->free[a->n - 1].off;
+    a->n--;
+  }
+  a->top = off + size;
+  return off;
+}
+
+static void arena_give(Arena64 *a, int64_t off, int64_t size) {
+  if (a->n == a->cap) {
+    a->cap = a->cap ? 2 * a->cap : 16;
+    a->free = realloc(a->free, a->cap * sizeof *a->free);
+    IR_ASSERT(a->free);
+  }
+  uint32_t i = 0;
+  while (i < a->n && a->free[i].off < off) i++;
+  memmove(&a->free[i + 1], &a->free[i], (a->n - i) * sizeof *a->free);
+  a->free[i] = (Block){off, size};
+  a->n++;
+  /* coalesce with neighbours */
+  if (i + 1 < a->n && a->free[i].off + a->free[i].size == a->free[i + 1].off) {
+    a->free[i].size += a->free[i + 1].size;
+    memmove(&a->free[i + 1], &a->free[i + 2], (a->n - i - 2) * sizeof *a->free);
+    a->n--;
+  }
+  if (i > 0 && a->free[i - 1].off + a->free[i - 1].size == a->free[i].off) {
+    a->free[i - 1].size += a->free[i].size;
+    memmove(&a->free[i], &a->free[i + 1], (a->n - i - 1) * sizeof *a->free);
+    a->n--;
+  }
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int64_t align64(int64_t n) { return (n + 63) & ~(int64_t)63; }
+
+/* Bytes of a value with symbolic dims at their bounds. */
+static int64_t value_bytes(const Graph *g, const Value *v) {
+  int64_t n = (int64_t)ir_dtype_size(v->dtype);
+  for (int i = 0; i < v->shape.rank; i++) {
+    Dim d = v->shape.d[i];
+    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+  }
+  return n;
+}
+
+static bool is_output(const Graph *g, uint32_t v, uint32_t *index) {
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == v) {
+      if (index) *index = i;
+      return true;
+    }
+  return false;
+}
+
+/* A reshape whose result shares its operand's storage. */
+static bool is_view(const Graph *g, const Node *n) {
+  return n->op == OP_RESHAPE && !is_output(g, n->out[0], NULL);
+}
+
+/* ---- building -------------------------------------------------------------- */
+
+static uint32_t find_or_add_kernel(Program *p, Kernel *vec, Kernel *scalar,
+                                   const char *op) {
+  char *text = k_print(vec, "_");
+  /* the comment line differs between layers' shapes only when the kernel
+   * does: compare the text after it */
+  const char *body = strstr(text, "kernel _(");
+  for (uint32_t i = 0; i < p->n_kernels; i++) {
+    char *other = k_print(p->kernels[i].vec, "_");
+    bool same = strcmp(strstr(other, "kernel _("), body) == 0;
+    free(other);
+    if (same) {
+      free(text);
+      if (scalar != vec) k_free(scalar);
+      k_free(vec);
+      p->kernels[i].uses++;
+      return i;
+    }
+  }
+  free(text);
+  p->kernels = realloc(p->kernels, (p->n_kernels + 1) * sizeof *p->kernels);
+  IR_ASSERT(p->kernels);
+  char name[64];
+  snprintf(name, sizeof name, "k%u_%s", p->n_kernels, op);
+  p->kernels[p->n_kernels] = (PKernel){vec, scalar, strdup(name), 1};
+  return p->n_kernels++;
+}
+
+Program *cg_program(const Graph *g, const Target *t, Diag *d) {
+  Program *p = calloc(1, sizeof *p);
+  IR_ASSERT(p);
+  p->g = g;
+  p->target = *t;
+  p->store = calloc(g->n_values ? g->n_values : 1, sizeof *p->store);
+  p->weights = calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->weights);
+  p->steps = calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->steps);
+  IR_ASSERT(p->store && p->weights && p->steps);
+
+  /* Where values live, and the step that produces each. */
+  uint32_t *root = malloc((g->n_values ? g->n_values : 1) * sizeof *root);
+  int64_t *last = malloc((g->n_values ? g->n_values : 1) * sizeof *last);
+  IR_ASSERT(root && last);
+  uint32_t n_inputs = 0;
+  for (uint32_t v = 0; v < g->n_values; v++) root[v] = v, last[v] = -1;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    uint32_t v0 = n->nout ? n->out[0] : IR_NONE, oi;
+    if (n->op == OP_INPUT) {
+      p->store[v0] = (PStore){PS_INPUT, n_inputs++, 0};
+    } else if (n->op == OP_WEIGHT) {
+      p->store[v0] = (PStore){PS_WEIGHT, p->n_weights, p->weight_bytes};
+      p->weights[p->n_weights++] = v0;
+      p->weight_bytes += align64(value_bytes(g, &g->values[v0]));
+    } else if (is_view(g, n)) {
+      root[v0] = root[n->in[0]];
+    } else {
+      for (uint32_t k = 0; k < n->nout; k++) {
+        uint32_t v = n->out[k];
+        p->store[v] = is_output(g, v, &oi) ? (PStore){PS_OUTPUT, oi, 0}
+                                           : (PStore){PS_ARENA, 0, -1};
+      }
+    }
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++) {
+    uint32_t v = g->outputs[i];
+    const Node *n = &g->nodes[g->values[v].node];
+    if (n->op == OP_INPUT || n->op == OP_WEIGHT) {
+      free(root);
+      free(last);
+      cg_program_free(p);
+      ir_errorf(d, n->loc, "output '%s' is a graph %s; compute something "
+                           "from it to return it",
+                g->values[v].name, n->op == OP_INPUT ? "input" : "weight");
+      return NULL;
+    }
+  }
+  /* Last reader of each storage root, in step (node) order. */
+  for (uint32_t i = 0; i < g->n_nodes; i++)
+    for (uint32_t k = 0; k < g->nodes[i].nin; k++)
+      last[root[g->nodes[i].in[k]]] = i;
+
+  /* Walk the nodes: lower, share kernels, place results, free the dead. */
+  Arena64 arena = {0};
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if ((ir_op_info(n->op)->flags & OPF_SOURCE)) continue;
+    if (is_view(g, n)) continue;
+    Kernel *vec, *scalar;
+    KBind binds[K_MAX_PARAMS];
+    uint32_t nb;
+    if (cg_lower_node(g, i, t, t->lanes, &vec, binds, &nb, d)) goto fail;
+    if (t->lanes > 1) {
+      KBind b2[K_MAX_PARAMS];
+      uint32_t nb2;
+      if (cg_lower_node(g, i, t, 1, &scalar, b2, &nb2, d)) {
+        k_free(vec);
+        goto fail;
+      }
+      IR_ASSERT(nb2 == nb && memcmp(b2, binds, nb * sizeof *binds) == 0);
+    } else {
+      scalar = vec;
+    }
+    PStep *s = &p->steps[p->n_steps++];
+    s->kernel = find_or_add_kernel(p, vec, scalar, ir_op_info(n->op)->name);
+    s->node = i;
+    s->n_args = nb;
+    s->args = malloc(nb * sizeof *s->args);
+    IR_ASSERT(s->args);
+    memcpy(s->args, binds, nb * sizeof *binds);
+    for (uint32_t k = 0; k < n->nout; k++) {
+      uint32_t v = n->out[k];
+      if (p->store[v].kind != PS_ARENA) continue;
+      p->store[v].offset = arena_take(&arena, align64(value_bytes(g, &g->values[v])));
+      if (last[v] < 0) last[v] = i; /* never read: free at once */
+    }
+    /* Release every arena root whose last reader is this node. */
+    for (uint32_t v = 0; v < g->n_values; v++)
+      if (last[v] == (int64_t)i && root[v] == v && p->store[v].kind == PS_ARENA &&
+          p->store[v].offset >= 0)
+        arena_give(&arena, p->store[v].offset,
+                   align64(value_bytes(g, &g->values[v])));
+  }
+  p->arena_bytes = arena.top;
+  /* Views take their root's storage. */
+  for (uint32_t v = 0; v < g->n_values; v++)
+    if (root[v] != v) p->store[v] = p->store[root[v]];
+  free(arena.free);
+  free(root);
+  free(last);
+  return p;
+fail:
+  free(arena.free);
+  free(root);
+  free(last);
+  cg_program_free(p);
+  return NULL;
+}
+
+void cg_program_free(Program *p) {
+  if (!p) return;
+  for (uint32_t i = 0; i < p->n_kernels; i++) {
+    if (p->kernels[i].scalar != p->kernels[i].vec) k_free(p->kernels[i].scalar);
+    k_free(p->kernels[i].vec);
+    free(p->kernels[i].name);
+  }
+  for (uint32_t i = 0; i < p->n_steps; i++) free(p->steps[i].args);
+  free(p->kernels);
+  free(p->steps);
+  free(p->store);
+  free(p->weights);
+  free(p);
+}
+
+int cg_write_weights(const Program *p, FILE *f) {
+  static const char zeros[64];
+  int64_t at = 0;
+  for (uint32_t i = 0; i < p->n_weights; i++) {
+    const Value *v = &p->g->values[p->weights[i]];
+    IR_ASSERT(v->data && p->store[p->weights[i]].offset == at);
+    int64_t bytes = value_bytes(p->g, v);
+    if (fwrite(v->data, 1, (size_t)bytes, f) != (size_t)bytes) return -1;
+    int64_t pad = align64(bytes) - bytes;
+    if (pad && fwrite(zeros, 1, (size_t)pad, f) != (size_t)pad) return -1;
+    at += bytes + pad;
+  }
+  return 0;
+}
