@@ -19,24 +19,33 @@
 #include "ir/diag.h"
 
 typedef enum {
-  ST_F32, ST_F16, ST_BF16, ST_F64, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8,
+  ST_F32,
+  ST_F16,
+  ST_BF16,
+  ST_F64,
+  ST_I64,
+  ST_I32,
+  ST_I16,
+  ST_I8,
+  ST_U8,
   ST_BOOL
 } StDType;
 
 typedef struct {
   char *name;
   StDType dtype;
-  int rank;          /* 0..8 */
+  int rank; /* 0..8 */
   int64_t shape[8];
-  const void *data;  /* into the mapping; not necessarily aligned */
-  size_t nbytes;     /* numel * itemsize */
+  const void *data; /* into the mapping; not necessarily aligned */
+  size_t nbytes;    /* numel * itemsize */
 } StTensor;
 
 typedef struct {
   char *path;
   void *map;
   size_t size;
-  StTensor *tensors; /* sorted by name (strcmp), so listings are deterministic */
+  StTensor
+      *tensors; /* sorted by name (strcmp), so listings are deterministic */
   int n;
 } StFile;
 
@@ -53,7 +62,8 @@ int64_t fe_st_numel(const StTensor *t);
 
 /* Convert to float32 into dst (numel floats): F32 copied, F16 and BF16
  * converted exactly (incl. subnormals, inf, nan), F64 rounded to nearest,
- * integer types converted (rounded to nearest when beyond 2^24), BOOL to 0/1. */
+ * integer types converted (rounded to nearest when beyond 2^24), BOOL to 0/1.
+ */
 int fe_st_to_f32(const StFile *f, const StTensor *t, float *dst, Diag *d);
 
 void fe_st_close(StFile *f);

@@ -30,11 +30,11 @@
  * default; we allow more but not unbounded. */
 #define NPY_MAX_HEADER (1u << 20)
 
-static int npy_fail(char *err, size_t errlen, const char *path,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int npy_fail(char *err, size_t errlen, const char *path, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
-static int npy_fail(char *err, size_t errlen, const char *path,
-                    const char *fmt, ...) {
+static int npy_fail(char *err, size_t errlen, const char *path, const char *fmt,
+                    ...) {
   if (!err || errlen == 0) return -1;
   int w = snprintf(err, errlen, "%s: error: ", path ? path : "(null)");
   if (w >= 0 && (size_t)w < errlen) {
@@ -89,8 +89,10 @@ static int peek(Scan *sc) {
 static const char *seen(Scan *sc, char *buf, size_t cap) {
   int c = peek(sc);
   if (c < 0) return "end of header";
-  if (c >= 0x20 && c < 0x7f) snprintf(buf, cap, "'%c'", c);
-  else snprintf(buf, cap, "byte 0x%02x", c);
+  if (c >= 0x20 && c < 0x7f)
+    snprintf(buf, cap, "'%c'", c);
+  else
+    snprintf(buf, cap, "byte 0x%02x", c);
   return buf;
 }
 
@@ -101,8 +103,8 @@ static int expect(Scan *sc, char c, const char *where) {
     return 0;
   }
   char b[16];
-  return scan_err(sc, "malformed header: expected '%c' %s, found %s", c,
-                  where, seen(sc, b, sizeof b));
+  return scan_err(sc, "malformed header: expected '%c' %s, found %s", c, where,
+                  seen(sc, b, sizeof b));
 }
 
 /* A quoted string without escapes (all numpy writes).  Copies up to cap-1
@@ -163,15 +165,19 @@ static int scan_shape(Scan *sc, int *rank, int64_t *dims) {
     }
     if (peek(sc) < '0' || peek(sc) > '9') {
       char b[16];
-      return scan_err(sc, "malformed header: expected an integer in shape, "
-                          "found %s", seen(sc, b, sizeof b));
+      return scan_err(sc,
+                      "malformed header: expected an integer in shape, "
+                      "found %s",
+                      seen(sc, b, sizeof b));
     }
     int64_t v = 0;
     int big = 0;
     while (peek(sc) >= '0' && peek(sc) <= '9') {
       int dgt = peek(sc) - '0';
-      if (v > (INT64_MAX - dgt) / 10) big = 1;
-      else v = v * 10 + dgt;
+      if (v > (INT64_MAX - dgt) / 10)
+        big = 1;
+      else
+        v = v * 10 + dgt;
       sc->i++;
     }
     if (peek(sc) == 'L') sc->i++;
@@ -188,8 +194,10 @@ static int scan_shape(Scan *sc, int *rank, int64_t *dims) {
       sc->i++;
     } else if (peek(sc) != ')') {
       char b[16];
-      return scan_err(sc, "malformed header: expected ',' or ')' in shape, "
-                          "found %s", seen(sc, b, sizeof b));
+      return scan_err(sc,
+                      "malformed header: expected ',' or ')' in shape, "
+                      "found %s",
+                      seen(sc, b, sizeof b));
     }
   }
 }
@@ -217,17 +225,22 @@ static int scan_header(Scan *sc, Header *h) {
     if (strcmp(key, "descr") == 0) {
       if (have_descr++) return scan_err(sc, "duplicate key 'descr'");
       if (peek(sc) == '[')
-        return scan_err(sc, "unsupported dtype: structured arrays are not "
-                            "supported");
+        return scan_err(sc,
+                        "unsupported dtype: structured arrays are not "
+                        "supported");
       if (scan_string(sc, h->descr, sizeof h->descr, "'descr'")) return -1;
     } else if (strcmp(key, "fortran_order") == 0) {
       if (have_fortran++) return scan_err(sc, "duplicate key 'fortran_order'");
-      if (scan_word(sc, "True")) h->fortran = 1;
-      else if (scan_word(sc, "False")) h->fortran = 0;
+      if (scan_word(sc, "True"))
+        h->fortran = 1;
+      else if (scan_word(sc, "False"))
+        h->fortran = 0;
       else {
         char b[16];
-        return scan_err(sc, "malformed header: expected True or False for "
-                            "'fortran_order', found %s", seen(sc, b, sizeof b));
+        return scan_err(sc,
+                        "malformed header: expected True or False for "
+                        "'fortran_order', found %s",
+                        seen(sc, b, sizeof b));
       }
     } else if (strcmp(key, "shape") == 0) {
       if (have_shape++) return scan_err(sc, "duplicate key 'shape'");
@@ -240,8 +253,10 @@ static int scan_header(Scan *sc, Header *h) {
       sc->i++;
     } else if (peek(sc) != '}') {
       char b[16];
-      return scan_err(sc, "malformed header: expected ',' or '}' after the "
-                          "value of '%s', found %s", key, seen(sc, b, sizeof b));
+      return scan_err(sc,
+                      "malformed header: expected ',' or '}' after the "
+                      "value of '%s', found %s",
+                      key, seen(sc, b, sizeof b));
     }
   }
   skip_ws(sc);
@@ -251,7 +266,8 @@ static int scan_header(Scan *sc, Header *h) {
                     seen(sc, b, sizeof b));
   }
   if (!have_descr) return scan_err(sc, "malformed header: no 'descr'");
-  if (!have_fortran) return scan_err(sc, "malformed header: no 'fortran_order'");
+  if (!have_fortran)
+    return scan_err(sc, "malformed header: no 'fortran_order'");
   if (!have_shape) return scan_err(sc, "malformed header: no 'shape'");
   return 0;
 }
@@ -261,18 +277,26 @@ static int scan_header(Scan *sc, Header *h) {
 static int parse_descr(const char *descr, RtNpyType *t, char *msg, size_t cap) {
   const char *p = descr;
   if (*p == '>') {
-    snprintf(msg, cap, "big-endian dtype '%s' is not supported (convert with "
-                       "arr.astype('<%s'))", descr, descr + 1);
+    snprintf(msg, cap,
+             "big-endian dtype '%s' is not supported (convert with "
+             "arr.astype('<%s'))",
+             descr, descr + 1);
     return -1;
   }
   if (*p == '<' || *p == '=' || *p == '|') p++;
-  if (strcmp(p, "f4") == 0) *t = RT_NPY_F32;
-  else if (strcmp(p, "f8") == 0) *t = RT_NPY_F64;
-  else if (strcmp(p, "i4") == 0) *t = RT_NPY_I32;
-  else if (strcmp(p, "i8") == 0) *t = RT_NPY_I64;
+  if (strcmp(p, "f4") == 0)
+    *t = RT_NPY_F32;
+  else if (strcmp(p, "f8") == 0)
+    *t = RT_NPY_F64;
+  else if (strcmp(p, "i4") == 0)
+    *t = RT_NPY_I32;
+  else if (strcmp(p, "i8") == 0)
+    *t = RT_NPY_I64;
   else {
-    snprintf(msg, cap, "unsupported dtype '%s' (expected '<f4', '<f8', '<i4' "
-                       "or '<i8')", descr);
+    snprintf(msg, cap,
+             "unsupported dtype '%s' (expected '<f4', '<f8', '<i4' "
+             "or '<i8')",
+             descr);
     return -1;
   }
   return 0;
@@ -291,11 +315,15 @@ static int read_header(FILE *f, const char *path, char **hdr, size_t *hlen,
                        long *data_pos, char *err, size_t errlen) {
   unsigned char pre[8];
   size_t got = fread(pre, 1, sizeof pre, f);
+  if (ferror(f))
+    return npy_fail(err, errlen, path, "cannot read: %s", strerror(errno));
   if (got < 6 || memcmp(pre, "\x93NUMPY", 6) != 0)
     return npy_fail(err, errlen, path, "not a .npy file (bad magic)");
   if (got < 8)
-    return npy_fail(err, errlen, path, "truncated header: file ends after "
-                                       "%zu bytes", got);
+    return npy_fail(err, errlen, path,
+                    "truncated header: file ends after "
+                    "%zu bytes",
+                    got);
   int major = pre[6], minor = pre[7];
   if (major < 1 || major > 3 || minor != 0)
     return npy_fail(err, errlen, path,
@@ -304,20 +332,25 @@ static int read_header(FILE *f, const char *path, char **hdr, size_t *hlen,
   unsigned char lb[4] = {0};
   size_t nlen = major == 1 ? 2 : 4;
   if (fread(lb, 1, nlen, f) != nlen)
-    return npy_fail(err, errlen, path, "truncated header: file ends inside "
-                                       "the header length");
+    return npy_fail(err, errlen, path,
+                    "truncated header: file ends inside "
+                    "the header length");
   uint32_t n = (uint32_t)lb[0] | (uint32_t)lb[1] << 8 | (uint32_t)lb[2] << 16 |
                (uint32_t)lb[3] << 24;
   if (n > NPY_MAX_HEADER)
-    return npy_fail(err, errlen, path, "header length %u is too large "
-                                       "(max %u)", n, NPY_MAX_HEADER);
+    return npy_fail(err, errlen, path,
+                    "header length %u is too large "
+                    "(max %u)",
+                    n, NPY_MAX_HEADER);
   char *h = malloc(n ? n : 1);
   if (!h) return npy_fail(err, errlen, path, "out of memory");
   got = fread(h, 1, n, f);
   if (got != n) {
     free(h);
-    return npy_fail(err, errlen, path, "truncated header: expected %u bytes, "
-                                       "found %zu", n, got);
+    return npy_fail(err, errlen, path,
+                    "truncated header: expected %u bytes, "
+                    "found %zu",
+                    n, got);
   }
   *hdr = h;
   *hlen = n;
@@ -333,7 +366,8 @@ int rt_npy_read(const char *path, RtNpy *out, char *err, size_t errlen) {
     return npy_fail(err, errlen, path, "big-endian hosts are not supported");
 
   FILE *f = fopen(path, "rb");
-  if (!f) return npy_fail(err, errlen, path, "cannot open: %s", strerror(errno));
+  if (!f)
+    return npy_fail(err, errlen, path, "cannot open: %s", strerror(errno));
 
   char *hdr = NULL;
   size_t hlen = 0;
@@ -360,8 +394,9 @@ int rt_npy_read(const char *path, RtNpy *out, char *err, size_t errlen) {
   }
   if (h.fortran) {
     fclose(f);
-    return npy_fail(err, errlen, path, "fortran_order True is not supported "
-                                       "(save a C-contiguous array)");
+    return npy_fail(err, errlen, path,
+                    "fortran_order True is not supported "
+                    "(save a C-contiguous array)");
   }
 
   /* count = prod(dims), bytes = count * itemsize, both without overflow. */
@@ -375,14 +410,17 @@ int rt_npy_read(const char *path, RtNpy *out, char *err, size_t errlen) {
       too_big = 0;
       break;
     }
-    if (count > UINT64_MAX / d) too_big = 1;
-    else count *= d;
+    if (count > UINT64_MAX / d)
+      too_big = 1;
+    else
+      count *= d;
   }
   if (too_big || count > (uint64_t)(SIZE_MAX / isz) ||
       count > (uint64_t)INT64_MAX / isz) {
     fclose(f);
-    return npy_fail(err, errlen, path, "shape is too large (element count "
-                                       "overflows)");
+    return npy_fail(err, errlen, path,
+                    "shape is too large (element count "
+                    "overflows)");
   }
   size_t bytes = (size_t)count * isz;
 
@@ -393,15 +431,17 @@ int rt_npy_read(const char *path, RtNpy *out, char *err, size_t errlen) {
     uint64_t have = end > data_pos ? (uint64_t)(end - data_pos) : 0;
     if (have < bytes) {
       fclose(f);
-      return npy_fail(err, errlen, path, "truncated data: expected %zu bytes, "
-                                         "found %llu", bytes,
-                      (unsigned long long)have);
+      return npy_fail(err, errlen, path,
+                      "truncated data: expected %zu bytes, "
+                      "found %llu",
+                      bytes, (unsigned long long)have);
     }
     if (have > bytes) {
       fclose(f);
-      return npy_fail(err, errlen, path, "unexpected trailing data: expected "
-                                         "%zu bytes, found %llu", bytes,
-                      (unsigned long long)have);
+      return npy_fail(err, errlen, path,
+                      "unexpected trailing data: expected "
+                      "%zu bytes, found %llu",
+                      bytes, (unsigned long long)have);
     }
     if (fseek(f, data_pos, SEEK_SET) != 0) {
       fclose(f);
@@ -422,10 +462,14 @@ int rt_npy_read(const char *path, RtNpy *out, char *err, size_t errlen) {
     free(data);
     if (ioerr) return npy_fail(err, errlen, path, "read error");
     if (extra)
-      return npy_fail(err, errlen, path, "unexpected trailing data after "
-                                         "%zu bytes", bytes);
-    return npy_fail(err, errlen, path, "truncated data: expected %zu bytes, "
-                                       "found %zu", bytes, got);
+      return npy_fail(err, errlen, path,
+                      "unexpected trailing data after "
+                      "%zu bytes",
+                      bytes);
+    return npy_fail(err, errlen, path,
+                    "truncated data: expected %zu bytes, "
+                    "found %zu",
+                    bytes, got);
   }
   out->type = type;
   out->rank = h.rank;
@@ -484,8 +528,10 @@ int rt_npy_write(const char *path, RtNpyType type, const void *data, int rank,
   uint64_t count = 1;
   for (int i = 0; i < rank; i++) {
     if (dims[i] < 0)
-      return npy_fail(err, errlen, path, "cannot write: negative dimension "
-                                         "%lld", (long long)dims[i]);
+      return npy_fail(err, errlen, path,
+                      "cannot write: negative dimension "
+                      "%lld",
+                      (long long)dims[i]);
     uint64_t d = (uint64_t)dims[i];
     if (d && count > (uint64_t)(SIZE_MAX / isz) / d)
       return npy_fail(err, errlen, path, "cannot write: shape is too large");
@@ -497,7 +543,14 @@ int rt_npy_write(const char *path, RtNpyType type, const void *data, int rank,
 
   char hdr[512]; /* 10 + 8*(21+2) + ~70 + 64 < 512 */
   size_t hn = build_header(hdr, sizeof hdr, type, rank, dims);
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  unsigned char pre[10] = {0x93,
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
                            (unsigned char)(hn & 0xff),
                            (unsigned char)(hn >> 8)};
 

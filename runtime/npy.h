@@ -21,10 +21,10 @@ typedef enum { RT_NPY_F32, RT_NPY_F64, RT_NPY_I32, RT_NPY_I64 } RtNpyType;
 
 typedef struct {
   RtNpyType type;
-  int rank;              /* 0..8 */
+  int rank; /* 0..8 */
   int64_t dims[8];
-  void *data;            /* malloc'd, native little-endian, C order */
-  size_t count;          /* number of elements */
+  void *data;   /* malloc'd, native little-endian, C order */
+  size_t count; /* number of elements */
 } RtNpy;
 
 /* Read `path` into `out` (data malloc'd, free with rt_npy_free).  Accepts

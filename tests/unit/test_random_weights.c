@@ -6,10 +6,9 @@
  * FNV-1a 64 + splitmix64 (exact integer arithmetic, numpy float32 for the last
  * multiply), so they pin the algorithm, not just this build's output.
  */
-#include "frontend/random_weights.h"
-
 #include <stdint.h>
 
+#include "frontend/random_weights.h"
 #include "tests/check.h"
 
 #define N 100000

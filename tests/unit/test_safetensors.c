@@ -7,13 +7,12 @@
  * checked in full.  The fuzz loop (every truncation and every bit flip of the
  * valid files) is what makes an -fsanitize=address,undefined run useful.
  */
-#include "frontend/safetensors.h"
-
 #include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontend/safetensors.h"
 #include "tests/check.h"
 
 static char tmpdir[64];
@@ -39,10 +38,9 @@ static unsigned char *read_bytes(const char *path, size_t *n) {
 }
 
 /* tmpdir/t.safetensors: u64 length, `header`, then `ndata` bytes 0..255. */
-static const char *write_st(const char *header, size_t ndata) {
+static const char *write_st_len(const char *header, size_t hl, size_t ndata) {
   static char p[128];
   snprintf(p, sizeof p, "%s/t.safetensors", tmpdir);
-  size_t hl = strlen(header);
   unsigned char *b = malloc(8 + hl + ndata);
   for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> 8 * i);
   memcpy(b + 8, header, hl);
@@ -50,6 +48,10 @@ static const char *write_st(const char *header, size_t ndata) {
   write_bytes(p, b, 8 + hl + ndata);
   free(b);
   return p;
+}
+
+static const char *write_st(const char *header, size_t ndata) {
+  return write_st_len(header, strlen(header), ndata);
 }
 
 /* Opening `path` fails with exactly "PATH: error: " + msg. */
@@ -92,8 +94,8 @@ static void check_f32(const StFile *f, const StTensor *t, const float *want,
   for (int i = 0; i < n; i++) {
     int same = isnan(want[i]) ? isnan(got[i])
                               : memcmp(&got[i], &want[i], sizeof(float)) == 0;
-    CHECK_MSG(same, "%s[%d]: got %.9g (%a) want %.9g (%a)", t->name, i,
-              got[i], got[i], want[i], want[i]);
+    CHECK_MSG(same, "%s[%d]: got %.9g (%a) want %.9g (%a)", t->name, i, got[i],
+              got[i], want[i], want[i]);
   }
 }
 
@@ -152,8 +154,10 @@ static void test_all_dtypes(void) {
   float other[6];
   fake.data = other;
   CHECK(fe_st_to_f32(&f, &fake, w, &d) == -1);
-  CHECK_MSG(strcmp(d.msg, "data/io/all.safetensors: error: tensor 'a' does "
-                   "not belong to this file") == 0, "%s", d.msg);
+  CHECK_MSG(strcmp(d.msg,
+                   "data/io/all.safetensors: error: tensor 'a' does "
+                   "not belong to this file") == 0,
+            "%s", d.msg);
 
   fe_st_close(&f);
   CHECK(f.map == NULL && f.tensors == NULL && f.n == 0);
@@ -171,17 +175,18 @@ static void test_half(void) {
   CHECK_MSG(fe_st_open("data/io/f16.safetensors", &f, &d) == 0, "%s", d.msg);
   const StTensor *t = get(&f, "h", ST_F16, 1, 11);
   /* F16_VALUES; 0.1 is stored as the nearest half, 0x2e66. */
-  const float wh[] = {1.0f, -2.5f, 0x1p-24f, 0x1p-15f, 0x1p-14f, 65504.0f,
-                      INFINITY, -INFINITY, NAN, -0.0f, 0x1.998p-4f};
+  const float wh[] = {1.0f,     -2.5f,    0x1p-24f,   0x1p-15f,
+                      0x1p-14f, 65504.0f, INFINITY,   -INFINITY,
+                      NAN,      -0.0f,    0x1.998p-4f};
   check_f32(&f, t, wh, 11);
   fe_st_close(&f);
 
   CHECK_MSG(fe_st_open("data/io/bf16.safetensors", &f, &d) == 0, "%s", d.msg);
   t = get(&f, "b", ST_BF16, 1, 12);
   /* BF16_VALUES, then 0x7f7f (largest finite) and 0x0001 (smallest). */
-  const float wb[] = {1.0f, -2.5f, 0x1p-126f, 0x1p-130f, 0x1p-133f, INFINITY,
-                      -INFINITY, NAN, -0.0f, 0.1015625f, 0x1.fep127f,
-                      0x1p-133f};
+  const float wb[] = {1.0f,      -2.5f,      0x1p-126f,   0x1p-130f,
+                      0x1p-133f, INFINITY,   -INFINITY,   NAN,
+                      -0.0f,     0.1015625f, 0x1.fep127f, 0x1p-133f};
   check_f32(&f, t, wb, 12);
   float got[12];
   CHECK(fe_st_to_f32(&f, t, got, &d) == 0);
@@ -222,8 +227,20 @@ static void test_header_errors(void) {
   fe_st_close(&f);
   CHECK(fe_st_open(write_st("  {\"__metadata__\":{}, \"x\": {\"dtype\": "
                             "\"I8\", \"shape\": [2], \"data_offsets\": [0, 2], "
-                            "\"extra\": 1}}   ", 2), &f, &d) == 0);
+                            "\"extra\": 1}}   ",
+                            2),
+                   &f, &d) == 0);
   CHECK(f.n == 1 && fe_st_find(&f, "x") && fe_st_find(&f, "x")->nbytes == 2);
+  fe_st_close(&f);
+  /* Any JSON value is fine in keys we ignore; escapes work in names. */
+  CHECK_MSG(fe_st_open(write_st("{\"x\\u00e9\\/\\\"\": {\"dtype\": \"U8\", "
+                                "\"shape\": [1], \"data_offsets\": [0, 1], "
+                                "\"q\": [1.5e-3, -2E+2, true, false, null, "
+                                "{\"k\": \"]}\"}]}}",
+                                1),
+                       &f, &d) == 0,
+            "%s", d.msg);
+  CHECK(f.n == 1 && fe_st_find(&f, "x\xc3\xa9/\""));
   fe_st_close(&f);
 
   expect_header_error("", 0, "header is not a JSON object");
@@ -233,11 +250,39 @@ static void test_header_errors(void) {
   expect_header_error("{\"a\":", 0,
                       "malformed header JSON: did not find expected node "
                       "content (at header byte 5)");
-  expect_header_error("{} {}", 0, "malformed header JSON: unexpected text after "
-                                  "the object");
-  expect_header_error("{}\n---\n{}", 0, "malformed header JSON: unexpected text "
-                                        "after the object");
+  expect_header_error("{} {}", 0,
+                      "malformed header JSON: unexpected text after "
+                      "the object");
+  expect_header_error("{}\n---\n{}", 0,
+                      "malformed header JSON: unexpected text "
+                      "after the object");
+  expect_header_error("{\"a\": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", 0,
+                      "malformed header JSON: nested more than 16 levels deep");
+  expect_header_error("{\"a\": &x {}}", 0,
+                      "malformed header JSON: unexpected '&' at header byte 6");
+  expect_header_error("{'a': {}}", 0,
+                      "malformed header JSON: unexpected ''' at header byte 1");
+  expect_header_error("{\"a\": yes}", 0,
+                      "malformed header JSON: unexpected 'yes' at header "
+                      "byte 6");
+  expect_header_error("{} # comment", 0,
+                      "malformed header JSON: unexpected '#' at header byte 3");
+  expect_header_error("{}]", 0,
+                      "malformed header JSON: unexpected ']' at header byte 2");
+  expect_header_error("{\"a\x01\": 1}", 0,
+                      "malformed header JSON: control characters are not "
+                      "allowed (at header byte 3)");
+  expect_header_error("{\"a\": 1, \"b\x01", 0,
+                      "malformed header JSON: unterminated string");
+  expect_error(write_st_len("{\0}", 3, 0),
+               "malformed header JSON: unexpected byte 0x00 at header byte 1");
+  expect_header_error("{\"\xc3\xa9\xc3\xa9\" \"x\"}", 0,
+                      "malformed header JSON: did not find expected ',' or "
+                      "'}' (at header byte 8)");
   expect_header_error("{[1]: 2}", 0, "header key is not a string");
+  expect_header_error("{1: {}}", 0, "header key is not a string");
+  expect_header_error("{\"__metadata__\": {\"k\": 1}}", 0,
+                      "'__metadata__' is not a map of strings");
   expect_header_error("{\"w\": 5}", 0, "tensor 'w': entry is not an object");
 
 #define W(rest) "{\"w\": {" rest "}}"
@@ -248,80 +293,93 @@ static void test_header_errors(void) {
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2]"), 8,
                       "tensor 'w': missing 'data_offsets'");
   expect_header_error(W("\"dtype\": \"F8_E4M3\", \"shape\": [2], "
-                        "\"data_offsets\": [0, 2]"), 2,
+                        "\"data_offsets\": [0, 2]"),
+                      2,
                       "tensor 'w': unsupported dtype 'F8_E4M3' (expected F32, "
                       "F16, BF16, F64, I64, I32, I16, I8, U8 or BOOL)");
   expect_header_error(W("\"dtype\": \"f32\", \"shape\": [2], "
-                        "\"data_offsets\": [0, 8]"), 8,
+                        "\"data_offsets\": [0, 8]"),
+                      8,
                       "tensor 'w': unsupported dtype 'f32' (expected F32, "
                       "F16, BF16, F64, I64, I32, I16, I8, U8 or BOOL)");
   expect_header_error(W("\"dtype\": [1], \"shape\": [2], "
-                        "\"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': dtype is not a string");
+                        "\"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': dtype is not a string");
   expect_header_error(W("\"dtype\": \"F32\", \"dtype\": \"F32\", \"shape\": "
-                        "[2], \"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': duplicate key 'dtype'");
+                        "[2], \"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': duplicate key 'dtype'");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [-2, 3], "
-                        "\"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': negative dimension -2 in shape");
+                        "\"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': negative dimension -2 in shape");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [\"2\"], "
-                        "\"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': shape is not a list of integers");
+                        "\"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': shape is not a list of integers");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2.0], "
-                        "\"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': shape is not a list of integers");
+                        "\"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': shape is not a list of integers");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": 2, "
-                        "\"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': shape is not a list of integers");
+                        "\"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': shape is not a list of integers");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": "
-                        "[99999999999999999999], \"data_offsets\": [0, 8]"), 8,
-                      "tensor 'w': shape is not a list of integers");
+                        "[99999999999999999999], \"data_offsets\": [0, 8]"),
+                      8, "tensor 'w': shape is not a list of integers");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [1,1,1,1,1,1,1,1,1], "
-                        "\"data_offsets\": [0, 4]"), 4,
-                      "tensor 'w': rank 9 is more than 8");
+                        "\"data_offsets\": [0, 4]"),
+                      4, "tensor 'w': rank 9 is more than 8");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [4294967296, "
-                        "4294967296, 4294967296], \"data_offsets\": [0, 8]"), 8,
+                        "4294967296, 4294967296], \"data_offsets\": [0, 8]"),
+                      8,
                       "tensor 'w': shape [4294967296,4294967296,4294967296] "
                       "is too large");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2], "
-                        "\"data_offsets\": [8, 0]"), 8,
+                        "\"data_offsets\": [8, 0]"),
+                      8,
                       "tensor 'w': data_offsets [8, 0] has end before begin");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [4], "
-                        "\"data_offsets\": [0, 16]"), 8,
+                        "\"data_offsets\": [0, 16]"),
+                      8,
                       "tensor 'w': data_offsets [0, 16] out of range (the "
                       "data buffer is 8 bytes)");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2], "
-                        "\"data_offsets\": [0, 18446744073709551615]"), 8,
+                        "\"data_offsets\": [0, 18446744073709551615]"),
+                      8,
                       "tensor 'w': data_offsets [0, 18446744073709551615] out "
                       "of range (the data buffer is 8 bytes)");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2], "
-                        "\"data_offsets\": [0]"), 8,
+                        "\"data_offsets\": [0]"),
+                      8,
                       "tensor 'w': data_offsets is not a list of two "
                       "non-negative integers");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [2], "
-                        "\"data_offsets\": [-8, 0]"), 8,
+                        "\"data_offsets\": [-8, 0]"),
+                      8,
                       "tensor 'w': data_offsets is not a list of two "
                       "non-negative integers");
   expect_header_error(W("\"dtype\": \"BF16\", \"shape\": [2, 3], "
-                        "\"data_offsets\": [0, 8]"), 8,
+                        "\"data_offsets\": [0, 8]"),
+                      8,
                       "tensor 'w': data_offsets span 8 bytes but BF16 [2,3] "
                       "needs 12");
   expect_header_error(W("\"dtype\": \"F32\", \"shape\": [], "
-                        "\"data_offsets\": [0, 0]"), 8,
+                        "\"data_offsets\": [0, 0]"),
+                      8,
                       "tensor 'w': data_offsets span 0 bytes but F32 [] "
                       "needs 4");
 #undef W
-  expect_header_error("{\"w\": {\"dtype\": \"F32\", \"shape\": [2], "
-                      "\"data_offsets\": [0, 8]}, \"w\": {\"dtype\": \"F32\", "
-                      "\"shape\": [2], \"data_offsets\": [8, 16]}}", 16,
-                      "duplicate tensor name 'w'");
-  expect_header_error("{\"a\": {\"dtype\": \"F32\", \"shape\": [2], "
-                      "\"data_offsets\": [0, 8]}, \"b\": {\"dtype\": \"F32\", "
-                      "\"shape\": [2], \"data_offsets\": [4, 12]}}", 16,
-                      "tensors 'a' and 'b' overlap in the data buffer");
-  expect_header_error("{\"a\\u0000b\": {\"dtype\": \"I8\", \"shape\": [1], "
-                      "\"data_offsets\": [0, 1]}}", 1,
-                      "tensor name contains a NUL byte");
+  expect_header_error(
+      "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], "
+      "\"data_offsets\": [0, 8]}, \"w\": {\"dtype\": \"F32\", "
+      "\"shape\": [2], \"data_offsets\": [8, 16]}}",
+      16, "duplicate tensor name 'w'");
+  expect_header_error(
+      "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], "
+      "\"data_offsets\": [0, 8]}, \"b\": {\"dtype\": \"F32\", "
+      "\"shape\": [2], \"data_offsets\": [4, 12]}}",
+      16, "tensors 'a' and 'b' overlap in the data buffer");
+  expect_header_error(
+      "{\"a\\u0000b\": {\"dtype\": \"I8\", \"shape\": [1], "
+      "\"data_offsets\": [0, 1]}}",
+      1, "tensor name contains a NUL byte");
   expect_header_error("{\"__metadata__\": {\"k\": [1]}}", 0,
                       "'__metadata__' is not a map of strings");
   expect_header_error("{\"__metadata__\": \"x\"}", 0,

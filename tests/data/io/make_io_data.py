@@ -127,4 +127,9 @@ with open(out("bad_offsets.safetensors"), "wb") as f:
     f.write(raw_safetensors([("h.0.attn.c_attn.weight", "F32", [5, 6],
                               bytes(100))]))
 
+# safetensors creates files 0600; make all fixtures plain readable files.
+for name in os.listdir(HERE):
+    if name.endswith((".npy", ".safetensors")):
+        os.chmod(out(name), 0o644)
+
 print("wrote fixtures to", HERE)
