@@ -21,11 +21,21 @@
  * The tile sizes follow the vector width: with 32 vector registers
  * (AVX-512) an 8 x 3-vector tile (24 accumulators, the 8x48 of
  * TOOLCHAIN.md); with 16 (AVX2) 4 x 3.  Rows are the parallel loop when
- * there is no batch; otherwise the outermost batch loop is.  Packing and
- * cache blocking come with the layout and tile passes.
+ * there is no batch; otherwise the outermost batch loop is.
+ *
+ * A constant b in a panel layout (the layout pass) is read panel by panel:
+ * element (k, j) of a [K, N] matrix stored as panels of [K, P] is at
+ * (j / P)·K·P + k·P + j % P, so a tile whose width divides P streams one
+ * contiguous panel row per k.
+ *
+ * The epilogue (fuse-epilogue) is applied to each accumulator as it is
+ * stored: + bias[j], the activation, + residual[i, j] — one pass over the
+ * output instead of three more kernels.
  */
+#include "codegen/kmath.h"
 #include "codegen/lower.h"
 
+#include <math.h>
 #include <string.h>
 
 #define MAXR 8
@@ -39,7 +49,37 @@ typedef struct {
   uint32_t oo, ao, bo;  /* batch offsets (i64 exprs) of out, a, b */
   bool ta;
   int lanes;
+  int panel;            /* b's panel width P, 0 when row-major */
+  uint32_t bias, res;   /* params, or K_NONE */
+  int act;              /* ir_act_index: none, relu, gelu, gelu_tanh */
 } Mm;
+
+/* The epilogue of one stored value v (lanes wide) at row i, column j. */
+static uint32_t epilogue(Mm *m, uint32_t v, uint32_t i, uint32_t j) {
+  Kernel *k = m->k;
+  int w = k_type(k, v).lanes;
+  if (m->bias != K_NONE) v = k_binary(k, KO_ADD, v, k_load(k, m->bias, j, w));
+  if (m->act == 1) {
+    v = k_binary(k, KO_MAX, v, km_const(k, v, 0.0));
+  } else if (m->act == 2) { /* 0.5·x·(1 + erf(x/√2)) */
+    uint32_t x = k_var(k, k_let(k, "x", v));
+    uint32_t e = km_erf(k, k_binary(k, KO_MUL, x, km_const(k, x, M_SQRT1_2)));
+    v = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, km_const(k, x, 0.5)),
+                 k_binary(k, KO_ADD, km_const(k, x, 1.0), e));
+  } else if (m->act == 3) { /* 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
+    uint32_t x = k_var(k, k_let(k, "x", v));
+    uint32_t x3 = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, x), x);
+    uint32_t in = k_binary(k, KO_MUL, km_const(k, x, 0.7978845608028654),
+                           k_fma(k, x3, km_const(k, x, 0.044715), x));
+    v = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, km_const(k, x, 0.5)),
+                 k_binary(k, KO_ADD, km_const(k, x, 1.0), km_tanh(k, in)));
+  }
+  if (m->res != K_NONE) {
+    uint32_t idx = k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j));
+    v = k_binary(k, KO_ADD, v, k_load(k, m->res, idx, w));
+  }
+  return v;
+}
 
 static bool empty_range(Kernel *k, uint32_t lo, uint32_t hi) {
   int64_t a, b;
@@ -66,10 +106,23 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
   uint32_t acc[MAXR][MAXV];
   for (int r = 0; r < R; r++)
     for (int v = 0; v < V; v++) acc[r][v] = k_let(k, "acc", zero(k, w));
+  /* where b's row 0, column j0 is, and how far apart rows are */
+  uint32_t bstart, bstride;
+  if (m->panel) {
+    int64_t P = m->panel;
+    IR_ASSERT(P % ((int64_t)V * w) == 0); /* a tile stays in one panel */
+    uint32_t pj = k_binary(k, KO_DIV, j0, k_i64(k, P));
+    bstart = k_var(k, k_let(k, "bp", k_add(k, k_mul(k, k_muli(k, pj, P), m->K),
+                                            k_binary(k, KO_REM, j0, k_i64(k, P)))));
+    bstride = k_i64(k, P);
+  } else {
+    bstart = k_add(k, m->bo, j0);
+    bstride = m->N;
+  }
   uint32_t kk = k_for(k, "k", k_i64(k, 0), m->K, 1, false);
   uint32_t kv = k_var(k, kk);
   /* b row kk, columns j0.. */
-  uint32_t brow = k_let(k, "bk", k_add(k, m->bo, k_add(k, k_mul(k, kv, m->N), j0)));
+  uint32_t brow = k_let(k, "bk", k_add(k, bstart, k_mul(k, kv, bstride)));
   uint32_t bv[MAXV];
   for (int v = 0; v < V; v++)
     bv[v] = k_let(k, "b", k_load(k, m->b, k_addi(k, k_var(k, brow), (int64_t)v * w), w));
@@ -81,9 +134,13 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
   }
   k_end(k);
   for (int r = 0; r < R; r++) {
-    uint32_t orow = k_add(k, m->oo, k_add(k, k_mul(k, k_addi(k, i0, r), m->N), j0));
-    for (int v = 0; v < V; v++)
-      k_store(k, m->out, k_addi(k, orow, (int64_t)v * w), k_var(k, acc[r][v]));
+    uint32_t i = k_addi(k, i0, r);
+    uint32_t orow = k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j0));
+    for (int v = 0; v < V; v++) {
+      uint32_t j = k_addi(k, j0, (int64_t)v * w);
+      k_store(k, m->out, k_addi(k, orow, (int64_t)v * w),
+              epilogue(m, k_var(k, acc[r][v]), i, j));
+    }
   }
 }
 
@@ -159,9 +216,9 @@ static void tile_nk(Mm *m, uint32_t i0, uint32_t j0, int R, int C) {
   }
   for (int r = 0; r < R; r++)
     for (int c = 0; c < C; c++) {
-      uint32_t idx = k_add(k, m->oo, k_add(k, k_mul(k, k_addi(k, i0, r), m->N),
-                                           k_addi(k, j0, c)));
-      k_store(k, m->out, idx, k_var(k, sum[r][c]));
+      uint32_t i = k_addi(k, i0, r), j = k_addi(k, j0, c);
+      uint32_t idx = k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j));
+      k_store(k, m->out, idx, epilogue(m, k_var(k, sum[r][c]), i, j));
     }
 }
 
@@ -195,12 +252,26 @@ static void naive(Mm *m, bool parallel) {
   uint32_t bidx = k_add(k, m->bo, k_add(k, k_mul(k, j, m->K), kv));
   k_set(k, s, k_fma(k, a_elem(m, i, kv), k_load(k, m->b, bidx, 1), k_var(k, s)));
   k_end(k);
-  k_store(k, m->out, k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j)), k_var(k, s));
+  k_store(k, m->out, k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j)),
+          epilogue(m, k_var(k, s), i, j));
   k_end(k);
   k_end(k);
 }
 
 /* ---- the kernel ----------------------------------------------------------- */
+
+/* The b [K, N] tile: MR rows x V vectors of w lanes.  32 vector registers
+ * at 16 lanes (AVX-512): 8 x 3 = 24 accumulators; 16 registers below. */
+static void tile_shape(int w, int *MR, int *V) {
+  *MR = w >= 16 ? 8 : 4;
+  *V = w >= 8 ? 3 : w == 4 ? 2 : 4;
+}
+
+int cg_matmul_panel(const Target *t) {
+  int MR, V;
+  tile_shape(t->lanes, &MR, &V);
+  return V * t->lanes;
+}
 
 /* Element strides of x's dims, with 0 where x broadcasts against out. */
 static void batch_strides(Lower *L, const Shape *x, const Shape *out,
@@ -223,7 +294,17 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   const Shape *sa = &g->values[n->in[0]].shape;
   const Shape *sb = &g->values[n->in[1]].shape;
   bool ta = ir_get_int(g, n, "transpose_a"), tb = ir_get_int(g, n, "transpose_b");
-  Mm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .ta = ta, .lanes = L->lanes};
+  Mm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .ta = ta, .lanes = L->lanes,
+          .bias = K_NONE, .res = K_NONE};
+  /* params: out, a, b, [bias], [residual] (lower.c adds them in order) */
+  if (ir_get_int(g, n, "bias")) m.bias = 3;
+  if (ir_get_int(g, n, "residual")) m.res = n->nin;
+  m.act = ir_act_index(ir_get_str(g, n, "act"));
+  const Node *bp = &g->nodes[g->values[n->in[1]].node];
+  if (bp->op == OP_CONST) m.panel = ir_layout_panel(ir_get_str(g, bp, "layout"));
+  if (m.panel && (tb || sb->rank != 2)) {
+    IR_ASSERT(!"a packed b must be a row-major-indexed [K, N] matrix");
+  }
   int R = so->rank;
   m.M = cg_dim(L, so->d[R - 2]);
   m.N = cg_dim(L, so->d[R - 1]);
@@ -245,9 +326,8 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   bool par_rows = nb == 0;
   int w = L->lanes;
   if (!tb) {
-    /* 32 vector registers at 16 lanes (AVX-512), 16 below. */
-    int MR = w >= 16 ? 8 : 4, V = w >= 4 ? (w >= 16 ? 3 : 3) : 4;
-    if (w == 4) V = 2;
+    int MR, V;
+    tile_shape(w, &MR, &V);
     uint32_t m1 = k_floor_to(k, m.M, MR);
     rows_kn(&m, k_i64(k, 0), m1, MR, V, par_rows);
     rows_kn(&m, m1, m.M, 1, V, par_rows);

@@ -1,7 +1,8 @@
 /* program.c — a checked graph as kernels, storage and calls (program.h).
  *
- * Storage.  Inputs and outputs live in the caller's buffers; weights in one
- * blob, each at a 64-byte aligned offset in node order; every other value
+ * Storage.  Inputs and outputs live in the caller's buffers; weights and
+ * constants in one blob, each at a 64-byte aligned offset in node order (a
+ * constant in its layout, panels padded); every other value
  * in the activation arena.  A reshape is a view: its result shares its
  * operand's storage (row-major data does not move) unless it is a graph
  * output, which must land in the caller's buffer and so is copied.
@@ -92,6 +93,15 @@ static int64_t value_bytes(const Graph *g, const Value *v) {
   return n;
 }
 
+/* Bytes a weight or constant takes in the blob (a packed constant's
+ * panels are zero-padded). */
+static int64_t blob_bytes(const Graph *g, uint32_t v) {
+  const Node *n = &g->nodes[g->values[v].node];
+  if (n->op == OP_CONST)
+    return ir_const_bytes(g, &g->values[v], ir_get_str(g, n, "layout"));
+  return value_bytes(g, &g->values[v]);
+}
+
 static bool is_output(const Graph *g, uint32_t v, uint32_t *index) {
   for (uint32_t i = 0; i < g->n_outputs; i++)
     if (g->outputs[i] == v) {
@@ -156,10 +166,10 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     uint32_t v0 = n->nout ? n->out[0] : IR_NONE, oi;
     if (n->op == OP_INPUT) {
       p->store[v0] = (PStore){PS_INPUT, n_inputs++, 0};
-    } else if (n->op == OP_WEIGHT) {
+    } else if (n->op == OP_WEIGHT || n->op == OP_CONST) {
       p->store[v0] = (PStore){PS_WEIGHT, p->n_weights, p->weight_bytes};
       p->weights[p->n_weights++] = v0;
-      p->weight_bytes += align64(value_bytes(g, &g->values[v0]));
+      p->weight_bytes += align64(blob_bytes(g, v0));
     } else if (is_view(g, n)) {
       root[v0] = root[n->in[0]];
     } else {
@@ -173,13 +183,13 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
   for (uint32_t i = 0; i < g->n_outputs; i++) {
     uint32_t v = g->outputs[i];
     const Node *n = &g->nodes[g->values[v].node];
-    if (n->op == OP_INPUT || n->op == OP_WEIGHT) {
+    if (ir_op_info(n->op)->flags & OPF_SOURCE) {
       free(root);
       free(last);
       cg_program_free(p);
       ir_errorf(d, n->loc, "output '%s' is a graph %s; compute something "
                            "from it to return it",
-                g->values[v].name, n->op == OP_INPUT ? "input" : "weight");
+                g->values[v].name, ir_op_info(n->op)->name);
       return NULL;
     }
   }
@@ -266,7 +276,7 @@ int cg_write_weights(const Program *p, FILE *f) {
   for (uint32_t i = 0; i < p->n_weights; i++) {
     const Value *v = &p->g->values[p->weights[i]];
     IR_ASSERT(v->data && p->store[p->weights[i]].offset == at);
-    int64_t bytes = value_bytes(p->g, v);
+    int64_t bytes = blob_bytes(p->g, p->weights[i]);
     if (fwrite(v->data, 1, (size_t)bytes, f) != (size_t)bytes) return -1;
     int64_t pad = align64(bytes) - bytes;
     if (pad && fwrite(zeros, 1, (size_t)pad, f) != (size_t)pad) return -1;

@@ -201,6 +201,12 @@ static int parse_attr(FeYaml *y, Graph *g, uint32_t id, const AttrSpec *spec,
     a->i = b;
     return 0;
   case AK_DIM: return parse_dim(y, g, v, false, &a->dim);
+  case AK_STR: {
+    const char *s;
+    if (fe_get_str(y, v, spec->key, &s)) return -1;
+    a->s = ir_strdup(g->arena, s);
+    return 0;
+  }
   case AK_INTS:
   case AK_DIMS: {
     int n = fe_seq_len(y, v, spec->key);

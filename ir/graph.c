@@ -279,6 +279,10 @@ void ir_set_dim(Graph *g, uint32_t node, const char *key, Dim v) {
   attr_slot(g, node, key, AK_DIM)->dim = v;
 }
 
+void ir_set_str(Graph *g, uint32_t node, const char *key, const char *v) {
+  attr_slot(g, node, key, AK_STR)->s = ir_strdup(g->arena, v);
+}
+
 const Attr *ir_get_attr(const Node *n, const char *key) {
   int i = ir_attr_index(n->op, key);
   IR_ASSERT(i >= 0);
@@ -290,6 +294,15 @@ static const AttrSpec *attr_spec(const Node *n, const char *key) {
   int i = ir_attr_index(n->op, key);
   IR_ASSERT(i >= 0);
   return &ir_op_info(n->op)->attrs[i];
+}
+
+const char *ir_get_str(const Graph *g, const Node *n, const char *key) {
+  (void)g;
+  const Attr *a = ir_get_attr(n, key);
+  if (a->set) return a->s;
+  const AttrSpec *s = attr_spec(n, key);
+  IR_ASSERT(s->kind == AK_STR && s->dflt);
+  return s->dflt;
 }
 
 int64_t ir_get_int(const Graph *g, const Node *n, const char *key) {

@@ -461,10 +461,18 @@ static int eval_node(Interp *it) {
   case OP_ADD:
   case OP_MUL: k_binary(n->op, x, y, out); return 0;
   case OP_SCALE: k_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
-  case OP_MATMUL:
+  case OP_MATMUL: {
+    /* act(a·b + bias) + residual; each step in place on out */
+    static const Op act_ops[] = {OP_COUNT, OP_RELU, OP_GELU, OP_GELU_TANH};
     k_matmul(x, y, ir_get_int(g, n, "transpose_a"),
              ir_get_int(g, n, "transpose_b"), out);
+    if (ir_get_int(g, n, "bias")) k_bias_add(out, &it->vals[n->in[2]], out);
+    Op act = act_ops[ir_act_index(ir_get_str(g, n, "act"))];
+    if (act != OP_COUNT) k_activation(act, out, out);
+    if (ir_get_int(g, n, "residual"))
+      k_binary(OP_ADD, out, &it->vals[n->in[n->nin - 1]], out);
     return 0;
+  }
   case OP_BIAS_ADD: k_bias_add(x, y, out); return 0;
   case OP_LAYERNORM:
     k_layernorm(x, y, &it->vals[n->in[2]], ir_get_float(g, n, "eps"), out);
@@ -531,6 +539,7 @@ static int eval_node(Interp *it) {
     return 0;
   case OP_INPUT:
   case OP_WEIGHT:
+  case OP_CONST:
   case OP_COUNT: break;
   }
   IR_ASSERT(!"eval_node: unhandled op");
@@ -697,7 +706,7 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
   int k = 0; /* next input tensor */
   for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
     const Node *n = it.n = &g->nodes[id];
-    if (n->op == OP_INPUT || n->op == OP_WEIGHT) {
+    if (n->op == OP_INPUT || n->op == OP_WEIGHT || n->op == OP_CONST) {
       uint32_t v = n->out[0];
       Buf *b = &vals[v];
       if ((rc = eval_shape(&it, v, b))) break;
@@ -710,8 +719,22 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
         b->data = inputs[k++].data;
       } else if (!(b->data = (void *)g->values[v].data)) {
         char nb[32];
-        rc = ir_errorf(d, n->loc, "weight '%s' has no data",
-                       vname(g, v, nb, sizeof nb));
+        rc = ir_errorf(d, n->loc, "%s '%s' has no data",
+                       ir_op_info(n->op)->name, vname(g, v, nb, sizeof nb));
+      } else if (n->op == OP_CONST) {
+        /* panelP: [K, N] stored as ceil(N/P) panels of [K, P] */
+        int p = ir_layout_panel(ir_get_str(g, n, "layout"));
+        if (p > 0) {
+          int64_t K = b->dims[0], N = b->dims[1];
+          const float *src = b->data;
+          float *dst = malloc((size_t)(K > 0 && N > 0 ? K * N : 1) * sizeof *dst);
+          IR_ASSERT(dst);
+          for (int64_t r = 0; r < K; r++)
+            for (int64_t j = 0; j < N; j++)
+              dst[r * N + j] = src[(j / p) * K * p + r * p + j % p];
+          b->data = dst;
+          b->owned = true;
+        }
       }
       continue;
     }

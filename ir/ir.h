@@ -25,7 +25,7 @@
 #include "ir/diag.h"
 
 #define IR_MAX_RANK 8
-#define IR_MAX_ATTRS 4
+#define IR_MAX_ATTRS 6
 #define IR_NONE UINT32_MAX
 
 /* ---- ops ---------------------------------------------------------------- */
@@ -41,7 +41,7 @@ enum {
   OPF_ELEMENTWISE = 1 << 1, /* out[i] = f(in[i]) with broadcasting */
 };
 
-typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_DIM, AK_DIMS } AttrKind;
+typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_DIM, AK_DIMS, AK_STR } AttrKind;
 
 typedef struct {
   const char *key;
@@ -103,6 +103,8 @@ typedef struct {
   int n;        /* AK_INTS, AK_DIMS: number of entries */
   int64_t *ints;/* AK_INTS (arena) */
   Dim *dims;    /* AK_DIMS (arena); c == -1, sym < 0 stands for "-1" */
+  const char *s;/* AK_STR: an identifier (arena); its op's shape rule
+                   checks the value */
 } Attr;
 
 typedef struct {
@@ -111,7 +113,8 @@ typedef struct {
   Shape shape;
   uint32_t node;    /* producer */
   uint32_t index;   /* which result of the producer */
-  const void *data; /* weights (and later constants): dtype, row-major;
+  const void *data; /* weights and constants: dtype, in the layout the
+                       producer's `layout` says (row-major by default);
                        NULL until weights are bound */
 } Value;
 
@@ -176,10 +179,12 @@ void ir_set_ints(Graph *g, uint32_t node, const char *key, const int64_t *v,
                  int n);
 void ir_set_dims(Graph *g, uint32_t node, const char *key, const Dim *v, int n);
 void ir_set_dim(Graph *g, uint32_t node, const char *key, Dim v);
+void ir_set_str(Graph *g, uint32_t node, const char *key, const char *v);
 /* Attribute getters with the default applied (asserts on a required attr
  * that is missing; the verifier reports those first). */
 int64_t ir_get_int(const Graph *g, const Node *n, const char *key);
 double ir_get_float(const Graph *g, const Node *n, const char *key);
+const char *ir_get_str(const Graph *g, const Node *n, const char *key);
 const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
 
 /* ---- shapes ------------------------------------------------------------- */
@@ -188,6 +193,13 @@ const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
  * attributes (the op's shape rule).  A mismatch is a user error at the
  * node's location. */
 int ir_infer(Graph *g, uint32_t id, Diag *d);
+
+/* matmul's `act`: index of none/relu/gelu/gelu_tanh, -1 if unknown. */
+int ir_act_index(const char *name);
+/* A const's `layout`: 0 for row_major, P for panelP, -1 if unknown. */
+int ir_layout_panel(const char *layout);
+/* Bytes of a const's data in its layout (panels are zero-padded). */
+int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout);
 
 /* Text of a dim or shape with symbol names: "S", "8*S", "64"; "[S, 64]". */
 void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);

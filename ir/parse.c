@@ -479,6 +479,7 @@ static const char *kind_name(AttrKind k) {
     case AK_INTS: return "a list of integers";
     case AK_DIM: return "a dimension";
     case AK_DIMS: return "a list of dimensions";
+    case AK_STR: return "a name";
   }
   return "?";
 }
@@ -523,6 +524,10 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
     case AK_DIM:
       if (t.kind != T_INT && t.kind != T_IDENT) return WRONG_KIND();
       return parse_dim(P, &a->dim);
+    case AK_STR:
+      if (t.kind != T_IDENT) return WRONG_KIND();
+      a->s = ir_strndup(P->g->arena, t.p, t.len);
+      return lex(P);
     case AK_INTS:
     case AK_DIMS: {
       if (!is_punct(&t, '[')) return WRONG_KIND();

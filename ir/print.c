@@ -154,6 +154,7 @@ static void put_attr(Buf *b, const Graph *g, const AttrSpec *spec,
     case AK_BOOL: buf_puts(b, a->i ? "true" : "false"); break;
     case AK_FLOAT: put_float(b, a->f); break;
     case AK_DIM: put_dim(b, g, a->dim); break;
+    case AK_STR: buf_puts(b, a->s ? a->s : "?"); break;
     case AK_INTS:
     case AK_DIMS:
       buf_puts(b, "[");

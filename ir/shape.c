@@ -12,6 +12,7 @@
 #include "ir/ir.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- formatting and evaluation ----------------------------------------- */
@@ -36,6 +37,18 @@ void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap) {
     len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", dim);
   }
   if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout) {
+  (void)g;
+  int64_t n = (int64_t)ir_dtype_size(v->dtype);
+  int p = ir_layout_panel(layout);
+  for (int i = 0; i < v->shape.rank; i++) {
+    int64_t d = v->shape.d[i].c;
+    if (p > 0 && i == v->shape.rank - 1) d = (d + p - 1) / p * p;
+    n *= d;
+  }
+  return n;
 }
 
 int64_t ir_dim_value(Dim d, const int64_t *binding) {
@@ -151,10 +164,29 @@ static int broadcast(Ctx *c, const Shape *a, int ra, const Shape *b, int rb,
 
 /* ---- the rules ---------------------------------------------------------- */
 
+/* The activation names an epilogue may apply, in ops.def's order. */
+static const char *const acts[] = {"none", "relu", "gelu", "gelu_tanh", NULL};
+
+int ir_act_index(const char *name) {
+  for (int i = 0; acts[i]; i++)
+    if (strcmp(acts[i], name) == 0) return i;
+  return -1;
+}
+
 static int infer_matmul(Ctx *c) {
-  if (need_f32(c, 0) || need_f32(c, 1) || need_rank_at_least(c, 0, 2) ||
-      need_rank_at_least(c, 1, 2))
-    return -1;
+  bool bias = ir_get_int(c->g, c->n, "bias");
+  bool residual = ir_get_int(c->g, c->n, "residual");
+  const char *act = ir_get_str(c->g, c->n, "act");
+  uint32_t want = 2u + bias + residual;
+  if (c->n->nin != want)
+    return fail(c, "takes %u operands with bias = %s, residual = %s, got %u",
+                want, bias ? "true" : "false", residual ? "true" : "false",
+                c->n->nin);
+  if (ir_act_index(act) < 0)
+    return fail(c, "unknown act '%s' (none, relu, gelu, gelu_tanh)", act);
+  for (uint32_t i = 0; i < c->n->nin; i++)
+    if (need_f32(c, (int)i)) return -1;
+  if (need_rank_at_least(c, 0, 2) || need_rank_at_least(c, 1, 2)) return -1;
   const Shape *a = shape_of(c, 0), *b = shape_of(c, 1);
   bool ta = ir_get_int(c->g, c->n, "transpose_a");
   bool tb = ir_get_int(c->g, c->n, "transpose_b");
@@ -172,6 +204,18 @@ static int infer_matmul(Ctx *c) {
   if (broadcast(c, a, a->rank - 2, b, b->rank - 2, &out)) return -1;
   out.d[out.rank++] = m;
   out.d[out.rank++] = n;
+  char s1[300], want_s[256];
+  if (bias) {
+    const Shape *bs = shape_of(c, 2);
+    if (bs->rank != 1 || !ir_dim_eq(bs->d[0], n))
+      return fail(c, "the bias must be [N] for the result's last dimension, "
+                     "got %s", describe(c, c->n->in[2], s1, sizeof s1));
+  }
+  if (residual && !ir_shape_eq(shape_of(c, (int)want - 1), &out)) {
+    ir_format_shape(c->g, &out, want_s, sizeof want_s);
+    return fail(c, "the residual must have the result's shape %s, got %s",
+                want_s, describe(c, c->n->in[want - 1], s1, sizeof s1));
+  }
   return set_result(c, 0, DT_F32, &out);
 }
 
@@ -467,9 +511,27 @@ static int infer_mean(Ctx *c) {
   return set_result(c, 0, DT_F32, &out);
 }
 
+/* "row_major" or "panelP": 0, or P; -1 when neither. */
+int ir_layout_panel(const char *layout) {
+  if (strcmp(layout, "row_major") == 0) return 0;
+  if (strncmp(layout, "panel", 5) != 0) return -1;
+  char *end;
+  long p = strtol(layout + 5, &end, 10);
+  return *end || p < 1 || p > 4096 ? -1 : (int)p;
+}
+
 /* Sources carry their declared type; check it is well formed. */
 static int infer_source(Ctx *c) {
   const Value *v = &c->g->values[c->n->out[0]];
+  if (c->n->op == OP_CONST) {
+    int p = ir_layout_panel(ir_get_str(c->g, c->n, "layout"));
+    if (p < 0)
+      return fail(c, "unknown layout '%s' (row_major, panelP)",
+                  ir_get_str(c->g, c->n, "layout"));
+    if (p > 0 && v->shape.rank != 2)
+      return fail(c, "a panel layout needs a matrix, got rank %d",
+                  v->shape.rank);
+  }
   for (int i = 0; i < v->shape.rank; i++) {
     Dim d = v->shape.d[i];
     if (d.c < 1 || (d.sym >= 0 && (uint32_t)d.sym >= c->g->n_syms))
@@ -499,7 +561,8 @@ int ir_infer(Graph *g, uint32_t id, Diag *d) {
       return fail(&c, "missing attribute '%s'", info->attrs[i].key);
   switch (n->op) {
   case OP_INPUT:
-  case OP_WEIGHT: return infer_source(&c);
+  case OP_WEIGHT:
+  case OP_CONST: return infer_source(&c);
   case OP_GATHER: return infer_gather(&c);
   case OP_ADD:
   case OP_MUL: return infer_binary(&c);

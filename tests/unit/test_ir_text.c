@@ -355,12 +355,25 @@ static Graph *build_everything(void) {
   n = op2(g, OP_MATMUL, tin, tin);
   ir_set_int(g, n, "transpose_b", 1);
   uint32_t tt = done(g, n, NULL);
+  /* a matmul with an epilogue, against a packed constant:
+   * gelu(patches · c + bias) + patches */
+  int64_t pd = g->values[pt].shape.d[1].c;
+  Shape cs = ir_shape(2, (int64_t[]){pd, pd}), bs = ir_shape(1, &pd);
+  uint32_t cst = ir_add_source(g, OP_CONST, "folded", DT_F32, &cs, no_loc());
+  ir_set_str(g, g->values[cst].node, "layout", "panel48");
+  uint32_t bias = ir_add_source(g, OP_WEIGHT, "proj.bias", DT_F32, &bs, no_loc());
+  n = ir_add_node(g, OP_MATMUL, (uint32_t[]){pt, cst, bias, pt}, 4, 1, no_loc());
+  ir_set_int(g, n, "bias", 1);
+  ir_set_str(g, n, "act", "gelu");
+  ir_set_int(g, n, "residual", 1);
+  uint32_t fused = done(g, n, "fused");
 
   ir_add_output(g, l2);
   ir_add_output(g, mn);
   ir_add_output(g, sl2);
   ir_add_output(g, gram);
   ir_add_output(g, tt);
+  ir_add_output(g, fused);
   ir_add_output(g, b);
   return g;
 }
@@ -371,7 +384,7 @@ static void test_every_op(void) {
 
   /* The graph really covers the op table: every op, every attribute of
    * every op, every attribute kind. */
-  bool op_seen[OP_COUNT] = {0}, kind_seen[AK_DIMS + 1] = {0};
+  bool op_seen[OP_COUNT] = {0}, kind_seen[AK_STR + 1] = {0};
   bool attr_seen[OP_COUNT][IR_MAX_ATTRS] = {{0}};
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
@@ -389,7 +402,7 @@ static void test_every_op(void) {
       CHECK_MSG(attr_seen[op][a], "attribute %s of %s not covered",
                 info->attrs[a].key, info->name);
   }
-  for (int k = 0; k <= AK_DIMS; k++) CHECK(kind_seen[k]);
+  for (int k = 0; k <= AK_STR; k++) CHECK(kind_seen[k]);
 
   char *t1 = round_trip(g);
   /* Spot checks of the text. */
@@ -481,6 +494,7 @@ static void test_every_op(void) {
           for (int e = 0; e < x->n; e++)
             CHECK(ir_dim_eq(x->dims[e], y->dims[e]));
           break;
+        case AK_STR: CHECK(strcmp(x->s, y->s) == 0); break;
       }
     }
   }

@@ -116,7 +116,7 @@ static void test_order_and_operands(void) {
   g->nodes[N_Q].nin = 0;
   expect(g,
          "model.yaml:7:5: error: verify: node 3 (matmul): 0 operands, "
-         "expected 2");
+         "expected 2 to 4");
 
   g = base();
   g->nodes[N_SCALE].op = (Op)(OP_COUNT + 3);

@@ -552,6 +552,39 @@ def main():
     print(f"wrote {len(CASES)} cases to {HERE}")
 
 
+
+def matmul_epilogue_case(name, act, tb, residual, dims=None, m="S"):
+    """act(a·b + bias) + residual: what fuse-epilogue makes of a matmul
+    followed by bias_add, an activation and a residual add."""
+    c = Case(name, dims)
+    k, n = 24, 37
+    a = c.input("a", [m, k], randn(c.size(m), k))
+    b = c.input("b", [n, k] if tb else [k, n], randn(*([n, k] if tb else [k, n])))
+    bias = c.input("bias", [n], randn(n))
+    operands = ["a", "b", "bias"]
+    y = torch.matmul(a, b.T if tb else b) + bias
+    acts = {"none": lambda t: t, "relu": F.relu,
+            "gelu": lambda t: F.gelu(t, approximate="none"),
+            "gelu_tanh": lambda t: F.gelu(t, approximate="tanh")}
+    y = acts[act](y)
+    attrs = {"transpose_b": True} if tb else {}
+    attrs.update({"bias": True, "act": act})
+    if residual:
+        r = c.input("r", [m, n], randn(c.size(m), n))
+        operands.append("r")
+        attrs["residual"] = True
+        y = y + r
+    c.node("y", "matmul", operands, attrs, [m, n], y)
+    c.ret("y")
+    return c
+
+
+# Added later: registered last so that the cases above keep their random
+# streams (and their committed files).
+case(lambda: matmul_epilogue_case("matmul_epilogue_gelu", "gelu", False, True, {"S": (32, 19)}))
+case(lambda: matmul_epilogue_case("matmul_epilogue_relu_tb", "relu", True, False, {"S": (32, 9)}))
+case(lambda: matmul_epilogue_case("matmul_epilogue_gelu_tanh", "gelu_tanh", True, True, {"S": (32, 5)}))
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     main()
