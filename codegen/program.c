@@ -111,10 +111,6 @@ static bool is_output(const Graph *g, uint32_t v, uint32_t *index) {
   return false;
 }
 
-/* A reshape whose result shares its operand's storage. */
-static bool is_view(const Graph *g, const Node *n) {
-  return n->op == OP_RESHAPE && !is_output(g, n->out[0], NULL);
-}
 
 /* ---- building -------------------------------------------------------------- */
 
@@ -170,7 +166,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
       p->store[v0] = (PStore){PS_WEIGHT, p->n_weights, p->weight_bytes};
       p->weights[p->n_weights++] = v0;
       p->weight_bytes += align64(blob_bytes(g, v0));
-    } else if (is_view(g, n)) {
+    } else if (ir_is_view(g, n)) {
       root[v0] = root[n->in[0]];
     } else {
       for (uint32_t k = 0; k < n->nout; k++) {
@@ -203,7 +199,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     if ((ir_op_info(n->op)->flags & OPF_SOURCE)) continue;
-    if (is_view(g, n)) continue;
+    if (ir_is_view(g, n)) continue;
     Kernel *vec, *scalar;
     KBind binds[K_MAX_PARAMS];
     uint32_t nb;

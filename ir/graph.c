@@ -158,6 +158,7 @@ void ir_graph_free(Graph *g) {
   free(g->values);
   free(g->syms);
   free(g->outputs);
+  free(g->mem_offset);
   ir_arena_free(g->arena);
   free(g);
 }
@@ -183,6 +184,7 @@ uint32_t ir_add_node(Graph *g, Op op, const uint32_t *in, uint32_t nin,
   memset(n, 0, sizeof *n);
   n->op = op;
   n->loc = loc;
+  n->pos = id;
   n->nin = nin;
   n->nout = nout;
   n->in = ir_alloc(g->arena, (nin ? nin : 1) * sizeof *n->in);

@@ -125,6 +125,10 @@ typedef struct {
   uint32_t *out; /* value ids (arena) */
   Attr attr[IR_MAX_ATTRS]; /* in the order of the op's AttrSpecs */
   Loc loc;
+  uint32_t pos;  /* sort key for ir_compact: the node's index when added;
+                    a pass sets a new node's pos to the node it stands in
+                    for, so the graph keeps its reading order */
+  bool dead;     /* removed by the next ir_compact */
 } Node;
 
 typedef struct Arena Arena;
@@ -140,6 +144,12 @@ typedef struct Graph {
   uint32_t n_syms, cap_syms;
   uint32_t *outputs; /* value ids of the graph's results, in order */
   uint32_t n_outputs, cap_outputs;
+  /* The activation memory plan (passes/plan_memory.c), or NULL: a byte
+   * offset per value in one arena (-1 for values that live elsewhere:
+   * inputs, outputs, weights, constants; a view has its root's), and the
+   * arena's size.  ir_compact drops it. */
+  int64_t *mem_offset;
+  int64_t mem_bytes;
 } Graph;
 
 /* ---- arena -------------------------------------------------------------- */
@@ -186,6 +196,21 @@ int64_t ir_get_int(const Graph *g, const Node *n, const char *key);
 double ir_get_float(const Graph *g, const Node *n, const char *key);
 const char *ir_get_str(const Graph *g, const Node *n, const char *key);
 const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
+
+/* ---- rewriting (ir/rewrite.c) -------------------------------------------- */
+
+/* Every use of value `from` (operands, graph outputs) becomes `to`. */
+void ir_replace_uses(Graph *g, uint32_t from, uint32_t to);
+/* Operand uses of v, plus one if it is a graph output. */
+uint32_t ir_use_count(const Graph *g, uint32_t v);
+bool ir_is_output(const Graph *g, uint32_t v);
+/* Remove dead nodes (and their values), sort the nodes topologically —
+ * stable by `pos`, then index — and renumber nodes and values in that
+ * order.  Value ids change: callers hold none across it. */
+void ir_compact(Graph *g);
+/* A reshape that is not a graph output: a view of its operand's storage
+ * (codegen and plan-memory agree on this). */
+bool ir_is_view(const Graph *g, const Node *n);
 
 /* ---- shapes ------------------------------------------------------------- */
 
