@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "api/backend.h"
+#include "codegen/lower.h"
 #include "frontend/frontend.h"
+#include "passes/pass.h"
 
 struct loom_model {
   FeModel *fe;
@@ -53,6 +55,26 @@ loom_status loom_load(const char *path, const loom_options *opts,
   BackendOptions bo = {opts ? opts->target : NULL, opts ? opts->cache : NULL,
                        opts ? opts->log : NULL};
   BackendModel *bm = NULL;
+  /* The graph passes, for the target the backend generates code for. */
+  Target target;
+  if (cg_target(opts ? opts->target : NULL, &target)) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "error: unknown target '%s' (available: %s)",
+             opts->target, cg_target_names);
+    fe_model_free(fe);
+    return fail(err, errlen, LOOM_ERR_USAGE, msg);
+  }
+  PipelineOptions po = {.passes = opts ? opts->passes : NULL,
+                        .disable = opts ? opts->disable : NULL};
+  PassCtx pc = {.panel = cg_matmul_panel(&target)};
+  if (pass_check_list(po.passes, &d) || pass_check_list(po.disable, &d)) {
+    fe_model_free(fe);
+    return fail(err, errlen, LOOM_ERR_USAGE, d.msg);
+  }
+  if (pass_run_pipeline(fe->g, &po, &pc, &d)) {
+    fe_model_free(fe);
+    return fail_diag(err, errlen, &d);
+  }
   if (be->compile(fe, &bo, &bm, &d)) {
     fe_model_free(fe);
     return fail_diag(err, errlen, &d);

@@ -7,12 +7,11 @@
  * operand's storage (row-major data does not move) unless it is a graph
  * output, which must land in the caller's buffer and so is copied.
  *
- * The arena is planned by liveness: walking the steps in order, a value is
- * placed when its producer runs and its block is released after its last
- * reader (through views) has run.  Results are placed before the step's
- * dead operands are released, so a kernel never writes over its own input —
- * which is what lets every kernel declare its buffers `restrict`.  Blocks
- * are sized for symbolic dimensions at their bounds, placed first-fit.
+ * The arena's offsets are plan-memory's (passes/plan_memory.c: liveness,
+ * blocks reused once dead, never overlapping a live operand — which is what
+ * lets every kernel declare its buffers `restrict`).  Without that pass
+ * every value gets a block of its own.  Blocks are sized for symbolic
+ * dimensions at their bounds.
  *
  * Kernels.  Each node is lowered twice (the target's vector width and width
  * 1); nodes whose kernels print the same share one kernel, so the twelve
@@ -22,62 +21,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- the arena's free list ------------------------------------------------ */
-
-typedef struct {
-  int64_t off, size;
-} Block;
-
-typedef struct {
-  Block *free; /* sorted by offset, coalesced */
-  uint32_t n, cap;
-  int64_t top; /* end of the highest block ever used */
-} Arena64;
-
-static int64_t arena_take(Arena64 *a, int64_t size) {
-  for (uint32_t i = 0; i < a->n; i++) {
-    Block *b = &a->free[i];
-    if (b->size < size) continue;
-    int64_t off = b->off;
-    b->off += size;
-    b->size -= size;
-    if (b->size == 0) memmove(b, b + 1, (a->n - i - 1) * sizeof *b), a->n--;
-    return off;
-  }
-  /* Grow at the top (merging with a free block that ends there). */
-  int64_t off = a->top;
-  if (a->n && a->free[a->n - 1].off + a->free[a->n - 1].size == a->top) {
-    off = a->free[a->n - 1].off;
-    a->n--;
-  }
-  a->top = off + size;
-  return off;
-}
-
-static void arena_give(Arena64 *a, int64_t off, int64_t size) {
-  if (a->n == a->cap) {
-    a->cap = a->cap ? 2 * a->cap : 16;
-    a->free = realloc(a->free, a->cap * sizeof *a->free);
-    IR_ASSERT(a->free);
-  }
-  uint32_t i = 0;
-  while (i < a->n && a->free[i].off < off) i++;
-  memmove(&a->free[i + 1], &a->free[i], (a->n - i) * sizeof *a->free);
-  a->free[i] = (Block){off, size};
-  a->n++;
-  /* coalesce with neighbours */
-  if (i + 1 < a->n && a->free[i].off + a->free[i].size == a->free[i + 1].off) {
-    a->free[i].size += a->free[i + 1].size;
-    memmove(&a->free[i + 1], &a->free[i + 2], (a->n - i - 2) * sizeof *a->free);
-    a->n--;
-  }
-  if (i > 0 && a->free[i - 1].off + a->free[i - 1].size == a->free[i].off) {
-    a->free[i - 1].size += a->free[i].size;
-    memmove(&a->free[i], &a->free[i + 1], (a->n - i - 1) * sizeof *a->free);
-    a->n--;
-  }
-}
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -153,10 +96,9 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
 
   /* Where values live, and the step that produces each. */
   uint32_t *root = malloc((g->n_values ? g->n_values : 1) * sizeof *root);
-  int64_t *last = malloc((g->n_values ? g->n_values : 1) * sizeof *last);
-  IR_ASSERT(root && last);
+  IR_ASSERT(root);
   uint32_t n_inputs = 0;
-  for (uint32_t v = 0; v < g->n_values; v++) root[v] = v, last[v] = -1;
+  for (uint32_t v = 0; v < g->n_values; v++) root[v] = v;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     uint32_t v0 = n->nout ? n->out[0] : IR_NONE, oi;
@@ -181,7 +123,6 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     const Node *n = &g->nodes[g->values[v].node];
     if (ir_op_info(n->op)->flags & OPF_SOURCE) {
       free(root);
-      free(last);
       cg_program_free(p);
       ir_errorf(d, n->loc, "output '%s' is a graph %s; compute something "
                            "from it to return it",
@@ -189,13 +130,8 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
       return NULL;
     }
   }
-  /* Last reader of each storage root, in step (node) order. */
-  for (uint32_t i = 0; i < g->n_nodes; i++)
-    for (uint32_t k = 0; k < g->nodes[i].nin; k++)
-      last[root[g->nodes[i].in[k]]] = i;
-
-  /* Walk the nodes: lower, share kernels, place results, free the dead. */
-  Arena64 arena = {0};
+  /* Walk the nodes: lower, share kernels, place results. */
+  int64_t bump = 0;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     if ((ir_op_info(n->op)->flags & OPF_SOURCE)) continue;
@@ -222,31 +158,27 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     s->args = malloc(nb * sizeof *s->args);
     IR_ASSERT(s->args);
     memcpy(s->args, binds, nb * sizeof *binds);
+    /* Arena offsets: plan-memory's, or without it one block per value. */
     for (uint32_t k = 0; k < n->nout; k++) {
       uint32_t v = n->out[k];
       if (p->store[v].kind != PS_ARENA) continue;
-      p->store[v].offset = arena_take(&arena, align64(value_bytes(g, &g->values[v])));
-      if (last[v] < 0) last[v] = i; /* never read: free at once */
+      if (g->mem_offset) {
+        IR_ASSERT(g->mem_offset[v] >= 0);
+        p->store[v].offset = g->mem_offset[v];
+      } else {
+        p->store[v].offset = bump;
+        bump += align64(value_bytes(g, &g->values[v]));
+      }
     }
-    /* Release every arena root whose last reader is this node. */
-    for (uint32_t v = 0; v < g->n_values; v++)
-      if (last[v] == (int64_t)i && root[v] == v && p->store[v].kind == PS_ARENA &&
-          p->store[v].offset >= 0)
-        arena_give(&arena, p->store[v].offset,
-                   align64(value_bytes(g, &g->values[v])));
   }
-  p->arena_bytes = arena.top;
+  p->arena_bytes = g->mem_offset ? g->mem_bytes : bump;
   /* Views take their root's storage. */
   for (uint32_t v = 0; v < g->n_values; v++)
     if (root[v] != v) p->store[v] = p->store[root[v]];
-  free(arena.free);
   free(root);
-  free(last);
   return p;
 fail:
-  free(arena.free);
   free(root);
-  free(last);
   cg_program_free(p);
   return NULL;
 }

@@ -51,6 +51,9 @@ typedef struct {
                           default ($XDG_CACHE_HOME/loom or ~/.cache/loom) */
   FILE *log;           /* backends' notes and timings as key=value lines
                           (NULL: none) */
+  const char *passes;  /* graph passes to run: "a,b,c", "none", or NULL
+                          for the default pipeline (loom opt --list-passes) */
+  const char *disable; /* passes taken out of that list: "a,b" or NULL */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */

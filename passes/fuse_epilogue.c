@@ -1,0 +1,145 @@
+/* fuse_epilogue.c — bias add, activation and residual add folded into the
+ * matmul that produces their input.
+ *
+ *   %y = matmul %x, %w                   %o = matmul %x, %w, %b, %r
+ *   %z = bias_add %y, %b          ->          {bias = true, act = gelu,
+ *   %g = gelu %z                                residual = true}
+ *   %o = add %g, %r
+ *
+ * One kernel then makes one pass over the output instead of four.  The
+ * chain is followed from the matmul through nodes that are the only user
+ * of the value before them, in the epilogue's order — bias, then
+ * activation, then residual — and each step is optional:
+ *
+ *   bias_add(y, b)                 -> bias = b        // [N] by construction
+ *   add(y, b), b [N]               -> bias = b        // a broadcast bias
+ *   relu|gelu|gelu_tanh(y)         -> act
+ *   add(y, r) or add(r, y), r the result's shape -> residual = r
+ *
+ * It stops at a value with a second user (or that is a graph output): the
+ * intermediate must not be needed by anyone else.  The fused node sits
+ * where the last fused node was, so a residual computed between the
+ * matmul and the add is available.
+ */
+#include <string.h>
+
+#include "passes/pass.h"
+
+typedef struct {
+  uint32_t a, b, bias, res; /* value ids (IR_NONE when absent) */
+  const char *act;
+  uint32_t last;            /* the last fused node */
+  uint32_t cur;             /* the value the chain has reached */
+  bool ta, tb;
+  uint32_t fused[3];        /* the nodes folded in */
+  int n_fused;
+} Chain;
+
+/* The only user of v, or IR_NONE. */
+static uint32_t sole_user(const Graph *g, uint32_t v) {
+  if (ir_is_output(g, v) || ir_use_count(g, v) != 1) return IR_NONE;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (uint32_t k = 0; k < n->nin; k++)
+      if (n->in[k] == v) return i;
+  }
+  return IR_NONE;
+}
+
+static bool is_vector_of(const Graph *g, uint32_t v, Dim n) {
+  const Shape *s = &g->values[v].shape;
+  return s->rank == 1 && ir_dim_eq(s->d[0], n);
+}
+
+/* Try to extend the chain by node u; true if it did. */
+static bool extend(Graph *g, Chain *c, uint32_t u) {
+  const Node *n = &g->nodes[u];
+  const Shape *ys = &g->values[c->cur].shape;
+  Dim N = ys->d[ys->rank - 1];
+  bool no_act = strcmp(c->act, "none") == 0;
+  switch (n->op) {
+  case OP_BIAS_ADD: /* bias_add(y, b) -> bias */
+    if (n->in[0] != c->cur || c->bias != IR_NONE || !no_act || c->res != IR_NONE)
+      return false;
+    c->bias = n->in[1];
+    break;
+  case OP_RELU:
+  case OP_GELU:
+  case OP_GELU_TANH: /* act(y) -> act */
+    if (!no_act || c->res != IR_NONE) return false;
+    c->act = ir_op_info(n->op)->name;
+    break;
+  case OP_ADD: {
+    uint32_t other = n->in[0] == c->cur ? n->in[1] : n->in[0];
+    if (other == c->cur) return false; /* y + y */
+    if (c->bias == IR_NONE && no_act && c->res == IR_NONE &&
+        is_vector_of(g, other, N)) { /* add(y, b [N]) -> bias */
+      c->bias = other;
+      break;
+    }
+    /* add(y, r) with r of y's exact shape -> residual */
+    if (c->res != IR_NONE || !ir_shape_eq(&g->values[other].shape, ys))
+      return false;
+    c->res = other;
+    break;
+  }
+  default: return false;
+  }
+  c->last = u;
+  c->cur = n->out[0];
+  c->fused[c->n_fused++] = u;
+  return true;
+}
+
+static bool fuse_one(Graph *g, uint32_t id) {
+  const Node *m = &g->nodes[id];
+  if (m->dead || m->op != OP_MATMUL) return false;
+  Chain c = {m->in[0], m->in[1], IR_NONE, IR_NONE,
+             ir_get_str(g, m, "act"), id, m->out[0],
+             ir_get_int(g, m, "transpose_a"), ir_get_int(g, m, "transpose_b"),
+             {0}, 0};
+  if (ir_get_int(g, m, "bias")) c.bias = m->in[2];
+  if (ir_get_int(g, m, "residual")) c.res = m->in[m->nin - 1];
+  uint32_t steps = 0, u;
+  while (c.n_fused < 3 && (u = sole_user(g, c.cur)) != IR_NONE &&
+         extend(g, &c, u))
+    steps++;
+  if (!steps) return false;
+
+  /* The fused matmul, standing where the last fused node stood. */
+  uint32_t in[4] = {c.a, c.b}, nin = 2;
+  if (c.bias != IR_NONE) in[nin++] = c.bias;
+  if (c.res != IR_NONE) in[nin++] = c.res;
+  Loc loc = g->nodes[id].loc;
+  uint32_t pos = g->nodes[c.last].pos;
+  uint32_t f = ir_add_node(g, OP_MATMUL, in, nin, 1, loc);
+  g->nodes[f].pos = pos;
+  if (c.ta) ir_set_int(g, f, "transpose_a", 1);
+  if (c.tb) ir_set_int(g, f, "transpose_b", 1);
+  if (c.bias != IR_NONE) ir_set_int(g, f, "bias", 1);
+  if (strcmp(c.act, "none") != 0) ir_set_str(g, f, "act", c.act);
+  if (c.res != IR_NONE) ir_set_int(g, f, "residual", 1);
+  uint32_t out = g->nodes[f].out[0];
+  Diag d = {0};
+  IR_ASSERT(ir_infer(g, f, &d) == 0); /* the chain's shapes were checked */
+  /* The fused result takes the chain's last value's place and name. */
+  const char *name = g->values[c.cur].name;
+  g->values[c.cur].name = NULL;
+  if (name) g->values[out].name = name;
+  ir_replace_uses(g, c.cur, out);
+  /* The matmul and every fused node die. */
+  g->nodes[id].dead = true;
+  for (int i = 0; i < c.n_fused; i++) g->nodes[c.fused[i]].dead = true;
+  return true;
+}
+
+int pass_fuse_epilogue(Graph *g, PassCtx *ctx, Diag *d) {
+  (void)ctx;
+  (void)d;
+  uint32_t n = g->n_nodes; /* fused nodes are appended; visit the originals */
+  bool changed = false;
+  for (uint32_t i = 0; i < n; i++) changed |= fuse_one(g, i);
+  if (changed) ir_compact(g);
+  return 0;
+}

@@ -1,0 +1,96 @@
+/* layout.c — constant matmul operands packed, at compile time, into the
+ * layout the GEMM micro-kernel reads.
+ *
+ *   %w = weight : f32[N, K]                %w.packed = const {layout = panel48}
+ *   %y = matmul %x, %w              ->                 : f32[K, N]
+ *          {transpose_b = true}            %y = matmul %x, %w.packed
+ *
+ * The register tile of the matmul kernel (codegen/lower_matmul.c) covers P
+ * columns of b at a time (P = ctx->panel, from the target: 48 with
+ * AVX-512).  Stored row-major, b's row k of a tile is P floats out of a
+ * row of N: every k step touches a new cache line region N·4 bytes away.
+ * Packed as ceil(N/P) panels of [K, P] (the last zero-padded), a tile
+ * streams one contiguous panel.  A weight stored transposed (nn.Linear's
+ * [out, in]) is transposed on the way, so the kernel never takes the
+ * slower dot-product path for a constant b.
+ *
+ * The layout is recorded on the constant (`layout = panelP`); the weights
+ * file holds it as packed.  The b of a matmul is packed when it is a
+ * weight or a row-major constant of rank 2 with data; one packed constant
+ * serves every matmul that reads the same b the same way.  Other uses of
+ * the original keep it (dce removes it when nothing does).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "passes/pass.h"
+
+typedef struct {
+  uint32_t src; /* the original value */
+  bool tb;
+  uint32_t packed;
+} Packed;
+
+static bool packable(const Graph *g, uint32_t v) {
+  const Node *p = &g->nodes[g->values[v].node];
+  const Value *val = &g->values[v];
+  if (val->shape.rank != 2 || val->dtype != DT_F32 || !val->data) return false;
+  if (p->op == OP_WEIGHT) return true;
+  return p->op == OP_CONST && ir_layout_panel(ir_get_str(g, p, "layout")) == 0;
+}
+
+/* A new const: b (or bᵀ) [K, N] as panels of [K, P]. */
+static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
+  const Value *bv = &g->values[b];
+  int64_t r = bv->shape.d[0].c, c = bv->shape.d[1].c;
+  int64_t K = tb ? c : r, N = tb ? r : c;
+  int64_t panels = (N + P - 1) / P;
+  float *dst = ir_alloc(g->arena, (size_t)(panels * K * P) * sizeof *dst);
+  const float *src = bv->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++)
+      dst[(j / P) * K * P + k * P + j % P] = tb ? src[j * K + k] : src[k * N + j];
+  char name[512];
+  snprintf(name, sizeof name, "%s.packed%s", bv->name ? bv->name : "c",
+           tb ? "_t" : "");
+  Shape s = ir_shape(2, (int64_t[]){K, N});
+  Loc loc = g->nodes[bv->node].loc;
+  uint32_t v = ir_add_source(g, OP_CONST, name, DT_F32, &s, loc);
+  uint32_t node = g->values[v].node;
+  g->nodes[node].pos = pos;
+  char layout[32];
+  snprintf(layout, sizeof layout, "panel%d", P);
+  ir_set_str(g, node, "layout", layout);
+  g->values[v].data = dst;
+  return v;
+}
+
+int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
+  (void)d;
+  if (!ctx || ctx->panel <= 0) return 0;
+  Packed *done = NULL;
+  uint32_t n_done = 0;
+  bool changed = false;
+  uint32_t n = g->n_nodes;
+  for (uint32_t i = 0; i < n; i++) {
+    Node *m = &g->nodes[i];
+    if (m->dead || m->op != OP_MATMUL || !packable(g, m->in[1])) continue;
+    bool tb = ir_get_int(g, m, "transpose_b");
+    uint32_t b = m->in[1], packed = IR_NONE;
+    for (uint32_t k = 0; k < n_done; k++)
+      if (done[k].src == b && done[k].tb == tb) packed = done[k].packed;
+    if (packed == IR_NONE) {
+      packed = pack(g, b, tb, ctx->panel, g->nodes[g->values[b].node].pos);
+      done = realloc(done, (n_done + 1) * sizeof *done);
+      IR_ASSERT(done);
+      done[n_done++] = (Packed){b, tb, packed};
+    }
+    m = &g->nodes[i]; /* pack() may have grown the node array */
+    m->in[1] = packed;
+    if (tb) m->attr[ir_attr_index(OP_MATMUL, "transpose_b")].set = false;
+    changed = true;
+  }
+  free(done);
+  if (changed) ir_compact(g);
+  return 0;
+}
