@@ -205,7 +205,7 @@ static void vector_select(Emit *E, Str *s, KType t, uint32_t m, uint32_t a,
   expr(E, s, m);
   sp(s, " & (%s)(", it);
   expr(E, s, b);
-  sp(s, ")))");
+  sp(s, "))))");
 }
 
 static void expr(Emit *E, Str *s, uint32_t e) {
@@ -319,7 +319,7 @@ static void expr(Emit *E, Str *s, uint32_t e) {
         expr(E, s, x->a[0]);
         sp(s, ")) | (~%s & (%s)(", m.buf, it);
         expr(E, s, x->a[1]);
-        sp(s, ")))");
+        sp(s, "))))");
         free(m.buf);
       }
       break;
