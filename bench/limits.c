@@ -1,0 +1,90 @@
+/* limits.c — this machine's limits, measured the way loom's kernels run:
+ * peak fp32 FMA throughput and memory bandwidth (STREAM triad), for 1 and
+ * all threads.  Speed claims are stated as fractions of these, measured in
+ * the same run as the kernel they bound (the machines are shared).
+ *
+ *   cc -O3 -march=native -fopenmp bench/limits.c -o limits && ./limits
+ *
+ * Prints key=value lines: peak_gflops_1t, peak_gflops_mt, triad_gbs_1t,
+ * triad_gbs_mt (medians of several runs). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef float v16 __attribute__((vector_size(64)));
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp);
+  return v[n / 2];
+}
+
+/* 16 independent FMA chains of 16 lanes: enough to cover FMA latency. */
+static float fma_loop(long iters, float seed) {
+  v16 a[16], m = (v16){0} + 0.999999f, c = (v16){0} + 1e-7f;
+  for (int i = 0; i < 16; i++) a[i] = (v16){0} + seed + (float)i;
+  for (long it = 0; it < iters; it++)
+    for (int i = 0; i < 16; i++) a[i] = a[i] * m + c;
+  float s = 0;
+  for (int i = 0; i < 16; i++)
+    for (int l = 0; l < 16; l++) s += a[i][l];
+  return s;
+}
+
+static double peak(int threads) {
+  const long iters = 20000000;
+  double t[7];
+  volatile float sink = 0;
+  for (int r = 0; r < 7; r++) {
+    double t0 = now();
+#pragma omp parallel num_threads(threads)
+    {
+      float s = fma_loop(iters, (float)omp_get_thread_num());
+#pragma omp atomic
+      sink += s;
+    }
+    t[r] = now() - t0;
+  }
+  /* 16 chains x 16 lanes x 2 flops per fma */
+  return (double)iters * 16 * 16 * 2 * threads / median(t, 7) / 1e9;
+}
+
+static double triad(int threads) {
+  const size_t n = 1 << 25; /* 3 x 128 MiB: far beyond the caches */
+  float *a = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4),
+        *c = aligned_alloc(64, n * 4);
+#pragma omp parallel for num_threads(threads)
+  for (size_t i = 0; i < n; i++) a[i] = 0, b[i] = 1, c[i] = 2;
+  double t[7];
+  for (int r = 0; r < 7; r++) {
+    double t0 = now();
+#pragma omp parallel for num_threads(threads)
+    for (size_t i = 0; i < n; i++) a[i] = b[i] + 3.0f * c[i];
+    t[r] = now() - t0;
+  }
+  double gbs = 3.0 * (double)n * 4 / median(t, 7) / 1e9;
+  free(a), free(b), free(c);
+  return gbs;
+}
+
+int main(void) {
+  int mt = omp_get_max_threads();
+  printf("threads=%d\n", mt);
+  printf("peak_gflops_1t=%.1f\n", peak(1));
+  printf("peak_gflops_mt=%.1f\n", peak(mt));
+  printf("triad_gbs_1t=%.1f\n", triad(1));
+  printf("triad_gbs_mt=%.1f\n", triad(mt));
+  return 0;
+}
