@@ -1,11 +1,14 @@
 # loom — the two commands: `make test` and `make demo`.  Everything else is
-# CMake under build/ (and build-asan/ for the sanitizer half of the suite).
+# CMake under build/ (and build-asan/ for the sanitizer half of the suite,
+# build-nollvm/ for the build without LLVM).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+NOLLVM_BUILD ?= build-nollvm
+PREFIX     ?= /usr/local
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all setup configure test test-fast test-asan demo clean
+.PHONY: all setup configure test test-fast test-asan test-nollvm install demo clean
 
 all: configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -16,10 +19,12 @@ setup:
 configure: setup
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_ARGS)
 
-# The whole suite, then its sanitizer part under AddressSanitizer + UBSan.
+# The whole suite, then its sanitizer part under AddressSanitizer + UBSan,
+# then loom without LLVM (built and smoke-tested).
 test: all
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
 	$(MAKE) test-asan
+	$(MAKE) test-nollvm
 
 test-asan: setup
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || \
@@ -29,8 +34,20 @@ test-asan: setup
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98 \
 	  ctest -j$(JOBS) --output-on-failure -LE no-sanitize
 
+# -DLOOM_WITH_LLVM=OFF: everything but the LLVM backend builds and runs;
+# asking for it is an error.
+test-nollvm: setup
+	@test -f $(NOLLVM_BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(NOLLVM_BUILD) -DLOOM_WITH_LLVM=OFF $(CMAKE_ARGS)
+	cmake --build $(NOLLVM_BUILD) -j$(JOBS) --target loom_cli npycmp
+	scripts/smoke-nollvm.sh $(NOLLVM_BUILD)
+
+# loom, libloom (static and shared), loom.h and loom.pc under PREFIX.
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
 demo: all
 	@examples/demo.sh $(BUILD)/loom
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NOLLVM_BUILD)

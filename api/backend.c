@@ -6,6 +6,10 @@
 
 static const Backend *const backends[] = {
     &loom_backend_ref,
+    &loom_backend_c,
+#ifdef LOOM_HAVE_LLVM
+    &loom_backend_jit,
+#endif
 };
 
 const Backend *loom_backend(const char *name) {

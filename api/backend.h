@@ -41,5 +41,7 @@ const Backend *loom_backend(const char *name);
 const char *loom_backend_names(void);
 
 extern const Backend loom_backend_ref;
+extern const Backend loom_backend_c; /* api/backend_c.c */
+extern const Backend loom_backend_jit; /* api/backend_jit.c (with LLVM) */
 
 #endif

@@ -10,6 +10,7 @@
 #include "loom.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "api/backend.h"
 #include "codegen/lower.h"
@@ -36,6 +37,12 @@ static loom_status fail_diag(char *err, size_t errlen, const Diag *d) {
 
 const char *loom_version(void) { return LOOM_VERSION; }
 
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 loom_status loom_load(const char *path, const loom_options *opts,
                       loom_model **out, char *err, size_t errlen) {
   if (!path || !out) return fail(err, errlen, LOOM_ERR_USAGE, "error: loom_load: NULL argument");
@@ -44,12 +51,19 @@ loom_status loom_load(const char *path, const loom_options *opts,
   const Backend *be = loom_backend(bname);
   if (!be) {
     char msg[256];
-    snprintf(msg, sizeof msg, "error: unknown backend '%s' (available: %s)",
-             bname, loom_backend_names());
+    if (strcmp(bname, "jit") == 0)
+      snprintf(msg, sizeof msg, "error: the jit backend needs LLVM, and this "
+                                "libloom was built without it (available: %s)",
+               loom_backend_names());
+    else
+      snprintf(msg, sizeof msg, "error: unknown backend '%s' (available: %s)",
+               bname, loom_backend_names());
     return fail(err, errlen, LOOM_ERR_USAGE, msg);
   }
   Diag d = {0};
   FeOptions fo = {.weights = opts ? opts->weights : NULL};
+  FILE *log = opts ? opts->log : NULL;
+  double t0 = now_ms();
   FeModel *fe = fe_load(path, &fo, &d);
   if (!fe) return fail_diag(err, errlen, &d);
   BackendOptions bo = {opts ? opts->target : NULL, opts ? opts->cache : NULL,
@@ -71,10 +85,12 @@ loom_status loom_load(const char *path, const loom_options *opts,
     fe_model_free(fe);
     return fail(err, errlen, LOOM_ERR_USAGE, d.msg);
   }
+  double t1 = now_ms();
   if (pass_run_pipeline(fe->g, &po, &pc, &d)) {
     fe_model_free(fe);
     return fail_diag(err, errlen, &d);
   }
+  if (log) fprintf(log, "parse_ms=%.1f\npasses_ms=%.1f\n", t1 - t0, now_ms() - t1);
   if (be->compile(fe, &bo, &bm, &d)) {
     fe_model_free(fe);
     return fail_diag(err, errlen, &d);

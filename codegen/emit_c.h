@@ -1,22 +1,75 @@
-/* emit_c.h — Kernel IR as portable C.
+/* emit_c.h — Kernel IR as portable C, and a whole model as a C program.
  *
  * Vector kernels use GCC/Clang vector extensions (`vector_size`), with
  * vectors only as local variables (never passed to or returned from
  * functions); scalar kernels (lanes 1) are plain C99 that any compiler
  * takes.  Parallel loops carry `#pragma omp parallel for` inside
  * `#ifdef _OPENMP`.
+ *
+ * cg_emit_c writes a model (a Program) as a self-contained directory:
+ *   NAME.c, NAME.h   the model: kernels, one call per step, and the API
+ *                    (NAME_create, NAME_run, ...; runtime/standalone/model.c)
+ *   NAME.weights     the weights blob with a header (the format is described
+ *                    in runtime/standalone/model.c)
+ *   main.c           a command line with `loom run`'s arguments
+ *   npy.c, npy.h     the .npy reader and writer main.c uses
+ *   Makefile         make / make CC=clang-19 / make CC=tcc
+ * NAME is the model's name as a C identifier (cg_c_name).  The output is
+ * deterministic: the same program gives byte-identical files.
  */
 #ifndef LOOM_CODEGEN_EMIT_C_H
 #define LOOM_CODEGEN_EMIT_C_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "codegen/kir.h"
+#include "codegen/program.h"
 
 /* Type definitions and helpers that kernels of `lanes` lanes use (call once
  * per lane count; lanes 1 emits only the scalar helpers). */
 void cg_c_prelude(FILE *f, int lanes);
 /* One kernel as `static int NAME(params)`. */
 void cg_c_kernel(FILE *f, const Kernel *k, const char *name);
+
+/* ---- whole models (emit_c.c) --------------------------------------------- */
+
+/* Files loom carries as text and writes out (codegen/embed_text.cmake):
+ * "runtime/npy.c", "runtime/npy.h", "runtime/standalone/model.c",
+ * "runtime/standalone/main.c"; the array ends with {NULL, NULL}. */
+typedef struct {
+  const char *path;
+  const char *text;
+} CgText;
+extern const CgText cg_embedded[];
+
+/* The model's name as a C identifier: other characters become '_', a
+ * leading digit gets "m_" before it, a name that would clash with the other
+ * files or libc ("main", "npy", "pthread", ...) gets "_model" after it; at
+ * most cap - 1 characters. */
+void cg_c_name(const char *model, char *out, size_t cap);
+
+/* The texts of NAME.c, NAME.h, main.c and the Makefile (malloc'd). */
+char *cg_c_source(const Program *p, const char *name);
+char *cg_c_header(const Program *p, const char *name);
+char *cg_c_main(const char *name);
+char *cg_c_makefile(const Program *p, const char *name);
+
+/* The weights file: a 64-byte header (magic, layout hash, sizes), then
+ * cg_write_weights' blob.  The layout hash identifies what the kernels
+ * expect (names, shapes, layouts, offsets); NAME_create checks it. */
+#define CG_WEIGHTS_HEADER 64
+uint64_t cg_weights_hash(const Program *p);
+void cg_weights_header(const Program *p, unsigned char header[CG_WEIGHTS_HEADER]);
+int cg_write_weights_file(const Program *p, FILE *f);
+
+/* Write every file above into `dir` (which must exist).  `name` is the C
+ * name.  On failure (an I/O error, reported in d) some files may have been
+ * written: callers write into a temporary directory and rename. */
+int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d);
+
+/* FNV-1a, 64 bits: cache keys and the layout hash. */
+uint64_t cg_hash(uint64_t h, const void *data, size_t n);
+#define CG_HASH_INIT 1469598103934665603ull
 
 #endif

@@ -57,17 +57,17 @@ static bool is_output(const Graph *g, uint32_t v, uint32_t *index) {
 
 /* ---- building -------------------------------------------------------------- */
 
-static uint32_t find_or_add_kernel(Program *p, Kernel *vec, Kernel *scalar,
-                                   const char *op) {
+/* texts[i]: kernel i as printed, kept so that each node's kernel is
+ * printed once (printing every known kernel again per node made lowering
+ * BERT-base take over a second). */
+static uint32_t find_or_add_kernel(Program *p, char ***texts, Kernel *vec,
+                                   Kernel *scalar, const char *op) {
   char *text = k_print(vec, "_");
   /* the comment line differs between layers' shapes only when the kernel
    * does: compare the text after it */
   const char *body = strstr(text, "kernel _(");
   for (uint32_t i = 0; i < p->n_kernels; i++) {
-    char *other = k_print(p->kernels[i].vec, "_");
-    bool same = strcmp(strstr(other, "kernel _("), body) == 0;
-    free(other);
-    if (same) {
+    if (strcmp(strstr((*texts)[i], "kernel _("), body) == 0) {
       free(text);
       if (scalar != vec) k_free(scalar);
       k_free(vec);
@@ -75,13 +75,20 @@ static uint32_t find_or_add_kernel(Program *p, Kernel *vec, Kernel *scalar,
       return i;
     }
   }
-  free(text);
+  *texts = realloc(*texts, (p->n_kernels + 1) * sizeof **texts);
+  IR_ASSERT(*texts);
+  (*texts)[p->n_kernels] = text;
   p->kernels = realloc(p->kernels, (p->n_kernels + 1) * sizeof *p->kernels);
   IR_ASSERT(p->kernels);
   char name[64];
   snprintf(name, sizeof name, "k%u_%s", p->n_kernels, op);
   p->kernels[p->n_kernels] = (PKernel){vec, scalar, strdup(name), 1};
   return p->n_kernels++;
+}
+
+static void free_texts(char **texts, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) free(texts[i]);
+  free(texts);
 }
 
 Program *cg_program(const Graph *g, const Target *t, Diag *d) {
@@ -132,6 +139,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
   }
   /* Walk the nodes: lower, share kernels, place results. */
   int64_t bump = 0;
+  char **texts = NULL;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     if ((ir_op_info(n->op)->flags & OPF_SOURCE)) continue;
@@ -152,7 +160,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
       scalar = vec;
     }
     PStep *s = &p->steps[p->n_steps++];
-    s->kernel = find_or_add_kernel(p, vec, scalar, ir_op_info(n->op)->name);
+    s->kernel = find_or_add_kernel(p, &texts, vec, scalar, ir_op_info(n->op)->name);
     s->node = i;
     s->n_args = nb;
     s->args = malloc(nb * sizeof *s->args);
@@ -176,9 +184,11 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
   for (uint32_t v = 0; v < g->n_values; v++)
     if (root[v] != v) p->store[v] = p->store[root[v]];
   free(root);
+  free_texts(texts, p->n_kernels);
   return p;
 fail:
   free(root);
+  free_texts(texts, p->n_kernels);
   cg_program_free(p);
   return NULL;
 }

@@ -11,6 +11,21 @@ trap 'rm -rf "$out"' EXIT
 
 model=examples/transformer-base.yaml
 echo "== $model: $("$LOOM" dump "$model" | grep -c ' = ') Graph IR nodes"
-echo "== loom run $model --input src=... --input tgt=... --print"
-"$LOOM" run "$model" --input src=464,2068,7586,21831,18045,625,262,16931 \
-  --input tgt=1,383,2068,7586 --out-dir "$out" --print
+args=(--input src=464,2068,7586,21831,18045,625,262,16931 --input tgt=1,383,2068,7586)
+echo "== loom run $model --input src=... --input tgt=... --backend ref --print"
+"$LOOM" run "$model" "${args[@]}" --backend ref --out-dir "$out/ref" --print | tee "$out/ref.txt"
+# The model as C, compiled by cc into a shared object (cached in
+# ~/.cache/loom: the first run compiles, later ones do not), checked
+# against the interpreter.
+echo "== the same with --backend c --verify"
+"$LOOM" run "$model" "${args[@]}" --backend c --verify --out-dir "$out/c" --print | tee "$out/c.txt"
+# The default backend when loom has LLVM: the JIT (its object file cached
+# beside the c backend's), with where the time went.
+if "$LOOM" run --help | grep -q '^ *jit '; then
+  echo "== the same with the JIT (loom run's default): --verify --timings"
+  "$LOOM" run "$model" "${args[@]}" --verify --timings --out-dir "$out/jit" --print \
+    2>"$out/jit.err" | tee "$out/jit.txt" || { cat "$out/jit.err" >&2; exit 1; }
+  grep -E '^(lower_ms|codegen_ms|jit_ms|jit.cache|peak_activation_bytes|verify)' "$out/jit.err"
+  jit=", jit $(grep -o '[0-9.]* ms' "$out/jit.txt")"
+fi
+echo "== run time: ref $(grep -o '[0-9.]* ms' "$out/ref.txt"), c $(grep -o '[0-9.]* ms' "$out/c.txt")${jit:-}"

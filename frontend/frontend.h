@@ -3,6 +3,7 @@
  * fe_load reads a model YAML file, in either of its two forms:
  *   graph form   — `graph:` with inputs, weights, dims, nodes, outputs
  *   family form  — `family:` and hyperparameters (frontend/family_*.c)
+ * or a graph in IR text (a path ending in .ir; weights from --weights),
  * builds the Graph IR (every node located at the YAML that made it), checks
  * it, and binds every weight to its data: a safetensors file (memory-mapped;
  * F16/BF16 converted at load) or deterministic random values.

@@ -260,6 +260,33 @@ int fe_bind_weights(FeModel *m, Diag *d) {
   return 0;
 }
 
+/* A graph in IR text (a .ir file, as `loom dump` writes): its weights come
+ * from --weights; graphs of inputs only (tests/data/ops) need none. */
+static int load_ir_text(FeModel *m, const char *path, Diag *d) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return ir_file_errorf(d, path, "cannot read: %s", strerror(errno));
+  char *text = NULL;
+  size_t len = 0, cap = 0, got;
+  do {
+    if (len + 4096 + 1 > cap) {
+      cap = (len + 4096 + 1) * 2;
+      text = realloc(text, cap);
+      IR_ASSERT(text);
+    }
+    got = fread(text + len, 1, cap - len - 1, f);
+    len += got;
+  } while (got > 0);
+  fclose(f);
+  text[len] = 0;
+  Graph *g = ir_parse(text, path, d);
+  free(text);
+  if (!g) return -1;
+  ir_graph_free(m->g);
+  m->g = g;
+  m->path = ir_strdup(g->arena, path);
+  return 0;
+}
+
 FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   static const FeOptions none = {0};
   if (!opt) opt = &none;
@@ -267,9 +294,12 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   IR_ASSERT(m);
   m->g = ir_graph_new(NULL);
   m->path = ir_strdup(m->g->arena, path);
+  size_t plen = strlen(path);
   FeYaml y;
-  int rc = fe_yaml_load(&y, path, NULL, m->g->arena, d);
-  if (rc == 0) {
+  bool ir_text = plen > 3 && strcmp(path + plen - 3, ".ir") == 0;
+  int rc = ir_text ? load_ir_text(m, path, d)
+                   : fe_yaml_load(&y, path, NULL, m->g->arena, d);
+  if (rc == 0 && !ir_text) {
     yaml_node_t *root = fe_yaml_root(&y);
     if (root->type != YAML_MAPPING_NODE)
       rc = fe_yaml_error(&y, root, "a model file must be a mapping with "
@@ -282,7 +312,7 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
       rc = fe_yaml_error(&y, root, "the model has neither 'graph:' (graph "
                                    "form) nor 'family:' (family form)");
   }
-  fe_yaml_free(&y);
+  if (!ir_text) fe_yaml_free(&y);
   if (rc == 0 && ir_verify(m->g, d)) rc = -1;
   if (rc == 0 && opt->weights) {
     m->source = WS_FILE;

@@ -1,10 +1,11 @@
 /* loom.h — the public C API of libloom.
  *
- * Load a model file (YAML, graph or family form), ask for its inputs and
- * outputs, run it on caller-owned buffers, free it.  Every function returns
- * a status; on failure the message (one line "FILE:LINE:COL: error: ...",
- * possibly followed by the source line and a caret) is written to the
- * caller's buffer.  The library never prints and never exits.
+ * Load a model file (YAML, graph or family form, or IR text: FILE.ir), ask
+ * for its inputs and outputs, run it on caller-owned buffers, free it.
+ * Every function returns a status; on failure the message (one line
+ * "FILE:LINE:COL: error: ...", possibly followed by the source line and a
+ * caret) is written to the caller's buffer.  The library never prints and
+ * never exits.
  *
  *   char err[4096];
  *   loom_model *m;
@@ -44,7 +45,10 @@ typedef struct loom_model loom_model;
 typedef struct {
   const char *weights; /* safetensors file overriding the model's weights:
                           (NULL: as the model says) */
-  const char *backend; /* "ref" (the reference interpreter); NULL = "ref" */
+  const char *backend; /* "ref" (the reference interpreter; NULL = "ref"),
+                          "c" (the model as C, compiled by $CC — default
+                          cc — into a cached shared object), "jit" (LLVM,
+                          when built with it) */
   const char *target;  /* code generation target (backends that generate
                           code): "native" (NULL), "x86-64-v4", ... */
   const char *cache;   /* where compiled code is cached; NULL: the

@@ -278,8 +278,8 @@ static int parse_descr(const char *descr, RtNpyType *t, char *msg, size_t cap) {
   const char *p = descr;
   if (*p == '>') {
     snprintf(msg, cap,
-             "big-endian dtype '%s' is not supported (convert with "
-             "arr.astype('<%s'))",
+             "big-endian dtype '%.32s' is not supported (convert with "
+             "arr.astype('<%.32s'))",
              descr, descr + 1);
     return -1;
   }
@@ -294,7 +294,7 @@ static int parse_descr(const char *descr, RtNpyType *t, char *msg, size_t cap) {
     *t = RT_NPY_I64;
   else {
     snprintf(msg, cap,
-             "unsupported dtype '%s' (expected '<f4', '<f8', '<i4' "
+             "unsupported dtype '%.32s' (expected '<f4', '<f8', '<i4' "
              "or '<i8')",
              descr);
     return -1;

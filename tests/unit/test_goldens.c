@@ -10,8 +10,10 @@
  *
  * (float32 on both sides, but different summation orders and libm
  * functions).  The model loads through the public C API (include/loom.h),
- * as a user's program would, with the reference backend.  The worst error of
- * each output is printed, so a drifting golden is visible before it fails.
+ * as a user's program would, with the reference backend (or the one
+ * $LOOM_TEST_BACKEND names: ctest runs this again as unit/test_goldens_jit
+ * when loom has LLVM).  The worst error of each output is printed, so a
+ * drifting golden is visible before it fails.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -142,7 +144,8 @@ static void run_golden(const char *dir) {
   char path[1024], err[4096];
   snprintf(path, sizeof path, "%s/model.yaml", dir);
   loom_model *m;
-  CHECK_MSG(loom_load(path, NULL, &m, err, sizeof err) == LOOM_OK, "%s", err);
+  loom_options o = {.backend = getenv("LOOM_TEST_BACKEND")};
+  CHECK_MSG(loom_load(path, &o, &m, err, sizeof err) == LOOM_OK, "%s", err);
   printf("%s\n", dir);
 
   char **ins;

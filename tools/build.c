@@ -1,0 +1,372 @@
+/* build.c — `loom emit-c` and `loom build`: a model as C, and as a
+ * standalone executable.
+ *
+ *   loom emit-c MODEL.yaml -o DIR [--target T] [--weights FILE]
+ *   loom build MODEL.yaml -o BIN [--embed-weights] [--target T] [--weights FILE]
+ *              [--via c|llvm]
+ *
+ * Both lower the model as the backends do (the default graph passes, then
+ * codegen/program.c) and write codegen/emit_c.c's directory.  Nothing
+ * appears at the destination until everything is complete: emit-c writes a
+ * temporary directory beside DIR and renames it (or its files, when DIR
+ * exists); build compiles in a temporary directory beside BIN and renames
+ * the executable (and BIN.weights) into place.
+ *
+ * --embed-weights appends the weights file to the executable, 64-byte
+ * aligned, followed by a 32-byte trailer ("LOOMEMB1", the offset and the
+ * length of the weights), and compiles main.c with -DLOOM_EMBEDDED_WEIGHTS
+ * so that it reads them from its own file (/proc/self/exe): no C array
+ * literal, so the compiler never sees the half gigabyte of GPT-2.  (strip(1)
+ * drops such a trailer; strip before embedding, not after.)
+ *
+ * --via llvm builds from codegen/emit_obj.c's files instead: the model is
+ * NAME.o from LLVM, and $CC compiles only loom's runtime (main.c, npy.c,
+ * loom_obj.c) around it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codegen/cc.h"
+#include "codegen/emit_c.h"
+#include "codegen/emit_llvm.h"
+#include "passes/pass.h"
+#include "tools/cli.h"
+
+int cli_program(const char *path, const char *weights, const char *target,
+                const char *passes, const char *disable, FeModel **fe,
+                Program **p) {
+  Diag d = {0};
+  Target t;
+  *fe = NULL;
+  *p = NULL;
+  if (cg_target(target, &t)) return cli_die(EXIT_USAGE, "unknown target '%s'", target);
+  if (pass_check_list(passes, &d) || pass_check_list(disable, &d)) {
+    fprintf(stderr, "%s\n", d.msg);
+    return EXIT_USAGE;
+  }
+  FeOptions fo = {.weights = weights};
+  FeModel *m = fe_load(path, &fo, &d);
+  if (!m) {
+    fprintf(stderr, "%s\n", d.msg);
+    return EXIT_MODEL;
+  }
+  PipelineOptions po = {.passes = passes, .disable = disable};
+  PassCtx pc = {.panel = cg_matmul_panel(&t)};
+  Program *prog = NULL;
+  if (pass_run_pipeline(m->g, &po, &pc, &d) || !(prog = cg_program(m->g, &t, &d))) {
+    fprintf(stderr, "%s\n", d.msg);
+    fe_model_free(m);
+    return EXIT_MODEL;
+  }
+  *fe = m;
+  *p = prog;
+  return 0;
+}
+
+/* The directory part of path ("." when none), for temporary siblings. */
+static void parent_of(const char *path, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s", path);
+  size_t n = strlen(buf);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
+  char *slash = strrchr(buf, '/');
+  if (!slash)
+    snprintf(buf, cap, ".");
+  else if (slash == buf)
+    buf[1] = 0;
+  else
+    *slash = 0;
+}
+
+/* A temporary directory beside `dest` (same file system, so renames work). */
+static char *temp_beside(const char *dest, const char *what) {
+  char parent[PATH_MAX], prefix[PATH_MAX + 64];
+  parent_of(dest, parent, sizeof parent);
+  if (cg_mkdir_p(parent)) {
+    cli_die(EXIT_MODEL, "cannot create directory '%s': %s", parent, strerror(errno));
+    return NULL;
+  }
+  const char *base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
+  snprintf(prefix, sizeof prefix, "%s/.%s.loom-%s", parent, *base ? base : "out", what);
+  char *tmp = cg_mkdtemp(prefix);
+  if (!tmp) cli_die(EXIT_MODEL, "cannot create a directory in '%s': %s", parent, strerror(errno));
+  return tmp;
+}
+
+/* ---- emit-c ------------------------------------------------------------------ */
+
+static const char emit_help[] =
+    "usage: loom emit-c MODEL.yaml -o DIR [options]\n"
+    "\n"
+    "Writes MODEL.yaml as a self-contained C directory: NAME.c and NAME.h\n"
+    "(the model and its API), NAME.weights, main.c (a command line taking\n"
+    "loom run's --input/--out-dir arguments), npy.c/npy.h and a Makefile\n"
+    "(make; make CC=clang-19; make CC=tcc).  NAME is the model's name as a C\n"
+    "identifier.  The code needs only libc and libm (and OpenMP when built\n"
+    "with it).  Nothing is written unless everything is.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR  where to write (created if absent; files of the same\n"
+    "                    names in it are replaced)\n"
+    "  --target T        the CPU to generate code for: native (default),\n"
+    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
+    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
+    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    "                    (default: the default pipeline)\n"
+    "  -h, --help        show this help\n";
+
+int cmd_emit_c(int argc, char **argv) {
+  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"target", required_argument, 0, 't'},
+                                       {"weights", required_argument, 0, 'w'},
+                                       {"passes", required_argument, 0, 'P'},
+                                       {"disable", required_argument, 0, 'D'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL, *target = NULL, *weights = NULL, *passes = NULL,
+             *disable = NULL;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': fputs(emit_help, stdout); return 0;
+    case 'o': out = optarg; break;
+    case 't': target = optarg; break;
+    case 'w': weights = optarg; break;
+    case 'P': passes = optarg; break;
+    case 'D': disable = optarg; break;
+    default: return cli_bad_option("emit-c", c, argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1)
+    return cli_usage_error("emit-c ", optind >= argc ? "emit-c: no model file given"
+                                                     : "emit-c: give exactly one model file");
+  if (!out) return cli_usage_error("emit-c ", "emit-c: give the output directory with -o DIR");
+  if (target && cli_check_target("emit-c", target)) return EXIT_USAGE;
+
+  FeModel *fe;
+  Program *p;
+  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
+  if (status) return status;
+  char name[128];
+  cg_c_name(p->g->name, name, sizeof name);
+  char *tmp = temp_beside(out, "emit");
+  Diag d = {0};
+  if (!tmp) {
+    status = EXIT_MODEL;
+  } else if (cg_emit_c(p, name, tmp, &d)) {
+    fprintf(stderr, "%s\n", d.msg);
+    status = EXIT_MODEL;
+  } else {
+    struct stat st;
+    if (stat(out, &st) != 0) {
+      mode_t mask = umask(0);
+      umask(mask);
+      if (rename(tmp, out))
+        status = cli_die(EXIT_MODEL, "cannot create '%s': %s", out, strerror(errno));
+      else
+        tmp[0] = 0, chmod(out, 0777 & ~mask); /* moved; mkdtemp made it 0700 */
+    } else if (!S_ISDIR(st.st_mode)) {
+      status = cli_die(EXIT_MODEL, "'%s' exists and is not a directory", out);
+    } else {
+      /* DIR exists: move the files in one by one. */
+      DIR *dp = opendir(tmp);
+      struct dirent *e;
+      while (dp && !status && (e = readdir(dp))) {
+        if (e->d_name[0] == '.') continue;
+        char from[PATH_MAX + 300], to[PATH_MAX + 300];
+        snprintf(from, sizeof from, "%s/%s", tmp, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", out, e->d_name);
+        if (rename(from, to))
+          status = cli_die(EXIT_MODEL, "cannot write '%s': %s", to, strerror(errno));
+      }
+      if (dp) closedir(dp);
+    }
+  }
+  if (status == 0)
+    printf("%s/%s.c: %u kernels, %u steps; %s.weights %lld bytes (target %s, "
+           "%d lanes)\n",
+           out, name, p->n_kernels, p->n_steps, name, (long long)p->weight_bytes,
+           p->target.name, p->target.lanes);
+  if (tmp && tmp[0]) cg_rmdir_files(tmp);
+  free(tmp);
+  cg_program_free(p);
+  fe_model_free(fe);
+  return status;
+}
+
+/* ---- build ------------------------------------------------------------------- */
+
+static const char build_help[] =
+    "usage: loom build MODEL.yaml -o BIN [options]\n"
+    "\n"
+    "Compiles MODEL.yaml into a standalone executable BIN with $CC (default\n"
+    "cc): loom emit-c's code, built with -O3 -std=gnu99, the target's -march\n"
+    "and -fopenmp when the compiler has it.  BIN takes loom run's arguments\n"
+    "(--input NAME=FILE.npy|NAME=1,2,3, --out-dir DIR, --print; BIN --help)\n"
+    "and needs nothing of loom at run time.  It reads its weights from\n"
+    "BIN.weights, written beside it, or with --embed-weights carries them.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output BIN  the executable to write\n"
+    "  --via c|llvm      how the model becomes machine code: c (default) as\n"
+    "                    above, or llvm: loom emit-obj's NAME.o, linked with\n"
+    "                    loom's runtime (main.c, npy.c, loom_obj.c) by $CC\n"
+    "  --embed-weights   append the weights to the executable instead of\n"
+    "                    writing BIN.weights\n"
+    "  --target T        the CPU to generate code for: native (default),\n"
+    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
+    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
+    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    "                    (default: the default pipeline)\n"
+    "  -h, --help        show this help\n";
+
+/* Append the weights file `wpath` and the trailer to the executable `exe`. */
+static int embed(const char *exe, const char *wpath) {
+  FILE *out = fopen(exe, "ab"), *in = fopen(wpath, "rb");
+  int rc = 0;
+  if (!out || !in) rc = -1;
+  long at = rc ? 0 : (fseek(out, 0, SEEK_END), ftell(out));
+  if (at < 0) rc = -1;
+  static const char zeros[64];
+  long pad = (64 - at % 64) % 64;
+  if (!rc && pad && fwrite(zeros, 1, (size_t)pad, out) != (size_t)pad) rc = -1;
+  uint64_t off = (uint64_t)(at + pad), len = 0;
+  char buf[1 << 16];
+  size_t n;
+  while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+    if (fwrite(buf, 1, n, out) != n) rc = -1;
+    len += n;
+  }
+  if (!rc && ferror(in)) rc = -1;
+  unsigned char trailer[32] = "LOOMEMB1";
+  for (int i = 0; i < 8; i++) {
+    trailer[8 + i] = (unsigned char)(off >> (8 * i));
+    trailer[16 + i] = (unsigned char)(len >> (8 * i));
+  }
+  if (!rc && fwrite(trailer, 1, sizeof trailer, out) != sizeof trailer) rc = -1;
+  if (in) fclose(in);
+  if (out && fclose(out)) rc = -1;
+  return rc;
+}
+
+/* The sources of build --via llvm (codegen/emit_obj.c). */
+static int emit_obj_program(const Program *p, const char *name, const char *dir,
+                            Diag *d) {
+#ifdef LOOM_HAVE_LLVM
+  return cg_emit_obj_program(p, name, dir, d);
+#else
+  IR_ASSERT(!"--via llvm without LLVM");
+  return -1;
+#endif
+}
+
+int cmd_build(int argc, char **argv) {
+  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"target", required_argument, 0, 't'},
+                                       {"weights", required_argument, 0, 'w'},
+                                       {"embed-weights", no_argument, 0, 'e'},
+                                       {"via", required_argument, 0, 'V'},
+                                       {"passes", required_argument, 0, 'P'},
+                                       {"disable", required_argument, 0, 'D'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL, *target = NULL, *weights = NULL, *via = "c",
+             *passes = NULL, *disable = NULL;
+  int c, embed_weights = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': fputs(build_help, stdout); return 0;
+    case 'o': out = optarg; break;
+    case 't': target = optarg; break;
+    case 'w': weights = optarg; break;
+    case 'P': passes = optarg; break;
+    case 'D': disable = optarg; break;
+    case 'e': embed_weights = 1; break;
+    case 'V': via = optarg; break;
+    default: return cli_bad_option("build", c, argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1)
+    return cli_usage_error("build ", optind >= argc ? "build: no model file given"
+                                                    : "build: give exactly one model file");
+  if (!out) return cli_usage_error("build ", "build: give the executable with -o BIN");
+  if (target && cli_check_target("build", target)) return EXIT_USAGE;
+  bool via_llvm = strcmp(via, "llvm") == 0;
+  if (!via_llvm && strcmp(via, "c") != 0) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "build: --via '%s' is not c or llvm", via);
+    return cli_usage_error("build ", msg);
+  }
+#ifndef LOOM_HAVE_LLVM
+  if (via_llvm)
+    return cli_die(EXIT_USAGE, "build: --via llvm: this loom was built without "
+                               "LLVM (configure with -DLOOM_WITH_LLVM=ON)");
+#endif
+  struct stat st;
+  if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+    return cli_die(EXIT_MODEL, "'%s' is a directory", out);
+
+  FeModel *fe;
+  Program *p;
+  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
+  if (status) return status;
+  char name[128], wfile[200], flags[512];
+  cg_c_name(p->g->name, name, sizeof name);
+  snprintf(wfile, sizeof wfile, "%s.weights", name);
+  cg_cc_flags(&p->target, false, flags, sizeof flags);
+  char *tmp = temp_beside(out, "build");
+  Diag d = {0};
+  char exe[PATH_MAX + 200], wsrc[PATH_MAX + 200];
+  if (!tmp) {
+    status = EXIT_MODEL;
+  } else if (via_llvm ? emit_obj_program(p, name, tmp, &d) : cg_emit_c(p, name, tmp, &d)) {
+    fprintf(stderr, "%s\n", d.msg);
+    status = EXIT_MODEL;
+  } else {
+    char file[200];
+    snprintf(file, sizeof file, via_llvm ? "%s.o" : "%s.c", name);
+    const char *srcs_c[] = {"main.c", file, "npy.c", NULL};
+    const char *srcs_llvm[] = {"main.c", file, "loom_obj.c", "npy.c", NULL};
+    const char *const *srcs = via_llvm ? srcs_llvm : srcs_c;
+    const char *extra[] = {"-DLOOM_EMBEDDED_WEIGHTS", NULL};
+    if (cg_cc_compile(tmp, srcs, "a.out", &p->target, false,
+                      embed_weights ? extra : NULL, &d)) {
+      fprintf(stderr, "%s\n", d.msg);
+      status = EXIT_MODEL;
+    }
+  }
+  if (status == 0) {
+    snprintf(exe, sizeof exe, "%s/a.out", tmp);
+    snprintf(wsrc, sizeof wsrc, "%s/%s", tmp, wfile);
+    if (embed_weights) {
+      if (embed(exe, wsrc))
+        status = cli_die(EXIT_MODEL, "cannot append the weights to '%s': %s", exe,
+                         strerror(errno));
+    } else {
+      char wdest[PATH_MAX + 16];
+      snprintf(wdest, sizeof wdest, "%s.weights", out);
+      if (rename(wsrc, wdest))
+        status = cli_die(EXIT_MODEL, "cannot write '%s': %s", wdest, strerror(errno));
+    }
+  }
+  if (status == 0 && rename(exe, out))
+    status = cli_die(EXIT_MODEL, "cannot write '%s': %s", out, strerror(errno));
+  if (status == 0)
+    printf("%s: %s (%u kernels, %u steps) built %swith %s %s; weights %s%s\n", out,
+           name, p->n_kernels, p->n_steps, via_llvm ? "by LLVM, linked " : "",
+           cg_cc_name(), flags,
+           embed_weights ? "embedded" : out, embed_weights ? "" : ".weights");
+  if (tmp) cg_rmdir_files(tmp);
+  free(tmp);
+  cg_program_free(p);
+  fe_model_free(fe);
+  return status;
+}

@@ -1,0 +1,150 @@
+/* emit_obj.c — `loom emit-obj`: a model as an object file.
+ *
+ *   loom emit-obj MODEL.yaml -o DIR [--target T] [--weights FILE]
+ *
+ * Lowers the model as the backends do (the default graph passes, then
+ * codegen/program.c) and writes codegen/emit_obj.c's files into DIR:
+ * NAME.o (the model, from LLVM), NAME.h (the API, as emit-c writes it),
+ * NAME.weights and loom_obj.c (the host side, the same for every model).
+ * The files are written in a temporary directory beside DIR and renamed
+ * into it once all are complete.  Without LLVM the command says so.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codegen/cc.h"
+#include "codegen/emit_c.h"
+#include "codegen/emit_llvm.h"
+#include "tools/cli.h"
+
+static const char emit_obj_help[] =
+    "usage: loom emit-obj MODEL.yaml -o DIR [options]\n"
+    "\n"
+    "Compiles MODEL.yaml with LLVM into DIR/NAME.o, with NAME.h (the API of\n"
+    "loom emit-c's NAME.h), NAME.weights and loom_obj.c, the host side every\n"
+    "model's object file links with (mapping the weights, checking tensors;\n"
+    "the same for every model).  Link a program with\n"
+    "  cc -O2 -fopenmp prog.c NAME.o loom_obj.c -lm\n"
+    "NAME is the model's name as a C identifier.  Nothing is written unless\n"
+    "everything is.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR  where to write (created if absent; files of the same\n"
+    "                    names in it are replaced)\n"
+    "  --target T        the CPU to generate code for: native (default),\n"
+    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
+    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
+    "  -h, --help        show this help\n";
+
+#ifndef LOOM_HAVE_LLVM
+int cli_llvm_text(const Program *p, bool assembly, char **text) {
+  *text = NULL;
+  return cli_die(EXIT_USAGE, "dump: %s: this loom was built without LLVM "
+                             "(configure with -DLOOM_WITH_LLVM=ON)",
+                 assembly ? "--asm" : "--llvm");
+}
+
+int cmd_emit_obj(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(emit_obj_help, stdout);
+      return 0;
+    }
+  return cli_die(EXIT_USAGE, "emit-obj: this loom was built without LLVM "
+                             "(configure with -DLOOM_WITH_LLVM=ON)");
+}
+#else
+int cli_llvm_text(const Program *p, bool assembly, char **text) {
+  Diag d = {0};
+  size_t len;
+  *text = NULL;
+  CgLlvm *c = cg_llvm_build(p, &(CgLlvmOptions){.name = p->g->name}, &d);
+  FILE *f = c ? open_memstream(text, &len) : NULL;
+  int rc = !c ? -1 : assembly ? cg_llvm_print_asm(c, f, &d) : cg_llvm_print_ir(c, f);
+  if (f) fclose(f);
+  cg_llvm_free(c);
+  if (rc) {
+    fprintf(stderr, "%s\n", d.msg[0] ? d.msg : "loom: error: cannot print the module");
+    free(*text);
+    *text = NULL;
+    return EXIT_MODEL;
+  }
+  return 0;
+}
+
+int cmd_emit_obj(int argc, char **argv) {
+  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"target", required_argument, 0, 't'},
+                                       {"weights", required_argument, 0, 'w'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL, *target = NULL, *weights = NULL;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': fputs(emit_obj_help, stdout); return 0;
+    case 'o': out = optarg; break;
+    case 't': target = optarg; break;
+    case 'w': weights = optarg; break;
+    default: return cli_bad_option("emit-obj", c, argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1)
+    return cli_usage_error("emit-obj ", optind >= argc
+                                            ? "emit-obj: no model file given"
+                                            : "emit-obj: give exactly one model file");
+  if (!out)
+    return cli_usage_error("emit-obj ", "emit-obj: give the output directory with -o DIR");
+  if (target && cli_check_target("emit-obj", target)) return EXIT_USAGE;
+  struct stat st;
+  if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode))
+    return cli_die(EXIT_MODEL, "'%s' exists and is not a directory", out);
+  if (cg_mkdir_p(out))
+    return cli_die(EXIT_MODEL, "cannot create directory '%s': %s", out, strerror(errno));
+
+  FeModel *fe;
+  Program *p;
+  int status = cli_program(argv[optind], weights, target, NULL, NULL, &fe, &p);
+  if (status) return status;
+  char name[128], prefix[PATH_MAX + 32];
+  cg_c_name(p->g->name, name, sizeof name);
+  snprintf(prefix, sizeof prefix, "%s/.loom-emit-obj", out);
+  char *tmp = cg_mkdtemp(prefix);
+  Diag d = {0};
+  if (!tmp) {
+    status = cli_die(EXIT_MODEL, "cannot create a directory in '%s': %s", out,
+                     strerror(errno));
+  } else if (cg_emit_obj(p, name, tmp, &d)) {
+    fprintf(stderr, "%s\n", d.msg);
+    status = EXIT_MODEL;
+  } else {
+    const char *files[] = {".o", ".h", ".weights", "loom_obj.c"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !status; i++) {
+      char from[PATH_MAX + 200], to[PATH_MAX + 200];
+      bool named = files[i][0] == '.';
+      snprintf(from, sizeof from, "%s/%s%s", tmp, named ? name : "", files[i]);
+      snprintf(to, sizeof to, "%s/%s%s", out, named ? name : "", files[i]);
+      if (rename(from, to))
+        status = cli_die(EXIT_MODEL, "cannot write '%s': %s", to, strerror(errno));
+    }
+  }
+  if (status == 0)
+    printf("%s/%s.o: %u kernels, %u steps; %s.weights %lld bytes (target %s, "
+           "%d lanes, LLVM %s)\n",
+           out, name, p->n_kernels, p->n_steps, name, (long long)p->weight_bytes,
+           p->target.name, p->target.lanes, cg_llvm_version());
+  if (tmp) {
+    cg_rmdir_files(tmp);
+    free(tmp);
+  }
+  cg_program_free(p);
+  fe_model_free(fe);
+  return status;
+}
+#endif
