@@ -44,6 +44,11 @@ endforeach()
 # not of loom's host code (cli/c_backend covers that under the sanitizers).
 set_tests_properties(cli/c_build cli/c_compilers PROPERTIES LABELS no-sanitize)
 
+# Every golden on every backend under every pipeline variant: a long
+# matrix of runs whose host side cli/opt and cli/c_backend already cover
+# under the sanitizers.
+set_tests_properties(cli/pass_matrix PROPERTIES LABELS no-sanitize)
+
 # make install's files, used by a program of ours (their libloom would want
 # the sanitizer runtime in the sanitizer build).
 set_tests_properties(cli/install PROPERTIES LABELS no-sanitize)
