@@ -864,6 +864,9 @@ static int parse_return(Parser *P) {
                     tok_desc(&t, b, sizeof b));
       Label *l = label_find(P, &t);
       if (!l) return perr(P, &t, "undefined value %%%.*s", (int)t.len, t.p);
+      for (uint32_t i = 0; i < P->g->n_outputs; i++)
+        if (P->g->outputs[i] == l->value)
+          return perr(P, &t, "%%%.*s is returned twice", (int)t.len, t.p);
       ir_add_output(P->g, l->value);
       if (lex(P)) return -1;
       if (!is_punct(&P->tok, ',')) break;

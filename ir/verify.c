@@ -335,6 +335,16 @@ static int check_values_and_outputs(Verifier *V) {
                        "verify: output %" PRIu32 " is value %" PRIu32
                        ", but the graph has %" PRIu32 " values",
                        i, g->outputs[i], g->n_values);
+  /* Each output is the caller's own buffer: one value cannot be two. */
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    for (uint32_t j = 0; j < i; j++)
+      if (g->outputs[i] == g->outputs[j]) {
+        char vn[64];
+        return ir_errorf(V->d, (Loc){0},
+                         "verify: %s is returned twice (outputs %" PRIu32
+                         " and %" PRIu32 ")",
+                         vname(g, g->outputs[i], vn, sizeof vn), j, i);
+      }
   return 0;
 }
 

@@ -589,6 +589,8 @@ static void test_errors(void) {
                "<test>.ir:4:19: error: undefined value %w");
   expect_error(HEAD "  %y = relu %x : f32[S, 8]\n  return %z\n}\n",
                "<test>.ir:5:10: error: undefined value %z");
+  expect_error(HEAD "  %y = relu %x : f32[S, 8]\n  return %y, %y\n}\n",
+               "<test>.ir:5:14: error: %y is returned twice");
   expect_error(
       HEAD "  %x = relu %x : f32[S, 8]\n  return %x\n}\n",
       "<test>.ir:4:3: error: redefinition of %x (first defined at 3:3)");

@@ -344,6 +344,10 @@ static void test_outputs(void) {
   g = base();
   g->outputs[1] = 77;
   expect(g, "error: verify: output 1 is value 77, but the graph has 12 values");
+
+  g = base();
+  g->outputs[1] = g->outputs[0];
+  expect_prefix(g, "error: verify: %");
 }
 
 int main(void) {
