@@ -7,7 +7,7 @@ need=(cmake make gcc pkg-config libyaml-dev llvm-19-tools graphviz)
 # the emitted C is tested under clang-19 (with its OpenMP) and tcc too
 need+=(clang-19 libomp-19-dev tcc)
 # the LLVM backend (cmake -DLOOM_WITH_LLVM=OFF builds without it)
-need+=(llvm-19-dev)
+need+=(llvm-19-dev libzstd-dev)
 
 missing=()
 for p in "${need[@]}"; do

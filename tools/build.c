@@ -47,10 +47,7 @@ int cli_program(const char *path, const char *weights, const char *target,
   *fe = NULL;
   *p = NULL;
   if (cg_target(target, &t)) return cli_die(EXIT_USAGE, "unknown target '%s'", target);
-  if (pass_check_list(passes, &d) || pass_check_list(disable, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    return EXIT_USAGE;
-  }
+  if (cli_check_passes(NULL, passes, disable)) return EXIT_USAGE;
   FeOptions fo = {.weights = weights};
   FeModel *m = fe_load(path, &fo, &d);
   if (!m) {

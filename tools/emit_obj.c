@@ -39,6 +39,8 @@ static const char emit_obj_help[] =
     "  --target T        the CPU to generate code for: native (default),\n"
     "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
     "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
+    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    "                    (default: the default pipeline; loom opt --list-passes)\n"
     "  -h, --help        show this help\n";
 
 #ifndef LOOM_HAVE_LLVM
@@ -82,8 +84,11 @@ int cmd_emit_obj(int argc, char **argv) {
                                        {"output", required_argument, 0, 'o'},
                                        {"target", required_argument, 0, 't'},
                                        {"weights", required_argument, 0, 'w'},
+                                       {"passes", required_argument, 0, 'P'},
+                                       {"disable", required_argument, 0, 'D'},
                                        {0, 0, 0, 0}};
-  const char *out = NULL, *target = NULL, *weights = NULL;
+  const char *out = NULL, *target = NULL, *weights = NULL, *passes = NULL,
+             *disable = NULL;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
@@ -92,6 +97,8 @@ int cmd_emit_obj(int argc, char **argv) {
     case 'o': out = optarg; break;
     case 't': target = optarg; break;
     case 'w': weights = optarg; break;
+    case 'P': passes = optarg; break;
+    case 'D': disable = optarg; break;
     default: return cli_bad_option("emit-obj", c, argv[optind - 1]);
     }
   }
@@ -110,7 +117,7 @@ int cmd_emit_obj(int argc, char **argv) {
 
   FeModel *fe;
   Program *p;
-  int status = cli_program(argv[optind], weights, target, NULL, NULL, &fe, &p);
+  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
   if (status) return status;
   char name[128], prefix[PATH_MAX + 32];
   cg_c_name(p->g->name, name, sizeof name);

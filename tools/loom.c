@@ -72,6 +72,8 @@ int cli_bad_option(const char *cmd, int c, const char *arg) {
 #define DEFAULT_BACKEND "ref"
 #endif
 
+const char *cli_default_backend(void) { return DEFAULT_BACKEND; }
+
 static const char main_help[] =
     "usage: loom COMMAND [ARGS...]\n"
     "\n"
@@ -86,6 +88,7 @@ static const char main_help[] =
     "  emit-obj compile a model with LLVM into an object file and its header\n"
     "  opt      run graph passes on a model and print its Graph IR\n"
     "  graph    draw a model's Graph IR as Graphviz DOT or Mermaid\n"
+    "  bench    time a model's runs: median time, GFLOP/s, weight GB/s\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help (loom COMMAND --help for a command's)\n"
@@ -157,100 +160,6 @@ static const char dump_help[] =
     "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
     "                (default: the default pipeline)\n"
     "  -h, --help    show this help\n";
-
-/* ---- inputs -------------------------------------------------------------- */
-
-/* -?[0-9]+(,-?[0-9]+)* */
-static int is_inline_ints(const char *s) {
-  for (;;) {
-    if (*s == '-') s++;
-    if (*s < '0' || *s > '9') return 0;
-    while (*s >= '0' && *s <= '9') s++;
-    if (!*s) return 1;
-    if (*s++ != ',') return 0;
-  }
-}
-
-typedef struct {
-  char *name;
-  loom_tensor t;
-} Input;
-
-static int parse_inline(const char *name, const char *s, loom_dtype want,
-                        Input *in) {
-  int n = 1;
-  for (const char *p = s; *p; p++) n += *p == ',';
-  void *data = malloc((size_t)n * 4);
-  if (!data) return cli_die(EXIT_MODEL, "out of memory");
-  const char *p = s;
-  for (int i = 0; i < n; i++) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (errno || v < INT32_MIN || v > INT32_MAX) {
-      free(data);
-      return cli_die(EXIT_USAGE, "--input %s: value %.*s is out of range for "
-                             "int32", name, (int)(end - p), p);
-    }
-    if (want == LOOM_I32)
-      ((int32_t *)data)[i] = (int32_t)v;
-    else
-      ((float *)data)[i] = (float)v;
-    p = end + 1;
-  }
-  in->t = (loom_tensor){in->name, want, 1, {n}, data};
-  return 0;
-}
-
-static int load_npy(const char *name, const char *path,
-                    const loom_info *info, Input *in) {
-  RtNpy a;
-  char err[1024];
-  if (rt_npy_read(path, &a, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
-    return EXIT_MODEL;
-  }
-  /* Drop extra leading dimensions of size 1. */
-  int skip = 0;
-  while (a.rank - skip > info->rank && a.dims[skip] == 1) skip++;
-  if (a.rank - skip != info->rank) {
-    int rank = a.rank;
-    rt_npy_free(&a);
-    return cli_die(EXIT_MODEL, "%s: input '%s' needs rank %d, the file has "
-                           "rank %d", path, name, info->rank, rank);
-  }
-  size_t n = a.count;
-  void *data = malloc(n ? n * 4 : 4);
-  if (!data) {
-    rt_npy_free(&a);
-    return cli_die(EXIT_MODEL, "out of memory");
-  }
-  for (size_t i = 0; i < n; i++) {
-    double v;
-    switch (a.type) {
-    case RT_NPY_F32: v = ((const float *)a.data)[i]; break;
-    case RT_NPY_F64: v = ((const double *)a.data)[i]; break;
-    case RT_NPY_I32: v = ((const int32_t *)a.data)[i]; break;
-    default: v = (double)((const int64_t *)a.data)[i]; break;
-    }
-    if (info->dtype == LOOM_F32) {
-      ((float *)data)[i] = (float)v;
-    } else {
-      if (v != floor(v) || v < INT32_MIN || v > INT32_MAX) {
-        free(data);
-        rt_npy_free(&a);
-        return cli_die(EXIT_MODEL, "%s: input '%s' is i32, but element %zu "
-                               "(%g) is not an int32 integer",
-                   path, name, i, v);
-      }
-      ((int32_t *)data)[i] = (int32_t)v;
-    }
-  }
-  in->t = (loom_tensor){in->name, info->dtype, info->rank, {0}, data};
-  for (int i = 0; i < info->rank; i++) in->t.dims[i] = a.dims[skip + i];
-  rt_npy_free(&a);
-  return 0;
-}
 
 /* ---- run ----------------------------------------------------------------- */
 
@@ -339,6 +248,15 @@ static void print_run_help(void) {
   printf(run_help, list);
 }
 
+int cli_check_passes(const char *cmd, const char *passes, const char *disable) {
+  Diag d = {0};
+  if (pass_check_list(passes, &d) == 0 && pass_check_list(disable, &d) == 0)
+    return 0;
+  const char *msg = strncmp(d.msg, "error: ", 7) == 0 ? d.msg + 7 : d.msg;
+  return cmd ? cli_die(EXIT_USAGE, "%s: %s", cmd, msg)
+             : cli_die(EXIT_USAGE, "%s", msg);
+}
+
 int cli_check_target(const char *cmd, const char *target) {
   Target t;
   if (!cg_target(target, &t)) return 0;
@@ -407,7 +325,8 @@ static int cmd_run(int argc, char **argv) {
                backend, loom_backend_names());
     return cli_usage_error("run ", msg);
   }
-  if (target && cli_check_target("run", target)) {
+  if ((target && cli_check_target("run", target)) ||
+      cli_check_passes("run", passes, disable)) {
     free(specs);
     return EXIT_USAGE;
   }
@@ -431,61 +350,22 @@ static int cmd_run(int argc, char **argv) {
                      .disable = disable};
   loom_tensor *ref_t = NULL;
   int verify_failed = 0;
-  Input *inputs = calloc((size_t)(nspecs ? nspecs : 1), sizeof *inputs);
   loom_tensor *in_t = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in_t);
   loom_tensor *out_t = NULL;
   char **tmp_paths = NULL, **final_paths = NULL;
-  int n_out = 0, n_in = 0;
-  if (!inputs || !in_t) {
+  int n_out = 0;
+  if (!in_t) {
     status = cli_die(EXIT_MODEL, "out of memory");
     goto done;
   }
   /* Usage first: every --input must look like NAME=VALUE. */
-  for (int i = 0; i < nspecs; i++) {
-    char *eq = strchr(specs[i], '=');
-    if (!eq || eq == specs[i] || !eq[1]) {
-      char msg[512];
-      snprintf(msg, sizeof msg, "run: --input '%s' is not NAME=FILE.npy or "
-                                "NAME=1,2,3", specs[i]);
-      status = cli_usage_error("run ", msg);
-      goto done;
-    }
-  }
+  if ((status = cli_check_input_specs("run", specs, nspecs))) goto done;
   if (loom_load(model_path, &lo, &m, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
     status = EXIT_MODEL;
     goto done;
   }
-  for (int i = 0; i < nspecs; i++) {
-    char *eq = strchr(specs[i], '=');
-    inputs[i].name = strndup(specs[i], (size_t)(eq - specs[i]));
-    const char *value = eq + 1;
-    loom_info info;
-    int k = 0, n = loom_num_inputs(m);
-    while (k < n && (loom_input_info(m, k, &info),
-                     strcmp(info.name, inputs[i].name) != 0))
-      k++;
-    if (k == n) {
-      char msg[1024];
-      size_t len = (size_t)snprintf(msg, sizeof msg,
-                                    "run: '%s' is not an input of the model "
-                                    "(inputs:", inputs[i].name);
-      for (int j = 0; j < n && len < sizeof msg; j++) {
-        loom_input_info(m, j, &info);
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s", info.name);
-      }
-      if (len < sizeof msg) snprintf(msg + len, sizeof msg - len, ")");
-      status = cli_usage_error("run ", msg);
-      n_in = i + 1;
-      goto done;
-    }
-    n_in = i + 1;
-    status = is_inline_ints(value)
-                 ? parse_inline(inputs[i].name, value, info.dtype, &inputs[i])
-                 : load_npy(inputs[i].name, value, &info, &inputs[i]);
-    if (status) goto done;
-    in_t[i] = inputs[i].t;
-  }
+  if ((status = cli_load_inputs("run", m, specs, nspecs, in_t))) goto done;
 
   n_out = loom_num_outputs(m);
   out_t = calloc((size_t)n_out, sizeof *out_t);
@@ -597,15 +477,11 @@ done:
   for (int i = 0; ref_t && i < n_out; i++) free(ref_t[i].data);
   free(ref_t);
   loom_free(ref);
-  for (int i = 0; i < n_in; i++) {
-    free(inputs[i].name);
-    free(inputs[i].t.data);
-  }
+  cli_free_inputs(in_t, nspecs);
   free(tmp_paths);
   free(final_paths);
   free(out_t);
   free(in_t);
-  free(inputs);
   free(specs);
   loom_free(m);
   return status;
@@ -756,6 +632,7 @@ static const struct {
     {"emit-obj", cmd_emit_obj},
     {"opt", cmd_opt},
     {"graph", cmd_graph},
+    {"bench", cmd_bench},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,118 @@
+"""bench/compare.py — loom against PyTorch on the same model, in one run,
+stated as fractions of this machine's limits.
+
+For each model (a family-form example with random weights), PyTorch runs
+the same architecture (Hugging Face transformers, random weights: speed does
+not depend on their values) on the same input length, and `loom bench`
+runs loom's compiled model.  Both use the same number of threads.  The
+machine's peak FMA throughput and bandwidth are measured first, in the same
+run (bench/limits.c).  Medians of --repeat runs.
+
+    python3 bench/compare.py [--loom build/loom] [--threads 1] [--repeat 20]
+
+Needs torch and transformers (pip); loom itself needs neither.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import transformers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def limits(threads):
+    exe = os.path.join(tempfile.mkdtemp(), "limits")
+    subprocess.run(["cc", "-O3", "-march=native", "-fopenmp",
+                    os.path.join(HERE, "limits.c"), "-o", exe], check=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([exe], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    kv = dict(line.split("=", 1) for line in out.split())
+    return float(kv["peak_gflops_mt"]), float(kv["triad_gbs_mt"])
+
+
+def loom_bench(args, model, inputs):
+    """`loom bench` key=value lines; an input is a list of ids or a path."""
+    cmd = [args.loom, "bench", model, "--repeat", str(args.repeat),
+           "--backend", args.backend]
+    for k, v in inputs.items():
+        cmd += ["--input", f"{k}={v if isinstance(v, str) else ','.join(map(str, v))}"]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr)
+    return dict(line.split("=", 1) for line in out.stdout.split())
+
+
+def torch_time(fn, repeat):
+    with torch.no_grad():
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def models(seq):
+    ids = list(range(101, 101 + seq))
+    bert = transformers.BertModel(transformers.BertConfig(
+        hidden_size=768, num_attention_heads=12, num_hidden_layers=12,
+        intermediate_size=3072, vocab_size=30522), add_pooling_layer=False)
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        n_embd=768, n_head=12, n_layer=12, vocab_size=50257))
+    vit = transformers.ViTModel(transformers.ViTConfig(
+        hidden_size=768, num_attention_heads=12, num_hidden_layers=12,
+        intermediate_size=3072, image_size=224, patch_size=16),
+        add_pooling_layer=False)
+    t_ids = torch.tensor([ids])
+    pixels = torch.zeros(1, 3, 224, 224)
+    pixels_npy = os.path.join(tempfile.mkdtemp(), "pixels.npy")
+    np.save(pixels_npy, pixels[0].numpy())
+    return [
+        ("bert-base", "examples/bert-base.yaml", {"ids": ids},
+         bert.eval(), lambda m: m(input_ids=t_ids)),
+        ("gpt2", "examples/gpt2.yaml", {"ids": ids},
+         gpt2.eval(), lambda m: m(input_ids=t_ids)),
+        ("vit-base", "examples/vit-base.yaml", {"pixels": pixels_npy},
+         vit.eval(), lambda m: m(pixel_values=pixels)),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loom", default=os.path.join(ROOT, "build", "loom"))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--backend", default="jit")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    peak, bw = limits(args.threads)
+    print(f"# {args.threads} thread(s); peak {peak:.0f} GFLOP/s, "
+          f"triad {bw:.1f} GB/s (bench/limits.c, this run); "
+          f"torch {torch.__version__}, S={args.seq}")
+    print("| model | loom ms | GFLOP/s | % of peak | torch ms | loom / torch speed |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    os.chdir(ROOT)
+    for name, yaml, inputs, model, call in models(args.seq):
+        kv = loom_bench(args, yaml, inputs)
+        ms = float(kv["run_ms_median"])
+        gflops = float(kv["matmul_gflops"])  # from matmul_flop / median
+        tms = torch_time(lambda: call(model), args.repeat)
+        print(f"| {name} | {ms:.1f} | {gflops:.0f} | {100 * gflops / peak:.0f}% "
+              f"| {tms:.1f} | {tms / ms:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+/* bench.c — `loom bench`: how fast a model runs, stated against the work
+ * it does.
+ *
+ *   loom bench MODEL.yaml [--input NAME=...]... [--backend B] [--target T]
+ *              [--passes=...] [--disable=...] [--repeat N] [--warmup N]
+ *
+ * Compiles once, runs the model WARMUP times untimed, then REPEAT times,
+ * and prints key=value lines: the compile time; the median, min and max
+ * run time (the machines are shared and noisy: compare medians); the
+ * matmul work at these input shapes (2·M·N·K per matmul, batch included)
+ * (matmul_flop) and the rate it was done at; the weight bytes and the rate they were
+ * read at (what bounds decoding).  Comparing these with the machine's
+ * limits (bench/limits.c) and with a peer measured in the same run is
+ * bench/compare.py's job.  Threads: OMP_NUM_THREADS.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loom.h"
+#include "tools/cli.h"
+
+static const char bench_help[] =
+    "usage: loom bench MODEL.yaml [options]\n"
+    "\n"
+    "Runs MODEL.yaml repeatedly and prints, as key=value lines, the compile\n"
+    "time, the median/min/max run time, the matmul FLOPs at these input\n"
+    "shapes and the GFLOP/s reached, and the weight bytes and GB/s.\n"
+    "\n"
+    "options:\n"
+    "  --input NAME=FILE.npy|NAME=1,2,3  the inputs, as for loom run\n"
+    "  --backend ref|c|jit    how to run it (default: jit when built with\n"
+    "                         LLVM, else ref)\n"
+    "  --target T             native (default), x86-64-v4, x86-64-v3,\n"
+    "                         x86-64-v2, generic\n"
+    "  --passes=a,b,c|none, --disable=a,b  the graph passes\n"
+    "  --weights FILE         a safetensors file replacing 'weights:'\n"
+    "  --repeat N             timed runs (default 20)\n"
+    "  --warmup N             untimed runs first (default 3)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Threads come from OMP_NUM_THREADS (default: every core).\n";
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Matmul FLOPs and weight bytes of the model at these inputs' shapes,
+ * counted on the graph as the frontend built it (passes move work around
+ * but do not change it). */
+static int count_work(const char *path, const char *weights,
+                      const loom_tensor *in, int n_in, double *flop,
+                      double *wbytes) {
+  Diag d = {0};
+  FeOptions fo = {.weights = weights, .no_weights = true};
+  FeModel *fe = fe_load(path, &fo, &d);
+  if (!fe) {
+    fprintf(stderr, "%s\n", d.msg);
+    return EXIT_MODEL;
+  }
+  const Graph *g = fe->g;
+  uint32_t ids[64];
+  uint32_t ni = ir_inputs(g, ids, 64);
+  Tensor t[64] = {{0}};
+  for (uint32_t k = 0; k < ni && k < 64; k++) {
+    const Value *v = &g->values[ids[k]];
+    t[k].dtype = v->dtype;
+    t[k].rank = v->shape.rank;
+    for (int i = 0; i < n_in; i++)
+      if (strcmp(in[i].name, v->name) == 0) {
+        t[k].rank = in[i].rank;
+        memcpy(t[k].dims, in[i].dims, sizeof(int64_t) * (size_t)in[i].rank);
+        t[k].data = in[i].data;
+      }
+  }
+  int64_t binding[64] = {0};
+  if (g->n_syms > 64 || ir_bind_inputs(g, t, (int)ni, binding, &d)) {
+    fprintf(stderr, "%s\n", d.msg);
+    fe_model_free(fe);
+    return EXIT_MODEL;
+  }
+  *flop = 0;
+  *wbytes = 0;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op == OP_WEIGHT) {
+      int64_t dims[IR_MAX_RANK];
+      *wbytes += 4.0 * (double)ir_shape_eval(&g->values[n->out[0]].shape, binding, dims);
+    } else if (n->op == OP_MATMUL) {
+      int64_t od[IR_MAX_RANK], ad[IR_MAX_RANK];
+      const Value *a = &g->values[n->in[0]];
+      double outs = (double)ir_shape_eval(&g->values[n->out[0]].shape, binding, od);
+      ir_shape_eval(&a->shape, binding, ad);
+      int64_t K = ad[a->shape.rank - (ir_get_int(g, n, "transpose_a") ? 2 : 1)];
+      *flop += 2.0 * outs * (double)K;
+    }
+  }
+  fe_model_free(fe);
+  return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"input", required_argument, 0, 'i'},
+      {"backend", required_argument, 0, 'b'},
+      {"target", required_argument, 0, 't'},
+      {"passes", required_argument, 0, 'P'},
+      {"disable", required_argument, 0, 'D'},
+      {"weights", required_argument, 0, 'w'},
+      {"repeat", required_argument, 0, 'r'},
+      {"warmup", required_argument, 0, 'W'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  const char *backend = cli_default_backend(), *target = NULL, *passes = NULL,
+             *disable = NULL, *weights = NULL;
+  char **specs = calloc((size_t)argc, sizeof *specs);
+  int nspecs = 0, repeat = 20, warmup = 3, c, status = 0;
+  if (!specs) return cli_die(EXIT_MODEL, "out of memory");
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    char *end;
+    switch (c) {
+    case 'i': specs[nspecs++] = optarg; break;
+    case 'b': backend = optarg; break;
+    case 't': target = optarg; break;
+    case 'P': passes = optarg; break;
+    case 'D': disable = optarg; break;
+    case 'w': weights = optarg; break;
+    case 'r':
+    case 'W': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || v < (c == 'r' ? 1 : 0) || v > 100000) {
+        free(specs);
+        char msg[128];
+        snprintf(msg, sizeof msg, "bench: --%s '%s' is not a count",
+                 c == 'r' ? "repeat" : "warmup", optarg);
+        return cli_usage_error("bench ", msg);
+      }
+      *(c == 'r' ? &repeat : &warmup) = (int)v;
+      break;
+    }
+    case 'h': fputs(bench_help, stdout); free(specs); return 0;
+    default: free(specs); return cli_bad_option("bench", c, argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1) {
+    free(specs);
+    return cli_usage_error("bench ", optind >= argc ? "bench: no model file given"
+                                                  : "bench: give exactly one model file");
+  }
+  if ((target && cli_check_target("bench", target)) ||
+      cli_check_passes("bench", passes, disable) ||
+      (status = cli_check_input_specs("bench", specs, nspecs))) {
+    free(specs);
+    return status ? status : EXIT_USAGE;
+  }
+  const char *path = argv[optind];
+  loom_options lo = {.weights = weights, .backend = backend, .target = target,
+                     .passes = passes, .disable = disable};
+  loom_model *m = NULL;
+  loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);
+  loom_tensor *out = NULL;
+  double *times = calloc((size_t)repeat, sizeof *times);
+  int n_out = 0;
+  char err[8192];
+  double t0 = now_ms();
+  if (!in || !times) {
+    status = cli_die(EXIT_MODEL, "out of memory");
+    goto done;
+  }
+  if (loom_load(path, &lo, &m, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    status = EXIT_MODEL;
+    goto done;
+  }
+  double compile_ms = now_ms() - t0;
+  if ((status = cli_load_inputs("bench", m, specs, nspecs, in))) goto done;
+  n_out = loom_num_outputs(m);
+  out = calloc((size_t)n_out, sizeof *out);
+  if (!out || loom_output_shapes(m, in, nspecs, out, n_out, err, sizeof err)) {
+    fprintf(stderr, "%s\n", out ? err : "loom: error: out of memory");
+    status = EXIT_MODEL;
+    goto done;
+  }
+  for (int i = 0; i < n_out; i++)
+    if (!(out[i].data = malloc(loom_tensor_bytes(&out[i])))) {
+      status = cli_die(EXIT_MODEL, "out of memory");
+      goto done;
+    }
+  for (int r = -warmup; r < repeat; r++) {
+    double s = now_ms();
+    if (loom_run(m, in, nspecs, out, n_out, err, sizeof err)) {
+      fprintf(stderr, "%s\n", err);
+      status = EXIT_MODEL;
+      goto done;
+    }
+    if (r >= 0) times[r] = now_ms() - s;
+  }
+  double flop, wbytes;
+  if ((status = count_work(path, weights, in, nspecs, &flop, &wbytes))) goto done;
+  qsort(times, (size_t)repeat, sizeof *times, cmp_double);
+  double med = repeat % 2 ? times[repeat / 2]
+                          : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);
+  const char *threads = getenv("OMP_NUM_THREADS");
+  printf("model=%s\nbackend=%s\ntarget=%s\nthreads=%s\n", loom_name(m), backend,
+         target ? target : "native", threads ? threads : "all");
+  printf("compile_ms=%.1f\nrepeats=%d\n", compile_ms, repeat);
+  printf("run_ms_median=%.3f\nrun_ms_min=%.3f\nrun_ms_max=%.3f\n", med,
+         times[0], times[repeat - 1]);
+  printf("matmul_flop=%.0f\nmatmul_gflops=%.2f\n", flop,
+         flop / 1e9 / (med / 1e3));
+  printf("weight_bytes=%.0f\nweight_gbs=%.2f\n", wbytes,
+         wbytes / 1e9 / (med / 1e3));
+done:
+  for (int i = 0; out && i < n_out; i++) free(out[i].data);
+  free(out);
+  cli_free_inputs(in, nspecs);
+  free(in);
+  free(times);
+  free(specs);
+  loom_free(m);
+  return status;
+}
