@@ -20,8 +20,9 @@
  *
  * The tile sizes follow the vector width: with 32 vector registers
  * (AVX-512) an 8 x 3-vector tile (24 accumulators, the 8x48 of
- * TOOLCHAIN.md); with 16 (AVX2) 4 x 3.  Rows are the parallel loop when
- * there is no batch; otherwise the outermost batch loop is.
+ * TOOLCHAIN.md); with 16 (AVX2) 4 x 3.  For b [K, N] the column blocks are
+ * outermost (see cols_kn) and parallel; for b [N, K] the rows are.  With
+ * batch dims the outermost batch loop is the parallel one instead.
  *
  * A constant b in a panel layout (the layout pass) is read panel by panel:
  * element (k, j) of a [K, N] matrix stored as panels of [K, P] is at
@@ -101,11 +102,24 @@ static uint32_t a_elem(Mm *m, uint32_t i, uint32_t kk) {
 /* ---- b [K, N]: broadcast-a tile ----------------------------------------- */
 
 /* Rows i0..i0+R, columns j0..j0+V·w. */
-static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
+/* Rows i0..i0+R, columns j0..j0+V·w, over k in [klo, khi): the first
+ * block of k starts from zero, later ones from what the previous block
+ * stored; only the last applies the epilogue. */
+typedef struct {
+  uint32_t lo, hi;
+  bool first, last;
+} KBlock;
+
+static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w,
+                    KBlock kb) {
   Kernel *k = m->k;
   uint32_t acc[MAXR][MAXV];
-  for (int r = 0; r < R; r++)
-    for (int v = 0; v < V; v++) acc[r][v] = k_let(k, "acc", zero(k, w));
+  for (int r = 0; r < R; r++) {
+    uint32_t orow = k_add(k, m->oo, k_add(k, k_mul(k, k_addi(k, i0, r), m->N), j0));
+    for (int v = 0; v < V; v++)
+      acc[r][v] = k_let(k, "acc", kb.first ? zero(k, w)
+                                           : k_load(k, m->out, k_addi(k, orow, (int64_t)v * w), w));
+  }
   /* where b's row 0, column j0 is, and how far apart rows are */
   uint32_t bstart, bstride;
   if (m->panel) {
@@ -119,7 +133,7 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
     bstart = k_add(k, m->bo, j0);
     bstride = m->N;
   }
-  uint32_t kk = k_for(k, "k", k_i64(k, 0), m->K, 1, false);
+  uint32_t kk = k_for(k, "k", kb.lo, kb.hi, 1, false);
   uint32_t kv = k_var(k, kk);
   /* b row kk, columns j0.. */
   uint32_t brow = k_let(k, "bk", k_add(k, bstart, k_mul(k, kv, bstride)));
@@ -138,33 +152,70 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
     uint32_t orow = k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j0));
     for (int v = 0; v < V; v++) {
       uint32_t j = k_addi(k, j0, (int64_t)v * w);
+      uint32_t val = k_var(k, acc[r][v]);
       k_store(k, m->out, k_addi(k, orow, (int64_t)v * w),
-              epilogue(m, k_var(k, acc[r][v]), i, j));
+              kb.last ? epilogue(m, val, i, j) : val);
     }
   }
 }
 
-static void rows_kn(Mm *m, uint32_t lo, uint32_t hi, int R, int V,
-                    bool parallel) {
+/* The rows of one column block over one block of k: MR rows at a time,
+ * then one at a time. */
+static void rows_kn(Mm *m, uint32_t j0, int MR, int V, int w, KBlock kb) {
   Kernel *k = m->k;
-  if (empty_range(k, lo, hi)) return;
+  uint32_t m1 = k_floor_to(k, m->M, MR);
+  struct { uint32_t lo, hi; int R; } rows[2] = {{k_i64(k, 0), m1, MR},
+                                                {m1, m->M, 1}};
+  for (int r = 0; r < 2; r++) {
+    if (empty_range(k, rows[r].lo, rows[r].hi)) continue;
+    uint32_t i0 = k_var(k, k_for(k, "i", rows[r].lo, rows[r].hi, rows[r].R, false));
+    tile_kn(m, i0, j0, rows[r].R, V, w, kb);
+    k_end(k);
+  }
+}
+
+/* Blocking à la BLIS.  Column blocks outermost: one block of b (a panel
+ * [K, V·w]) stays in L2 while every row of a streams past it, and a
+ * (M·K floats) stays in L2 across blocks.  Inside, k in blocks of kc rows
+ * of the panel (kc·V·w floats, half of L1), so the panel rows a tile reads
+ * come from L1 for every row block.  The first k block starts the
+ * accumulators at zero, the middle ones (a loop) and the last reload what
+ * the previous block stored, and only the last applies the epilogue.  The
+ * column blocks are the parallel loop (they write disjoint columns), which
+ * also parallelizes a single-row (decoding) matmul. */
+static void cols_kn(Mm *m, int MR, int V, bool parallel) {
+  Kernel *k = m->k;
   int w = m->lanes;
-  uint32_t iv = k_for(k, "i", lo, hi, R, parallel);
-  uint32_t i0 = k_var(k, iv);
   uint32_t n1 = k_floor_to(k, m->N, (int64_t)V * w);
   uint32_t n2 = k_floor_to(k, m->N, w);
   struct { uint32_t lo, hi; int V, w; } parts[3] = {
       {k_i64(k, 0), n1, V, w}, {n1, n2, 1, w}, {n2, m->N, 1, 1}};
   int nparts = w > 1 ? 3 : 2;
   if (w == 1) parts[1] = (typeof(parts[1])){n1, m->N, 1, 1};
+  /* kc: a block of the panel in half of L1 */
+  int64_t K, kc = m->L->t->l1d / 2 / ((int64_t)V * w * 4);
+  kc = kc < 64 ? 64 : kc > 1024 ? 1024 : kc & ~(int64_t)7;
+  bool blocked = k_is_const(k, m->K, &K) && K > kc;
+  int64_t last_lo = blocked ? (K - 1) / kc * kc : 0;
   for (int p = 0; p < nparts; p++) {
     if (empty_range(k, parts[p].lo, parts[p].hi)) continue;
-    uint32_t jv = k_for(k, "j", parts[p].lo, parts[p].hi,
-                        (int64_t)parts[p].V * parts[p].w, false);
-    tile_kn(m, i0, k_var(k, jv), R, parts[p].V, parts[p].w);
+    uint32_t j0 = k_var(k, k_for(k, "j", parts[p].lo, parts[p].hi,
+                                 (int64_t)parts[p].V * parts[p].w,
+                                 parallel && p == 0));
+    int Vp = parts[p].V, wp = parts[p].w;
+    if (!blocked) {
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), m->K, true, true});
+    } else {
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), k_i64(k, kc), true, false});
+      if (last_lo > kc) {
+        uint32_t kb = k_var(k, k_for(k, "kb", k_i64(k, kc), k_i64(k, last_lo), kc, false));
+        rows_kn(m, j0, MR, Vp, wp, (KBlock){kb, k_addi(k, kb, kc), false, false});
+        k_end(k);
+      }
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, last_lo), m->K, false, true});
+    }
     k_end(k);
   }
-  k_end(k);
 }
 
 /* ---- b [N, K]: dot-product tile ----------------------------------------- */
@@ -328,9 +379,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   if (!tb) {
     int MR, V;
     tile_shape(w, &MR, &V);
-    uint32_t m1 = k_floor_to(k, m.M, MR);
-    rows_kn(&m, k_i64(k, 0), m1, MR, V, par_rows);
-    rows_kn(&m, m1, m.M, 1, V, par_rows);
+    cols_kn(&m, MR, V, par_rows);
   } else if (!ta) {
     int MR = 4, C = 4;
     if (w >= 16) MR = 4, C = 6;

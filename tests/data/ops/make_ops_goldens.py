@@ -553,11 +553,10 @@ def main():
 
 
 
-def matmul_epilogue_case(name, act, tb, residual, dims=None, m="S"):
+def matmul_epilogue_case(name, act, tb, residual, dims=None, m="S", k=24, n=37):
     """act(a·b + bias) + residual: what fuse-epilogue makes of a matmul
     followed by bias_add, an activation and a residual add."""
     c = Case(name, dims)
-    k, n = 24, 37
     a = c.input("a", [m, k], randn(c.size(m), k))
     b = c.input("b", [n, k] if tb else [k, n], randn(*([n, k] if tb else [k, n])))
     bias = c.input("bias", [n], randn(n))
@@ -584,6 +583,9 @@ def matmul_epilogue_case(name, act, tb, residual, dims=None, m="S"):
 case(lambda: matmul_epilogue_case("matmul_epilogue_gelu", "gelu", False, True, {"S": (32, 19)}))
 case(lambda: matmul_epilogue_case("matmul_epilogue_relu_tb", "relu", True, False, {"S": (32, 9)}))
 case(lambda: matmul_epilogue_case("matmul_epilogue_gelu_tanh", "gelu_tanh", True, True, {"S": (32, 5)}))
+# K long enough that the kernels block it (first, middle and last blocks of
+# kc rows at every vector width), N with vector and scalar tails.
+case(lambda: matmul_epilogue_case("matmul_epilogue_long_k", "relu", False, True, {"S": (32, 11)}, k=1100, n=53))
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
