@@ -47,9 +47,24 @@ static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
   int64_t panels = (N + P - 1) / P;
   float *dst = ir_alloc(g->arena, (size_t)(panels * K * P) * sizeof *dst);
   const float *src = bv->data;
-  for (int64_t k = 0; k < K; k++)
-    for (int64_t j = 0; j < N; j++)
-      dst[(j / P) * K * P + k * P + j % P] = tb ? src[j * K + k] : src[k * N + j];
+  /* Panel by panel, k in blocks of 64, so that both the rows read and the
+   * panel rows written stay in L1 (a transposing copy otherwise misses on
+   * every element). */
+  for (int64_t p = 0; p < panels; p++) {
+    float *panel = dst + p * K * P;
+    int64_t j0 = p * P, width = N - j0 < P ? N - j0 : P;
+    for (int64_t k0 = 0; k0 < K; k0 += 64) {
+      int64_t k1 = k0 + 64 < K ? k0 + 64 : K;
+      if (tb) {
+        for (int64_t jj = 0; jj < width; jj++)
+          for (int64_t k = k0; k < k1; k++)
+            panel[k * P + jj] = src[(j0 + jj) * K + k];
+      } else {
+        for (int64_t k = k0; k < k1; k++)
+          memcpy(panel + k * P, src + k * N + j0, (size_t)width * sizeof *src);
+      }
+    }
+  }
   char name[512];
   snprintf(name, sizeof name, "%s.packed%s", bv->name ? bv->name : "c",
            tb ? "_t" : "");
