@@ -72,18 +72,9 @@ static void c_release(BackendModel *bm) {
   free(bm);
 }
 
-/* The cache directory: o->cache, $XDG_CACHE_HOME/loom or ~/.cache/loom. */
+/* The cache directory (cg_cache_dir), as a located error. */
 static int cache_dir(const BackendOptions *o, char *buf, size_t cap, Diag *d) {
-  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (o->cache && *o->cache)
-    snprintf(buf, cap, "%s", o->cache);
-  else if (x && *x)
-    snprintf(buf, cap, "%s/loom", x);
-  else if (home && *home)
-    snprintf(buf, cap, "%s/.cache/loom", home);
-  else
-    snprintf(buf, cap, "%s/loom-cache-%ld", "/tmp", (long)getuid());
-  if (cg_mkdir_p(buf))
+  if (cg_cache_dir(o->cache, buf, cap))
     return ir_errorf(d, (Loc){0}, "cannot create the cache directory '%s': %s",
                      buf, strerror(errno));
   return 0;

@@ -64,16 +64,7 @@ static void jit_release(BackendModel *bm) {
 /* The cache directory: o->cache, $XDG_CACHE_HOME/loom or ~/.cache/loom
  * (the c backend's). */
 static int cache_dir(const BackendOptions *o, char *buf, size_t cap) {
-  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (o && o->cache && *o->cache)
-    snprintf(buf, cap, "%s", o->cache);
-  else if (x && *x)
-    snprintf(buf, cap, "%s/loom", x);
-  else if (home && *home)
-    snprintf(buf, cap, "%s/.cache/loom", home);
-  else
-    snprintf(buf, cap, "/tmp/loom-cache-%ld", (long)getuid());
-  return cg_mkdir_p(buf);
+  return cg_cache_dir(o ? o->cache : NULL, buf, cap);
 }
 
 /* The whole file, or NULL. */

@@ -195,3 +195,16 @@ int cg_mkdir_p(const char *dir) {
   }
   return 0;
 }
+
+int cg_cache_dir(const char *override, char *buf, size_t cap) {
+  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (override && *override)
+    snprintf(buf, cap, "%s", override);
+  else if (x && *x)
+    snprintf(buf, cap, "%s/loom", x);
+  else if (home && *home)
+    snprintf(buf, cap, "%s/.cache/loom", home);
+  else
+    snprintf(buf, cap, "/tmp/loom-cache-%ld", (long)getuid());
+  return cg_mkdir_p(buf);
+}

@@ -44,5 +44,9 @@ char *cg_mkdtemp(const char *prefix);
 void cg_rmdir_files(const char *dir);
 /* mkdir -p */
 int cg_mkdir_p(const char *dir);
+/* The compiled-code cache directory, created if absent: `override` when
+ * set, else $XDG_CACHE_HOME/loom, ~/.cache/loom, or /tmp/loom-cache-UID.
+ * 0, or -1 with errno. */
+int cg_cache_dir(const char *override, char *buf, size_t cap);
 
 #endif

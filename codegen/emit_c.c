@@ -385,31 +385,6 @@ static uint32_t pkernel_codes(const PKernel *pk) {
   return kernel_codes(pk->vec) | kernel_codes(pk->scalar);
 }
 
-/* What went wrong when node n's kernel returned `code`. */
-static void code_message(const Graph *g, const Node *n, int code,
-                         const char *kernel, char *buf, size_t cap) {
-  char b0[32], b1[32], shape[256];
-  const char *op = ir_op_info(n->op)->name;
-  if (code == K_ERR_GATHER_RANGE && n->op == OP_GATHER) {
-    char rows[64];
-    ir_format_dim(g, g->values[n->in[0]].shape.d[0], rows, sizeof rows);
-    snprintf(buf, cap,
-             "%s: an id in '%s' is out of range for table '%s' with %s rows",
-             op, vname(g, n->in[1], b1, sizeof b1), vname(g, n->in[0], b0, sizeof b0),
-             rows);
-  } else if (code == K_ERR_SLICE_RANGE && n->op == OP_SLICE) {
-    ir_format_shape(g, &g->values[n->in[0]].shape, shape, sizeof shape);
-    const Attr *end = ir_get_attr(n, "end");
-    char e[64] = "";
-    if (end->set) ir_format_dim(g, end->dim, e, sizeof e);
-    snprintf(buf, cap, "%s: [%" PRId64 ":%s] does not fit axis %" PRId64
-                       " of '%s' %s for these inputs",
-             op, ir_get_int(g, n, "start"), e, ir_get_int(g, n, "axis"),
-             vname(g, n->in[0], b0, sizeof b0), shape);
-  } else {
-    snprintf(buf, cap, "%s: kernel %s failed with code %d", op, kernel, code);
-  }
-}
 
 /* The argument a kernel parameter takes. */
 static void step_arg(FILE *f, const Program *p, const KParam *param, KBind b) {
@@ -472,7 +447,7 @@ static void emit_step(FILE *f, const Program *p, const PStep *s, const char *nam
   for (int c = 1; c < 32; c++) {
     if (!(codes & (1u << c))) continue;
     char msg[1024];
-    code_message(g, n, c, pk->name, msg, sizeof msg);
+    cg_kernel_message(g, n, c, pk->name, msg, sizeof msg);
     codes &= ~(1u << c);
     if (codes) fprintf(f, " rc == %d ?", c);
     fprintf(f, " ");

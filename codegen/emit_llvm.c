@@ -888,32 +888,6 @@ static bool can_fail(const Kernel *k) {
   return false;
 }
 
-/* What went wrong when node n's kernel returned `code` — the words of the
- * C backend's steps (codegen/emit_c.c), so that both kinds of binaries
- * fail alike. */
-static void step_message(const Graph *g, const Node *n, int code,
-                         const char *kernel, char *buf, size_t cap) {
-  char b0[32], b1[32], shape[256];
-  const char *op = ir_op_info(n->op)->name;
-  if (code == K_ERR_GATHER_RANGE && n->op == OP_GATHER) {
-    char rows[64];
-    ir_format_dim(g, g->values[n->in[0]].shape.d[0], rows, sizeof rows);
-    snprintf(buf, cap, "%s: an id in '%s' is out of range for table '%s' with %s rows",
-             op, value_name(g, n->in[1], b1, sizeof b1),
-             value_name(g, n->in[0], b0, sizeof b0), rows);
-  } else if (code == K_ERR_SLICE_RANGE && n->op == OP_SLICE) {
-    ir_format_shape(g, &g->values[n->in[0]].shape, shape, sizeof shape);
-    const Attr *end = ir_get_attr(n, "end");
-    char e[64] = "";
-    if (end->set) ir_format_dim(g, end->dim, e, sizeof e);
-    snprintf(buf, cap, "%s: [%" PRId64 ":%s] does not fit axis %" PRId64
-                       " of '%s' %s for these inputs",
-             op, ir_get_int(g, n, "start"), e, ir_get_int(g, n, "axis"),
-             value_name(g, n->in[0], b0, sizeof b0), shape);
-  } else {
-    snprintf(buf, cap, "%s: kernel %s failed with code %d", op, kernel, code);
-  }
-}
 
 /* i32 forward(w, a, in, out, sym, err, errlen): one kernel call per step;
  * a kernel's code becomes loom_obj_step_failed(err, errlen, where, msg). */
@@ -977,14 +951,14 @@ static LLVMValueRef emit_forward(Em *E, const Program *p, const char *name,
     LLVMBuildCondBr(E->b, LLVMBuildICmp(E->b, LLVMIntNE, rc, LLVMConstInt(E->i32, 0, 0), ""),
                     bad, ok);
     LLVMPositionBuilderAtEnd(E->b, bad);
-    step_message(g, n, 0, pk->name, msg, sizeof msg);
+    cg_kernel_message(g, n, 0, pk->name, msg, sizeof msg);
     LLVMValueRef m = cstr(E, msg);
     for (int c = 1; c < 32; c++) {
       bool has = false;
       for (uint32_t j = 0; j < pk->vec->n_stmts; j++)
         has = has || (pk->vec->stmts[j].kind == KS_CHECK && pk->vec->stmts[j].code == c);
       if (!has) continue;
-      step_message(g, n, c, pk->name, msg, sizeof msg);
+      cg_kernel_message(g, n, c, pk->name, msg, sizeof msg);
       LLVMValueRef is_c = LLVMBuildICmp(E->b, LLVMIntEQ, rc, i32c(E, c), "");
       m = LLVMBuildSelect(E->b, is_c, cstr(E, msg), m, "");
     }

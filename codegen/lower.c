@@ -8,6 +8,7 @@
  */
 #include "codegen/lower.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name) {
@@ -86,4 +87,38 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
   *out = L.k;
   *n_binds = L.n_binds;
   return 0;
+}
+
+/* A value's name for messages: its own, or "%12". */
+static const char *kname(const Graph *g, uint32_t v, char *buf, size_t cap) {
+  if (g->values[v].name) return g->values[v].name;
+  snprintf(buf, cap, "%%%u", v);
+  return buf;
+}
+
+/* What went wrong when node n's kernel returned `code` (the C backend's
+ * steps and the LLVM objects' say the same). */
+void cg_kernel_message(const Graph *g, const Node *n, int code,
+                         const char *kernel, char *buf, size_t cap) {
+  char b0[32], b1[32], shape[256];
+  const char *op = ir_op_info(n->op)->name;
+  if (code == K_ERR_GATHER_RANGE && n->op == OP_GATHER) {
+    char rows[64];
+    ir_format_dim(g, g->values[n->in[0]].shape.d[0], rows, sizeof rows);
+    snprintf(buf, cap,
+             "%s: an id in '%s' is out of range for table '%s' with %s rows",
+             op, kname(g, n->in[1], b1, sizeof b1), kname(g, n->in[0], b0, sizeof b0),
+             rows);
+  } else if (code == K_ERR_SLICE_RANGE && n->op == OP_SLICE) {
+    ir_format_shape(g, &g->values[n->in[0]].shape, shape, sizeof shape);
+    const Attr *end = ir_get_attr(n, "end");
+    char e[64] = "";
+    if (end->set) ir_format_dim(g, end->dim, e, sizeof e);
+    snprintf(buf, cap, "%s: [%" PRId64 ":%s] does not fit axis %" PRId64
+                       " of '%s' %s for these inputs",
+             op, ir_get_int(g, n, "start"), e, ir_get_int(g, n, "axis"),
+             kname(g, n->in[0], b0, sizeof b0), shape);
+  } else {
+    snprintf(buf, cap, "%s: kernel %s failed with code %d", op, kernel, code);
+  }
 }

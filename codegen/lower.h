@@ -27,6 +27,10 @@ typedef struct {
 
 /* Kernel return codes (KS_CHECK). */
 enum { K_ERR_GATHER_RANGE = 1, K_ERR_SLICE_RANGE = 2 };
+/* The message for node n's kernel (named `kernel`) returning `code`, as
+ * generated programs print it. */
+void cg_kernel_message(const Graph *g, const Node *n, int code,
+                       const char *kernel, char *buf, size_t cap);
 
 typedef struct {
   const Graph *g;

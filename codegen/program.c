@@ -26,23 +26,13 @@
 
 static int64_t align64(int64_t n) { return (n + 63) & ~(int64_t)63; }
 
-/* Bytes of a value with symbolic dims at their bounds. */
-static int64_t value_bytes(const Graph *g, const Value *v) {
-  int64_t n = (int64_t)ir_dtype_size(v->dtype);
-  for (int i = 0; i < v->shape.rank; i++) {
-    Dim d = v->shape.d[i];
-    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
-  }
-  return n;
-}
-
 /* Bytes a weight or constant takes in the blob (a packed constant's
  * panels are zero-padded). */
 static int64_t blob_bytes(const Graph *g, uint32_t v) {
   const Node *n = &g->nodes[g->values[v].node];
   if (n->op == OP_CONST)
     return ir_const_bytes(g, &g->values[v], ir_get_str(g, n, "layout"));
-  return value_bytes(g, &g->values[v]);
+  return ir_bound_bytes(g, &g->values[v]);
 }
 
 static bool is_output(const Graph *g, uint32_t v, uint32_t *index) {
@@ -175,7 +165,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
         p->store[v].offset = g->mem_offset[v];
       } else {
         p->store[v].offset = bump;
-        bump += align64(value_bytes(g, &g->values[v]));
+        bump += align64(ir_bound_bytes(g, &g->values[v]));
       }
     }
   }

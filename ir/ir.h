@@ -230,6 +230,9 @@ int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout);
 void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);
 void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap);
 
+/* Bytes of a value with its symbolic dimensions at their bounds. */
+int64_t ir_bound_bytes(const Graph *g, const Value *v);
+
 /* Concrete sizes: binding[sym] is each symbol's value.  Returns the
  * number of elements. */
 int64_t ir_dim_value(Dim d, const int64_t *binding);

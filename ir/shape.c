@@ -51,6 +51,15 @@ int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout) {
   return n;
 }
 
+int64_t ir_bound_bytes(const Graph *g, const Value *v) {
+  int64_t n = (int64_t)ir_dtype_size(v->dtype);
+  for (int i = 0; i < v->shape.rank; i++) {
+    Dim d = v->shape.d[i];
+    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+  }
+  return n;
+}
+
 int64_t ir_dim_value(Dim d, const int64_t *binding) {
   return d.sym < 0 ? d.c : d.c * binding[d.sym];
 }

@@ -76,16 +76,6 @@ static void arena_give(Arena64 *a, int64_t off, int64_t size) {
 
 static int64_t align64(int64_t n) { return (n + 63) & ~(int64_t)63; }
 
-/* Bytes of a value with symbolic dims at their bounds. */
-static int64_t bound_bytes(const Graph *g, const Value *v) {
-  int64_t n = (int64_t)ir_dtype_size(v->dtype);
-  for (int i = 0; i < v->shape.rank; i++) {
-    Dim d = v->shape.d[i];
-    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
-  }
-  return n;
-}
-
 int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
   (void)d;
   uint32_t nv = g->n_values;
@@ -115,13 +105,13 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
     for (uint32_t k = 0; k < n->nout; k++) {
       uint32_t v = n->out[k];
       if (!in_arena[v]) continue;
-      off[v] = arena_take(&arena, align64(bound_bytes(g, &g->values[v])));
+      off[v] = arena_take(&arena, align64(ir_bound_bytes(g, &g->values[v])));
       if (last[v] < 0) last[v] = i; /* never read: free at once */
     }
     for (uint32_t k = 0; k < n->nin + n->nout; k++) {
       uint32_t v = root[k < n->nin ? n->in[k] : n->out[k - n->nin]];
       if (in_arena[v] && last[v] == (int64_t)i && off[v] >= 0) {
-        arena_give(&arena, off[v], align64(bound_bytes(g, &g->values[v])));
+        arena_give(&arena, off[v], align64(ir_bound_bytes(g, &g->values[v])));
         last[v] = -2; /* released */
       }
     }

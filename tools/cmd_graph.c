@@ -416,7 +416,7 @@ int cmd_graph(int argc, char **argv) {
   if (pass_run_pipeline(g, &po, &ctx, &d)) {
     fprintf(stderr, "%s\n", d.msg);
     tool_free(&tm);
-    return TOOL_EXIT_MODEL;
+    return EXIT_MODEL;
   }
   char passes[1024];
   snprintf(passes, sizeof passes, "%s%s%s",

@@ -42,25 +42,14 @@
 
 /* ---- shared with loom graph --------------------------------------------- */
 
-int tool_die(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("loom: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return status;
-}
-
 int tool_usage(const char *cmd, const char *fmt, ...) {
+  char msg[1024], again[64];
   va_list ap;
   va_start(ap, fmt);
-  fputs("loom: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "Try 'loom %s --help'.\n", cmd);
-  return TOOL_EXIT_USAGE;
+  snprintf(again, sizeof again, "%s ", cmd);
+  return cli_usage_error(again, msg);
 }
 
 /* A Diag's message without its leading "error: " (no location). */
@@ -146,18 +135,18 @@ int tool_load(const char *path, const char *weights, uint64_t seed,
   if (ends_with(path, ".ir")) {
     char *text = read_text(path);
     if (!text)
-      return tool_die(TOOL_EXIT_MODEL, "cannot read '%s': %s", path,
+      return cli_die(EXIT_MODEL, "cannot read '%s': %s", path,
                       strerror(errno));
     tm->g = ir_parse(text, path, &d);
     free(text);
     if (!tm->g) {
       fprintf(stderr, "%s\n", d.msg);
-      return TOOL_EXIT_MODEL;
+      return EXIT_MODEL;
     }
     if (ir_verify(tm->g, &d)) {
       fprintf(stderr, "%s\n", d.msg);
       tool_free(tm);
-      return TOOL_EXIT_MODEL;
+      return EXIT_MODEL;
     }
     fill_random(tm->g, seed);
     return 0;
@@ -166,7 +155,7 @@ int tool_load(const char *path, const char *weights, uint64_t seed,
   tm->m = fe_load(path, &fo, &d);
   if (!tm->m) {
     fprintf(stderr, "%s\n", d.msg);
-    return TOOL_EXIT_MODEL;
+    return EXIT_MODEL;
   }
   tm->g = tm->m->g;
   return 0;
@@ -183,14 +172,14 @@ void tool_free(ToolModel *tm) {
 int tool_write_file(const char *path, const char *text) {
   size_t len = strlen(path) + 32;
   char *tmp = malloc(len);
-  if (!tmp) return tool_die(TOOL_EXIT_MODEL, "out of memory");
+  if (!tmp) return cli_die(EXIT_MODEL, "out of memory");
   snprintf(tmp, len, "%s.%ld.tmp", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   int status = 0;
   if (!f || fputs(text, f) < 0 || fclose(f) || rename(tmp, path)) {
     int err = errno;
     if (f) unlink(tmp);
-    status = tool_die(TOOL_EXIT_MODEL, "cannot write '%s': %s", path,
+    status = cli_die(EXIT_MODEL, "cannot write '%s': %s", path,
                       strerror(err));
   }
   free(tmp);
@@ -220,15 +209,6 @@ static void list_passes(void) {
 
 /* ---- --print-memory ------------------------------------------------------ */
 
-static int64_t bytes_at_bound(const Graph *g, const Value *v) {
-  int64_t n = (int64_t)ir_dtype_size(v->dtype);
-  for (int i = 0; i < v->shape.rank; i++) {
-    Dim d = v->shape.d[i];
-    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
-  }
-  return n;
-}
-
 static void print_memory(const Graph *g, FILE *out) {
   if (!g->mem_offset) {
     fprintf(out, "memory: no plan (plan-memory did not run)\n");
@@ -250,7 +230,7 @@ static void print_memory(const Graph *g, FILE *out) {
       ir_format_shape(g, &val->shape, shape, sizeof shape);
       if (!val->name) snprintf(name, sizeof name, "#%u", v);
       fprintf(out, "  %10" PRId64 " %10" PRId64 "  %%%s %s%s%s\n",
-              g->mem_offset[v], bytes_at_bound(g, val),
+              g->mem_offset[v], ir_bound_bytes(g, val),
               val->name ? val->name : name, ir_dtype_name(val->dtype), shape,
               ir_is_view(g, n) ? " (view)" : "");
     }
@@ -381,7 +361,7 @@ static int compare(const Graph *g, const Tensors *want, const Tensors *got) {
     for (int k = 0; same_shape && k < a->rank; k++)
       same_shape = a->dims[k] == b->dims[k];
     if (!same_shape)
-      return tool_die(TOOL_EXIT_DIFFERENT, "not equivalent: output '%s' "
+      return cli_die(EXIT_VERIFY, "not equivalent: output '%s' "
                       "changed shape or dtype", name);
     int64_t n = ir_tensor_numel(a);
     for (int64_t k = 0; k < n; k++) {
@@ -391,7 +371,7 @@ static int compare(const Graph *g, const Tensors *want, const Tensors *got) {
                                     : ((const float *)b->data)[k];
       double diff;
       if (!close_enough(y, x, &diff))
-        return tool_die(TOOL_EXIT_DIFFERENT, "not equivalent: output '%s' "
+        return cli_die(EXIT_VERIFY, "not equivalent: output '%s' "
                         "element %" PRId64 ": %.9g before, %.9g after the "
                         "pipeline (|diff| %.3g > 1e-4 + 1e-3*|before|)",
                         name, k, x, y, diff);
@@ -544,18 +524,18 @@ int cmd_opt(int argc, char **argv) {
     in = make_inputs(g, seed);
     if (run_interp(g, &in, &before, &d)) {
       fprintf(stderr, "%s\n", d.msg);
-      status = TOOL_EXIT_MODEL;
+      status = EXIT_MODEL;
       goto done;
     }
   }
   fflush(stdout);
   if (pass_run_pipeline(g, &po, &ctx, &d)) {
     fprintf(stderr, "%s\n", d.msg);
-    status = TOOL_EXIT_MODEL;
+    status = EXIT_MODEL;
     goto done;
   }
   if (ir_verify(g, &d)) {
-    status = tool_die(TOOL_EXIT_MODEL, "the IR after the pipeline does not "
+    status = cli_die(EXIT_MODEL, "the IR after the pipeline does not "
                                        "verify: %s", d.msg);
     goto done;
   }
@@ -569,7 +549,7 @@ int cmd_opt(int argc, char **argv) {
   if (memory) print_memory(g, stdout);
   if (equiv) {
     if (run_interp(g, &in, &after, &d)) {
-      status = tool_die(TOOL_EXIT_DIFFERENT, "not equivalent: the graph "
+      status = cli_die(EXIT_VERIFY, "not equivalent: the graph "
                         "after the pipeline fails to run: %s", d.msg);
       goto done;
     }

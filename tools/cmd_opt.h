@@ -8,11 +8,10 @@
 
 #include "frontend/frontend.h"
 #include "passes/pass.h"
+#include "tools/cli.h"
 
 int cmd_opt(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
-
-enum { TOOL_EXIT_MODEL = 1, TOOL_EXIT_USAGE = 2, TOOL_EXIT_DIFFERENT = 3 };
 
 /* A model opened for the pass tools. */
 typedef struct {
@@ -31,9 +30,6 @@ void tool_free(ToolModel *tm);
 
 /* "loom: error: MSG" and "Try 'loom CMD --help'."; returns 2. */
 int tool_usage(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* "loom: error: MSG"; returns status. */
-int tool_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Check --passes / --disable lists and --target for command `cmd`, and
