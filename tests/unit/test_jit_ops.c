@@ -24,49 +24,14 @@
 #include "ir/ir.h"
 #include "runtime/npy.h"
 #include "tests/check.h"
+#include "tests/op_cases.h"
 
-#define OPS_DIR "data/ops"
 #define ATOL 1e-4
 #define RTOL 1e-3
 #define SENTINEL (-7.77e33f)
 
 static const char *const TARGETS[] = {"native", "generic"};
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  CHECK(s);
-  size_t got = fread(s, 1, (size_t)n, f);
-  fclose(f);
-  s[got] = 0;
-  return s;
-}
-
-static int cmp_names(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_cases(char ***names) {
-  DIR *dir = opendir(OPS_DIR);
-  CHECK_MSG(dir != NULL, "cannot open %s (run from tests/)", OPS_DIR);
-  int n = 0;
-  *names = NULL;
-  struct dirent *e;
-  while ((e = readdir(dir))) {
-    size_t len = strlen(e->d_name);
-    if (len <= 3 || strcmp(e->d_name + len - 3, ".ir") != 0) continue;
-    *names = realloc(*names, (size_t)(n + 1) * sizeof **names);
-    CHECK(*names);
-    (*names)[n++] = strndup(e->d_name, len - 3);
-  }
-  closedir(dir);
-  if (n) qsort(*names, (size_t)n, sizeof **names, cmp_names);
-  return n;
-}
 
 static bool matches(const char *label, int k, const float *g, const RtNpy *want) {
   for (size_t i = 0; i < want->count; i++) {
