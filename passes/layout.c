@@ -14,6 +14,10 @@
  * [out, in]) is transposed on the way, so the kernel never takes the
  * slower dot-product path for a constant b.
  *
+ * Activations: a matmul reading a transposed activation (Q·Kᵀ) that a
+ * transpose produces gets it in [K, N] order from that transpose instead
+ * (its permutation absorbs transpose_b), so no transpose is added.
+ *
  * The layout is recorded on the constant (`layout = panelP`); the weights
  * file holds it as packed.  The b of a matmul is packed when it is a
  * weight or a row-major constant of rank 2 with data; one packed constant
@@ -80,6 +84,33 @@ static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
   return v;
 }
 
+/* An activation b read transposed (Q·Kᵀ) that a transpose makes: make
+ * the transpose produce bᵀ instead, so the matmul reads b [K, N] with the
+ * broadcast-a kernel rather than dot products.  The transpose costs the
+ * same either way.  Only when the transpose has no other user. */
+static bool untranspose_b(Graph *g, uint32_t i) {
+  Node *m = &g->nodes[i];
+  uint32_t b = m->in[1];
+  Node *t = &g->nodes[g->values[b].node];
+  if (!ir_get_int(g, m, "transpose_b") || t->op != OP_TRANSPOSE ||
+      ir_use_count(g, b) != 1)
+    return false;
+  const Attr *perm = ir_get_attr(t, "perm");
+  int r = perm->n;
+  if (r < 2) return false;
+  int64_t swapped[IR_MAX_RANK];
+  memcpy(swapped, perm->ints, sizeof(int64_t) * (size_t)r);
+  swapped[r - 2] = perm->ints[r - 1];
+  swapped[r - 1] = perm->ints[r - 2];
+  uint32_t tid = g->values[b].node;
+  ir_set_ints(g, tid, "perm", swapped, r);
+  Diag d = {0};
+  IR_ASSERT(ir_infer(g, tid, &d) == 0);
+  g->nodes[i].attr[ir_attr_index(OP_MATMUL, "transpose_b")].set = false;
+  IR_ASSERT(ir_infer(g, i, &d) == 0);
+  return true;
+}
+
 int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
   (void)d;
   if (!ctx || ctx->panel <= 0) return 0;
@@ -87,6 +118,8 @@ int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
   uint32_t n_done = 0;
   bool changed = false;
   uint32_t n = g->n_nodes;
+  for (uint32_t i = 0; i < n; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == OP_MATMUL) changed |= untranspose_b(g, i);
   for (uint32_t i = 0; i < n; i++) {
     Node *m = &g->nodes[i];
     if (m->dead || m->op != OP_MATMUL || !packable(g, m->in[1])) continue;
