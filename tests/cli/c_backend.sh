@@ -14,25 +14,7 @@ NPYCMP="$LOOM_BIN/tests/npycmp"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-
-# expect STATUS TEXT CMD...: exit status, and TEXT in stderr (stdout if 0).
-expect() {
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local where="$tmp/err"; [ "$want" = 0 ] && where="$tmp/out"
-  if [ "$got" != "$want" ]; then
-    bad "(exit $got, want $want): $*"; sed 's/^/  | /' "$tmp/err"
-  elif [ -n "$text" ] && ! grep -qF -- "$text" "$where"; then
-    bad "(no '$text'): $*"; sed 's/^/  | /' "$where"
-  else
-    ok
-  fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # check_run NAME OUTDIR GOLDEN_PREFIX ATOL RTOL MODEL ARGS...: run with the c
 # backend and --verify; every output ok, and each OUTDIR/X.npy matches

@@ -10,24 +10,7 @@ set -u
 NPYCMP="$LOOM_BIN/tests/npycmp"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-
-expect() {
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local where="$tmp/err"; [ "$want" = 0 ] && where="$tmp/out"
-  if [ "$got" != "$want" ]; then
-    bad "(exit $got, want $want): $*"; sed 's/^/  | /' "$tmp/err"
-  elif [ -n "$text" ] && ! grep -qF -- "$text" "$where"; then
-    bad "(no '$text'): $*"; sed 's/^/  | /' "$where"
-  else
-    ok
-  fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # run_bin LABEL BIN OUTDIR GOLDEN_PREFIX ATOL RTOL ARGS...: run a built
 # executable and compare its outputs with the goldens.

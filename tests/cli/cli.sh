@@ -7,23 +7,7 @@ set -u
 NPYCMP="$LOOM_BIN/tests/npycmp"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-# expect STATUS TEXT CMD...: run CMD, check its exit status and that its
-# stderr (or stdout when STATUS is 0) contains TEXT.
-expect() {
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local where="$tmp/err"; [ "$want" = 0 ] && where="$tmp/out"
-  if [ "$got" != "$want" ]; then
-    echo "FAIL (exit $got, want $want): $*"; sed 's/^/  | /' "$tmp/err"; fail=$((fail + 1))
-  elif [ -n "$text" ] && ! grep -qF -- "$text" "$where"; then
-    echo "FAIL (no '$text'): $*"; sed 's/^/  | /' "$where"; fail=$((fail + 1))
-  else
-    pass=$((pass + 1))
-  fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 AH=goldens/attention-head
 M=$AH/model.yaml

@@ -13,23 +13,8 @@ NPYCMP="$LOOM_BIN/tests/npycmp"
 "$LOOM" run --help | grep -q '^ *jit ' || { echo "skipped: loom was built without LLVM"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../lib.sh"
 
-# expect STATUS TEXT CMD...: run CMD, check its exit status and that its
-# stderr (or stdout when STATUS is 0) contains TEXT.
-expect() {
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local where="$tmp/err"; [ "$want" = 0 ] && where="$tmp/out"
-  if [ "$got" != "$want" ]; then
-    echo "FAIL (exit $got, want $want): $*"; sed 's/^/  | /' "$tmp/err"; fail=$((fail + 1))
-  elif [ -n "$text" ] && ! grep -qE -- "$text" "$where"; then
-    echo "FAIL (no '$text'): $*"; sed 's/^/  | /' "$where" | head -20; fail=$((fail + 1))
-  else
-    pass=$((pass + 1))
-  fi
-}
 # check NAME CMD...: a command that must succeed
 check() {
   local what=$1; shift
@@ -41,8 +26,8 @@ AH=goldens/attention-head
 M=$AH/model.yaml
 
 # run: the JIT by default; outputs match PyTorch; --timings on stderr
-expect 0 "default jit" "$LOOM" run --help
-expect 0 "y f32\[11, 32\]" "$LOOM" run "$M" --input ids="$AH/in.ids.npy" --out-dir "$tmp/o1" --timings
+expect_re 0 "default jit" "$LOOM" run --help
+expect_re 0 "y f32\[11, 32\]" "$LOOM" run "$M" --input ids="$AH/in.ids.npy" --out-dir "$tmp/o1" --timings
 for key in parse_ms passes_ms lower_ms codegen_ms jit_ms run_ms peak_activation_bytes; do
   grep -qE "^$key=[0-9.]+$" "$tmp/err" && pass=$((pass + 1)) ||
     { echo "FAIL: --timings has no $key="; sed 's/^/  | /' "$tmp/err"; fail=$((fail + 1)); }
@@ -56,26 +41,26 @@ for t in generic x86-64-v3; do
   expect 0 " 0 beyond tolerance" "$NPYCMP" "$tmp/o-$t/y.npy" "$AH/out.y.npy"
 done
 # a kernel's return code: the gather's id out of range, at the node's line
-expect 1 "model.yaml:[0-9]+:[0-9]+: error: gather: an id in 'ids' is out of range for table" \
+expect_re 1 "model.yaml:[0-9]+:[0-9]+: error: gather: an id in 'ids' is out of range for table" \
   "$LOOM" run "$M" --backend jit --input ids=1,2,500 --out-dir "$tmp/o2"
 [ -e "$tmp/o2" ] && [ -n "$(ls -A "$tmp/o2")" ] && { echo "FAIL: a failed run left files"; fail=$((fail + 1)); }
 
 # dump --llvm / --asm
-expect 0 "@llvm.fma.v16f32" "$LOOM" dump "$M" --llvm --target x86-64-v4
-expect 0 "define i32 @k[0-9]+_matmul_thunk" "$LOOM" dump "$M" --llvm
-expect 0 "call void @loom_parallel_for" "$LOOM" dump goldens/bert-tiny/model.yaml --llvm
+expect_re 0 "@llvm.fma.v16f32" "$LOOM" dump "$M" --llvm --target x86-64-v4
+expect_re 0 "define i32 @k[0-9]+_matmul_thunk" "$LOOM" dump "$M" --llvm
+expect_re 0 "call void @loom_parallel_for" "$LOOM" dump goldens/bert-tiny/model.yaml --llvm
 if grep -qw avx512f /proc/cpuinfo; then
-  expect 0 "vfmadd[0-9]+ps	%zmm" "$LOOM" dump goldens/bert-tiny/model.yaml --asm
+  expect_re 0 "vfmadd[0-9]+ps	%zmm" "$LOOM" dump goldens/bert-tiny/model.yaml --asm
 fi
-expect 0 "" "$LOOM" dump "$M" --asm --target x86-64-v3 -o "$tmp/v3.s"
-expect 0 "vfmadd[0-9]+ps	%ymm" cat "$tmp/v3.s"
+expect_re 0 "" "$LOOM" dump "$M" --asm --target x86-64-v3 -o "$tmp/v3.s"
+expect_re 0 "vfmadd[0-9]+ps	%ymm" cat "$tmp/v3.s"
 grep -q zmm "$tmp/v3.s" && { echo "FAIL: zmm registers for x86-64-v3"; fail=$((fail + 1)); }
-expect 2 "dump: give one of --kernels, --llvm, --asm" "$LOOM" dump "$M" --llvm --asm
-expect 2 "unknown target 'pdp11'" "$LOOM" dump "$M" --asm --target pdp11
+expect_re 2 "dump: give one of --kernels, --llvm, --asm" "$LOOM" dump "$M" --llvm --asm
+expect_re 2 "unknown target 'pdp11'" "$LOOM" dump "$M" --asm --target pdp11
 
 # emit-obj: NAME.o, NAME.h, NAME.weights, loom_obj.c; a program of ours
 # links the object file and runs the model through NAME.h
-expect 0 "attention_head.o: 12 kernels" "$LOOM" emit-obj "$M" -o "$tmp/eo"
+expect_re 0 "attention_head.o: 12 kernels" "$LOOM" emit-obj "$M" -o "$tmp/eo"
 for f in attention_head.o attention_head.h attention_head.weights loom_obj.c; do
   [ -s "$tmp/eo/$f" ] && pass=$((pass + 1)) || { echo "FAIL: emit-obj wrote no $f"; fail=$((fail + 1)); }
 done
@@ -105,12 +90,12 @@ int main(int argc, char **argv) {
 }
 EOF
 check "a program links attention_head.o" cc -O2 -fopenmp -o "$tmp/eo/prog" "$tmp/eo/prog.c" "$tmp/eo/attention_head.o" "$tmp/eo/loom_obj.c" -lm
-expect 0 "attention-head y \[3, 32\]" "$tmp/eo/prog" "$tmp/eo/attention_head.weights"
+expect_re 0 "attention-head y \[3, 32\]" "$tmp/eo/prog" "$tmp/eo/attention_head.weights"
 cp "$tmp/out" "$tmp/prog.out"
-expect 0 "error: gather: an id in 'ids' is out of range" cat "$tmp/prog.out"
-expect 1 "model.safetensors: error: not a loom weights file" "$tmp/eo/prog" goldens/bert-tiny/model.safetensors
-expect 2 "emit-obj: give the output directory with -o DIR" "$LOOM" emit-obj "$M"
-expect 2 "build: --via 'gcc' is not c or llvm" "$LOOM" build "$M" -o "$tmp/x" --via gcc
+expect_re 0 "error: gather: an id in 'ids' is out of range" cat "$tmp/prog.out"
+expect_re 1 "model.safetensors: error: not a loom weights file" "$tmp/eo/prog" goldens/bert-tiny/model.safetensors
+expect_re 2 "emit-obj: give the output directory with -o DIR" "$LOOM" emit-obj "$M"
+expect_re 2 "build: --via 'gcc' is not c or llvm" "$LOOM" build "$M" -o "$tmp/x" --via gcc
 
 # after the default pipeline no family's LLVM IR calls sin or cos (the
 # positional tables are constants); without the passes the transformer's
