@@ -548,22 +548,7 @@ char *cg_c_source(const Program *p, const char *name) {
           " */\n",
           p->target.name, lanes, p->n_kernels, p->n_steps, p->weight_bytes,
           p->arena_bytes);
-  fputs("#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)\n"
-        "#define _POSIX_C_SOURCE 200809L\n"
-        "#endif\n"
-        "#include <math.h>\n"
-        "#include <stdint.h>\n"
-        "#include <stdio.h>\n"
-        "#include <stdlib.h>\n"
-        "#include <string.h>\n"
-        "#if defined(__unix__) || defined(__APPLE__)\n"
-        "#include <fcntl.h>\n"
-        "#include <sys/mman.h>\n"
-        "#include <sys/stat.h>\n"
-        "#include <unistd.h>\n"
-        "#define LOOM_HAVE_MMAP 1\n"
-        "#endif\n\n",
-        f);
+  fputs(CG_C_HOST_INCLUDES "\n", f);
   fprintf(f, "#include \"%s.h\"\n\n", name);
 
   /* 1. kernels */

@@ -34,6 +34,26 @@ void cg_c_kernel(FILE *f, const Kernel *k, const char *name);
 
 /* ---- whole models (emit_c.c) --------------------------------------------- */
 
+/* The includes the host side of a generated model needs (NAME.c from
+ * emit-c, loom_obj.c from emit-obj): libc, libm, and mmap where POSIX has
+ * it (LOOM_HAVE_MMAP). */
+#define CG_C_HOST_INCLUDES                               \
+  "#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)\n" \
+  "#define _POSIX_C_SOURCE 200809L\n"                   \
+  "#endif\n"                                            \
+  "#include <math.h>\n"                                 \
+  "#include <stdint.h>\n"                               \
+  "#include <stdio.h>\n"                                \
+  "#include <stdlib.h>\n"                               \
+  "#include <string.h>\n"                               \
+  "#if defined(__unix__) || defined(__APPLE__)\n"       \
+  "#include <fcntl.h>\n"                                \
+  "#include <sys/mman.h>\n"                             \
+  "#include <sys/stat.h>\n"                             \
+  "#include <unistd.h>\n"                               \
+  "#define LOOM_HAVE_MMAP 1\n"                          \
+  "#endif\n"
+
 /* Files loom carries as text and writes out (codegen/embed_text.cmake):
  * "runtime/npy.c", "runtime/npy.h", "runtime/standalone/model.c",
  * "runtime/standalone/main.c"; the array ends with {NULL, NULL}. */
