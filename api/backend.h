@@ -1,6 +1,6 @@
 /* backend.h — how libloom runs a model: backends as vtables.
  *
- * The API layer (api/loom.c) owns everything backends share: loading the
+ * The API layer (api/api.c) owns everything backends share: loading the
  * model, matching named inputs to input nodes, binding symbolic dimensions,
  * checking shapes, zero-filling optional inputs that were left out.  A
  * backend only prepares code for a checked graph and runs it on buffers.

@@ -2,7 +2,7 @@
  * system C compiler into a shared object, loaded with dlopen.
  *
  * compile: lower the graph to a Program, print NAME.c and NAME.h
- * (codegen/emit_c.c), and look for a shared object built from exactly that
+ * (codegen/c/c_emit.c), and look for a shared object built from exactly that
  * text with exactly these compiler flags in the cache — a hash of both
  * names it: $XDG_CACHE_HOME/loom/NAME-HASH.so (default ~/.cache/loom, or
  * BackendOptions.cache).  Only on a miss is the C compiler run: in a fresh
@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "api/backend.h"
-#include "codegen/cc.h"
-#include "codegen/emit_c.h"
+#include "codegen/c/c_cc.h"
+#include "codegen/c/c_emit.h"
 #include "codegen/program.h"
 
 /* NAME_tensor of the emitted header (emit_c.c), which mirrors loom_tensor. */

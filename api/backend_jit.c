@@ -2,7 +2,7 @@
  * process by LLVM's ORC LLJIT.
  *
  * compile: lower the graph to a Program (codegen/program.c), print its
- * unique kernels as one LLVM module (codegen/emit_llvm.c: O3 for the
+ * unique kernels as one LLVM module (codegen/llvm/llvm_emit.c: O3 for the
  * target CPU), generate its machine code with the same O3 target machine
  * into an object file in memory, hand that to an LLJIT, which links it
  * into the process, and look up one thunk per kernel.  The object file is
@@ -21,7 +21,7 @@
  * kernel's thunk.  A kernel's non-zero code (a gather id or slice end out
  * of range) becomes an error at the node's source location.
  *
- * All LLVM calls are codegen/emit_llvm.c's: this file has no LLVM types.
+ * All LLVM calls are codegen/llvm/llvm_emit.c's: this file has no LLVM types.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -31,9 +31,9 @@
 #include <unistd.h>
 
 #include "api/backend.h"
-#include "codegen/cc.h"
-#include "codegen/emit_c.h"
-#include "codegen/emit_llvm.h"
+#include "codegen/c/c_cc.h"
+#include "codegen/c/c_emit.h"
+#include "codegen/llvm/llvm_emit.h"
 #include "codegen/program.h"
 
 typedef int32_t (*Thunk)(uint64_t *args);

@@ -12,8 +12,8 @@
 #ifndef LOOM_CODEGEN_PROGRAM_H
 #define LOOM_CODEGEN_PROGRAM_H
 
-#include "codegen/kir.h"
-#include "codegen/lower.h"
+#include "codegen/kir/kir.h"
+#include "codegen/lower/lower.h"
 #include "codegen/target.h"
 #include "ir/ir.h"
 

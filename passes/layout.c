@@ -5,7 +5,7 @@
  *   %y = matmul %x, %w              ->                 : f32[K, N]
  *          {transpose_b = true}            %y = matmul %x, %w.packed
  *
- * The register tile of the matmul kernel (codegen/lower_matmul.c) covers P
+ * The register tile of the matmul kernel (codegen/lower/lower_matmul.c) covers P
  * columns of b at a time (P = ctx->panel, from the target: 48 with
  * AVX-512).  Stored row-major, b's row k of a tile is P floats out of a
  * row of N: every k step touches a new cache line region N·4 bytes away.

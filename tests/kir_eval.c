@@ -11,7 +11,7 @@
  * from being evaluated over and over.
  *
  * Where kir.h leaves a detail to the backends, this follows the C emitter
- * (codegen/emit_c_kernel.c): min/max are `a < b ? a : b` / `a > b ? a : b`,
+ * (codegen/c/c_kernel.c): min/max are `a < b ? a : b` / `a > b ? a : b`,
  * horizontal reductions combine lanes as a balanced tree in the same
  * order, a right shift of a signed integer is arithmetic, fma is fused.
  */

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "codegen/kir.h"
+#include "codegen/kir/kir.h"
 
 /* One argument per kernel parameter. */
 typedef struct {

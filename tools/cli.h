@@ -1,5 +1,5 @@
-/* cli.h — what the files of the loom CLI share (tools/loom.c: main, run,
- * dump; tools/build.c: emit-c, build). */
+/* cli.h — what the files of the loom CLI share (tools/main.c: main, run,
+ * dump; tools/cmd_build.c: emit-c, build). */
 #ifndef LOOM_TOOLS_CLI_H
 #define LOOM_TOOLS_CLI_H
 
@@ -31,7 +31,7 @@ int cli_program(const char *path, const char *weights, const char *target,
                 const char *passes, const char *disable, FeModel **fe,
                 Program **p);
 
-/* --input specs (tools/inputs.c).  Every spec must be NAME=VALUE (a
+/* --input specs (tools/cli_inputs.c).  Every spec must be NAME=VALUE (a
  * usage error otherwise); cli_load_inputs matches them to m's inputs and
  * reads each into in[i] (name and data malloc'd: cli_free_inputs).  Both
  * print their error and return an exit status, or 0. */
@@ -44,10 +44,10 @@ void cli_free_inputs(loom_tensor *in, int n);
 /* run's and bench's default backend: jit with LLVM, else ref. */
 const char *cli_default_backend(void);
 
-int cmd_bench(int argc, char **argv); /* tools/bench.c */
+int cmd_bench(int argc, char **argv); /* tools/cmd_bench.c */
 int cmd_emit_c(int argc, char **argv);
 int cmd_build(int argc, char **argv);
-int cmd_emit_obj(int argc, char **argv); /* tools/emit_obj.c */
+int cmd_emit_obj(int argc, char **argv); /* tools/cmd_emit_obj.c */
 /* dump --llvm (assembly false) or --asm: the text into *text (malloc'd);
  * an exit status, the error printed (without LLVM: a usage error). */
 int cli_llvm_text(const Program *p, bool assembly, char **text);

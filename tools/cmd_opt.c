@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen/lower.h"
+#include "codegen/lower/lower.h"
 #include "codegen/target.h"
 #include "frontend/random_weights.h"
 #include "tools/cmd_opt.h"

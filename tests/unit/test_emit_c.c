@@ -7,7 +7,7 @@
  * and a kernel's error comes back located. */
 #include <unistd.h>
 
-#include "codegen/emit_c.h"
+#include "codegen/c/c_emit.h"
 #include "codegen/program.h"
 #include "frontend/frontend.h"
 #include "loom.h"

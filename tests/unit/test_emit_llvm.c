@@ -19,7 +19,7 @@
  *
  * Skips (exit 77) without LLVM.
  */
-#include "codegen/emit_llvm.h"
+#include "codegen/llvm/llvm_emit.h"
 #include "codegen/target.h"
 #include "tests/check.h"
 

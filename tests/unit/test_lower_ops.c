@@ -22,7 +22,7 @@
  * Result buffers start filled with a sentinel, so an element a kernel
  * forgets to write fails.  A few kernels are printed for the eye.
  */
-#include "codegen/lower.h"
+#include "codegen/lower/lower.h"
 #include "codegen/target.h"
 #include "ir/ir.h"
 #include "runtime/npy.h"

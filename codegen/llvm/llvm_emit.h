@@ -1,4 +1,4 @@
-/* emit_llvm.h — a Program as LLVM IR, optimized for a target.
+/* llvm_emit.h — a Program as LLVM IR, optimized for a target.
  *
  * cg_llvm_build prints every unique kernel of a Program (codegen/program.h)
  * through the LLVM C API — the same Kernel IR the C emitter prints, with no
@@ -13,7 +13,7 @@
  *                                    (a buffer pointer or an i64), in order
  *   with glue (object files), instead of the thunks: NAME_forward (one
  *   kernel call per step), NAME_descriptor (the model's tables) and the
- *   API of NAME.h (codegen/emit_obj.c explains).
+ *   API of NAME.h (codegen/llvm/llvm_obj.c explains).
  *
  * This header has no LLVM types: code that includes it needs no LLVM
  * headers.

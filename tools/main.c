@@ -1,13 +1,13 @@
-/* loom.c — the command-line interface: a thin layer over libloom.
+/* main.c — the command-line interface: a thin layer over libloom.
  *
  *   loom run MODEL.yaml [--weights FILE] [--backend ref|c|jit] [--target T]
  *            [--input NAME=FILE.npy|NAME=1,2,3]... [--out-dir DIR]
  *            [--verify [--tolerance ATOL[,RTOL]]] [--print] [--timings]
  *   loom dump MODEL.yaml [--weights FILE] [-o FILE] [--kernels [--target T]]
- *   loom emit-c MODEL.yaml -o DIR ...       (tools/build.c)
- *   loom build MODEL.yaml -o BIN ...        (tools/build.c)
- *   loom emit-obj MODEL.yaml -o DIR ...     (tools/emit_obj.c)
- *   loom dump MODEL.yaml --llvm|--asm ...   (LLVM: tools/emit_obj.c)
+ *   loom emit-c MODEL.yaml -o DIR ...       (tools/cmd_build.c)
+ *   loom build MODEL.yaml -o BIN ...        (tools/cmd_build.c)
+ *   loom emit-obj MODEL.yaml -o DIR ...     (tools/cmd_emit_obj.c)
+ *   loom dump MODEL.yaml --llvm|--asm ...   (LLVM: tools/cmd_emit_obj.c)
  *
  * Exit status: 0 success, 1 a bad model, weights or data file (or a failed
  * run), 2 bad command-line usage, 3 (run --verify) an output beyond the
@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "api/backend.h"
-#include "codegen/cc.h"
-#include "codegen/emit_c.h"
+#include "codegen/c/c_cc.h"
+#include "codegen/c/c_emit.h"
 #include "codegen/target.h"
 #include "frontend/frontend.h"
 #include "loom.h"

@@ -1,4 +1,4 @@
-/* emit_c.c — a lowered model (Program) as a C directory (see emit_c.h).
+/* c_emit.c — a lowered model (Program) as a C directory (see c_emit.h).
  *
  * NAME.c is, top to bottom:
  *
@@ -8,7 +8,7 @@
  *      scalar ones (lanes 1, plain C99 — tcc, MSVC, -DLOOM_SCALAR);
  *   2. the model's tables: inputs and outputs with their shapes (c · symbol
  *      or c), the symbols' bounds, the weights' layout hash and sizes;
- *   3. the host code every model shares (runtime/standalone/model.c, with
+ *   3. the host code every model shares (runtime/standalone/sa_model.c, with
  *      NAME_ made the model's prefix): loading and checking the weights,
  *      matching the caller's tensors to the inputs, binding the symbolic
  *      dimensions, checking bounds;
@@ -23,7 +23,7 @@
  * program (no dates, no paths other than the model's own locations), so the
  * same model gives the same bytes.
  */
-#include "codegen/emit_c.h"
+#include "codegen/c/c_emit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -606,8 +606,8 @@ char *cg_c_source(const Program *p, const char *name) {
           cg_weights_hash(p), p->weight_bytes, p->arena_bytes);
 
   /* 3. the host side */
-  fprintf(f, "/* ---- the host side (loom's runtime/standalone/model.c) ---- */\n\n");
-  put_template(f, embedded("runtime/standalone/model.c"), name);
+  fprintf(f, "/* ---- the host side (loom's runtime/standalone/sa_model.c) ---- */\n\n");
+  put_template(f, embedded("runtime/standalone/sa_model.c"), name);
 
   /* 4. the steps */
   bool can_fail = false;
@@ -654,7 +654,7 @@ char *cg_c_source(const Program *p, const char *name) {
 char *cg_c_main(const char *name) {
   Mem m;
   FILE *f = mem_open(&m);
-  put_template(f, embedded("runtime/standalone/main.c"), name);
+  put_template(f, embedded("runtime/standalone/sa_main.c"), name);
   return mem_close(&m);
 }
 

@@ -1,11 +1,11 @@
-/* cc.c — the system C compiler, run on emitted C (see cc.h).
+/* c_cc.c — the system C compiler, run on emitted C (see cc.h).
  *
  * The compiler runs as a child process (fork + execvp, no shell, so paths
  * need no quoting) in the directory of the sources, so its messages name
  * NAME.c rather than a temporary path.  Its output goes to a log file in
  * that directory; on failure the first lines of it become the error.
  */
-#include "codegen/cc.h"
+#include "codegen/c/c_cc.h"
 
 #include <dirent.h>
 #include <errno.h>

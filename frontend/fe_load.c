@@ -1,4 +1,4 @@
-/* model.c — loading a model file: dispatch on its form, bind weights.
+/* fe_load.c — loading a model file: dispatch on its form, bind weights.
  *
  * Weights are bound after the graph is built and checked, by name: a weight
  * node `h.0.attn.c_attn.weight` f32[64, 192] takes the safetensors tensor of

@@ -1,4 +1,4 @@
-/* emit_c_kernel.c — one Kernel IR kernel as a C function (see emit_c.h).
+/* c_kernel.c — one Kernel IR kernel as a C function (see c_emit.h).
  *
  * Expressions print as nested C expressions.  A few constructs need an
  * operand more than once in C (a vector select, min/max of vectors, a
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/emit_c.h"
+#include "codegen/c/c_emit.h"
 #include "ir/diag.h"
 
 void cg_c_prelude(FILE *f, int lanes) {

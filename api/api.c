@@ -1,4 +1,4 @@
-/* loom.c — the public C API (include/loom.h) over the frontend and the
+/* api.c — the public C API (include/loom.h) over the frontend and the
  * backends (api/backend.h).
  *
  * Inputs are matched to the graph's input nodes by name, so callers need
@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "api/backend.h"
-#include "codegen/lower.h"
+#include "codegen/lower/lower.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 

@@ -13,7 +13,7 @@
  *   t = 1 / (1 + p·|x|), odd in x.
  * tanh: 1 − 2 / (e^(2x) + 1), which saturates cleanly at ±1.
  */
-#include "codegen/kmath.h"
+#include "codegen/kir/kmath.h"
 
 #include <math.h>
 

@@ -6,7 +6,7 @@
  * with assertions: a type error here is a bug in a lowering, not a user
  * mistake.
  */
-#include "codegen/kir.h"
+#include "codegen/kir/kir.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* bench.c — `loom bench`: how fast a model runs, stated against the work
+/* cmd_bench.c — `loom bench`: how fast a model runs, stated against the work
  * it does.
  *
  *   loom bench MODEL.yaml [--input NAME=...]... [--backend B] [--target T]

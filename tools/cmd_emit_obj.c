@@ -1,9 +1,9 @@
-/* emit_obj.c — `loom emit-obj`: a model as an object file.
+/* cmd_emit_obj.c — `loom emit-obj`: a model as an object file.
  *
  *   loom emit-obj MODEL.yaml -o DIR [--target T] [--weights FILE]
  *
  * Lowers the model as the backends do (the default graph passes, then
- * codegen/program.c) and writes codegen/emit_obj.c's files into DIR:
+ * codegen/program.c) and writes codegen/llvm/llvm_obj.c's files into DIR:
  * NAME.o (the model, from LLVM), NAME.h (the API, as emit-c writes it),
  * NAME.weights and loom_obj.c (the host side, the same for every model).
  * The files are written in a temporary directory beside DIR and renamed
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "codegen/cc.h"
-#include "codegen/emit_c.h"
-#include "codegen/emit_llvm.h"
+#include "codegen/c/c_cc.h"
+#include "codegen/c/c_emit.h"
+#include "codegen/llvm/llvm_emit.h"
 #include "tools/cli.h"
 
 static const char emit_obj_help[] =

@@ -1,10 +1,10 @@
-/* main.c — the command line of a model loom emitted as C: `loom run`'s
+/* sa_main.c — the command line of a model loom emitted as C: `loom run`'s
  * arguments, with the model built in.
  *
  *   NAME [--input NAME=FILE.npy | --input NAME=1,2,3]... [--out-dir DIR]
  *        [--weights FILE] [--print]
  *
- * This is a template: codegen/emit_c.c writes it as main.c with `NAME_`
+ * This is a template: codegen/c/c_emit.c writes it as main.c with `NAME_`
  * replaced by the model's C name.  The weights come from --weights, else
  * from the executable itself when it was built with
  * -DLOOM_EMBEDDED_WEIGHTS (`loom build --embed-weights` appends them to

@@ -1,4 +1,4 @@
-/* cc.h — running the system C compiler on emitted C (loom build, the c
+/* c_cc.h — running the system C compiler on emitted C (loom build, the c
  * backend).
  *
  * The compiler is $CC (split at blanks, so "ccache gcc" works), default

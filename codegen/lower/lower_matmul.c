@@ -33,8 +33,8 @@
  * stored: + bias[j], the activation, + residual[i, j] — one pass over the
  * output instead of three more kernels.
  */
-#include "codegen/kmath.h"
-#include "codegen/lower.h"
+#include "codegen/kir/kmath.h"
+#include "codegen/lower/lower.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* kir.h — the Kernel IR: loop nests over buffers, with scalar and explicit
  * vector operations.
  *
- * Graph IR nodes lower to kernels (codegen/lower*.c); both backends — the C
+ * Graph IR nodes lower to kernels (codegen/lower/); both backends — the C
  * emitter and the LLVM builder — print this one IR, so no op is ever written
  * twice.  A kernel is a function of buffer parameters (row-major element
  * arrays) and i64 parameters (the values of symbolic dimensions); its body
@@ -26,7 +26,7 @@
  * reductions.  There are no implicit conversions.
  *
  * Math that is not a machine instruction (exp, erf, tanh) is built from
- * these primitives by codegen/kmath.c, so it is the same in every backend.
+ * these primitives by codegen/kir/kmath.c, so it is the same in every backend.
  *
  * Expressions and statements live in per-kernel arrays and refer to each
  * other by index (uint32_t).  A statement list is a chain through `next`.

@@ -6,7 +6,7 @@
  * added in the order results, operands, symbols — cg_lower_node adds the
  * buffers up front so every lowering sees the same order.
  */
-#include "codegen/lower.h"
+#include "codegen/lower/lower.h"
 
 #include <inttypes.h>
 #include <string.h>

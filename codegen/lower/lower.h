@@ -14,7 +14,7 @@
 #ifndef LOOM_CODEGEN_LOWER_H
 #define LOOM_CODEGEN_LOWER_H
 
-#include "codegen/kir.h"
+#include "codegen/kir/kir.h"
 #include "codegen/target.h"
 #include "ir/ir.h"
 
@@ -49,7 +49,7 @@ typedef struct {
 int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
                   Kernel **out, KBind *binds, uint32_t *n_binds, Diag *d);
 
-/* ---- helpers for the per-op lowerings (codegen/lower*.c) ------------- */
+/* ---- helpers for the per-op lowerings (codegen/lower/) ------------- */
 
 /* Parameters for a value (a buffer) and for the size of a dimension. */
 uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name);

@@ -1,4 +1,4 @@
-/* build.c — `loom emit-c` and `loom build`: a model as C, and as a
+/* cmd_build.c — `loom emit-c` and `loom build`: a model as C, and as a
  * standalone executable.
  *
  *   loom emit-c MODEL.yaml -o DIR [--target T] [--weights FILE]
@@ -6,7 +6,7 @@
  *              [--via c|llvm]
  *
  * Both lower the model as the backends do (the default graph passes, then
- * codegen/program.c) and write codegen/emit_c.c's directory.  Nothing
+ * codegen/program.c) and write codegen/c/c_emit.c's directory.  Nothing
  * appears at the destination until everything is complete: emit-c writes a
  * temporary directory beside DIR and renames it (or its files, when DIR
  * exists); build compiles in a temporary directory beside BIN and renames
@@ -19,7 +19,7 @@
  * literal, so the compiler never sees the half gigabyte of GPT-2.  (strip(1)
  * drops such a trailer; strip before embedding, not after.)
  *
- * --via llvm builds from codegen/emit_obj.c's files instead: the model is
+ * --via llvm builds from codegen/llvm/llvm_obj.c's files instead: the model is
  * NAME.o from LLVM, and $CC compiles only loom's runtime (main.c, npy.c,
  * loom_obj.c) around it.
  */
@@ -33,9 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codegen/cc.h"
-#include "codegen/emit_c.h"
-#include "codegen/emit_llvm.h"
+#include "codegen/c/c_cc.h"
+#include "codegen/c/c_emit.h"
+#include "codegen/llvm/llvm_emit.h"
 #include "passes/pass.h"
 #include "tools/cli.h"
 
@@ -253,7 +253,7 @@ static int embed(const char *exe, const char *wpath) {
   return rc;
 }
 
-/* The sources of build --via llvm (codegen/emit_obj.c). */
+/* The sources of build --via llvm (codegen/llvm/llvm_obj.c). */
 static int emit_obj_program(const Program *p, const char *name, const char *dir,
                             Diag *d) {
 #ifdef LOOM_HAVE_LLVM

@@ -1,7 +1,7 @@
-/* model.c — the host side of every model loom emits as C: loading the
+/* sa_model.c — the host side of every model loom emits as C: loading the
  * weights, checking the caller's tensors, running the kernels.
  *
- * This is a template, not a file loom compiles: codegen/emit_c.c copies it
+ * This is a template, not a file loom compiles: codegen/c/c_emit.c copies it
  * into NAME.c with `NAME_` replaced by the model's C name, after the
  * kernels and the model's tables — which it reads:
  *

@@ -1,4 +1,4 @@
-/* emit_llvm.c — Kernel IR as LLVM IR through the LLVM C API (emit_llvm.h).
+/* llvm_emit.c — Kernel IR as LLVM IR through the LLVM C API (emit_llvm.h).
  *
  * The printer walks a kernel's statements as the C printer does
  * (emit_c_kernel.c) and builds the same meaning:
@@ -48,7 +48,7 @@
  * such an object file into the process, so that the JIT's code and
  * emit-obj's are generated alike and a JIT object can be cached.
  */
-#include "codegen/emit_llvm.h"
+#include "codegen/llvm/llvm_emit.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -65,7 +65,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-#include "codegen/emit_c.h"
+#include "codegen/c/c_emit.h"
 #include "runtime/parallel.h"
 
 struct CgLlvm {
@@ -858,7 +858,7 @@ static const char *value_name(const Graph *g, uint32_t v, char *buf, size_t cap)
   return buf;
 }
 
-/* IoSpec (runtime/standalone/model.c; cg_llvm_runtime_c declares it):
+/* IoSpec (runtime/standalone/sa_model.c; cg_llvm_runtime_c declares it):
  * {name, dtype, rank, {{c, sym} x 8}, optional, shape text}. */
 static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
                             const Graph *g, uint32_t v, bool optional) {

@@ -1,4 +1,4 @@
-/* emit_obj.c — a model as an object file: `loom emit-obj` and the files of
+/* llvm_obj.c — a model as an object file: `loom emit-obj` and the files of
  * `loom build --via llvm`.
  *
  * NAME.o holds everything that is the model: its kernels, `forward` (one
@@ -9,7 +9,7 @@
  * the descriptor (loom_obj_use) and calls loom_obj_f.
  *
  * loom_obj.c is the same for every model: the C backend's host side
- * (runtime/standalone/model.c: mapping the weights file, matching and
+ * (runtime/standalone/sa_model.c: mapping the weights file, matching and
  * checking tensors, binding symbols) instantiated once as loom_obj_*, its
  * tables read through the descriptor in force, plus the parallel-for the
  * kernels call (runtime/parallel.c).  No C compiler ever sees the model:
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/emit_c.h"
-#include "codegen/emit_llvm.h"
+#include "codegen/c/c_emit.h"
+#include "codegen/llvm/llvm_emit.h"
 #include "loom.h"
 
 static const char *embedded(const char *path) {
@@ -36,7 +36,7 @@ static const char *embedded(const char *path) {
 }
 
 /* text with every NAME_ at a word start made `name`_ (the templates'
- * convention, as codegen/emit_c.c instantiates them) */
+ * convention, as codegen/c/c_emit.c instantiates them) */
 static void put_template(FILE *f, const char *text, const char *name) {
   for (const char *s = text; *s; s++) {
     bool boundary = s == text || !((s[-1] >= 'a' && s[-1] <= 'z') ||
@@ -74,7 +74,7 @@ static const char runtime_head[] =
     "which\n"
     " * reads the model's tables through that descriptor.  The functions are "
     "loom's\n"
-    " * runtime/standalone/model.c; loom_parallel_for is "
+    " * runtime/standalone/sa_model.c; loom_parallel_for is "
     "runtime/parallel.c.\n"
     " * Build: cc -O2 -std=gnu11 -fopenmp -c loom_obj.c (without -fopenmp: "
     "one thread).\n"
@@ -116,7 +116,7 @@ static const char runtime_head[] =
     "  const char *shape; /* as text: \"[S, 64]\" */\n"
     "} IoSpec;\n"
     "\n"
-    "/* A model's descriptor, a constant in NAME.o (codegen/emit_llvm.c "
+    "/* A model's descriptor, a constant in NAME.o (codegen/llvm/llvm_emit.c "
     "builds it). */\n"
     "typedef struct {\n"
     "  const char *name;\n"
@@ -179,7 +179,7 @@ static const char runtime_head[] =
     "#define arena_bytes (D->arena_bytes)\n"
     "#define forward loom_obj_forward\n"
     "\n"
-    "/* ---- runtime/standalone/model.c ---- */\n\n";
+    "/* ---- runtime/standalone/sa_model.c ---- */\n\n";
 
 static const char runtime_tail[] =
     "\n/* ---- the model's steps, and their failures ---- */\n\n"
@@ -211,7 +211,7 @@ char *cg_obj_runtime_c(void) {
   FILE *f = open_memstream(&text, &len);
   IR_ASSERT(f);
   fputs(runtime_head, f);
-  put_template(f, embedded("runtime/standalone/model.c"), "loom_obj");
+  put_template(f, embedded("runtime/standalone/sa_model.c"), "loom_obj");
   fputs(runtime_tail, f);
   put_without(f, embedded("runtime/parallel.h"), "#include \"runtime/");
   fputc('\n', f);

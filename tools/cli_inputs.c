@@ -1,4 +1,4 @@
-/* inputs.c — `--input NAME=FILE.npy | NAME=1,2,3` for the commands that
+/* cli_inputs.c — `--input NAME=FILE.npy | NAME=1,2,3` for the commands that
  * run a model (run, bench).
  *
  * A value matching -?[0-9]+(,-?[0-9]+)* is an inline rank-1 integer tensor;

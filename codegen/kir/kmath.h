@@ -7,7 +7,7 @@
 #ifndef LOOM_CODEGEN_KMATH_H
 #define LOOM_CODEGEN_KMATH_H
 
-#include "codegen/kir.h"
+#include "codegen/kir/kir.h"
 
 /* f32 (any lanes) in, f32 out. */
 uint32_t km_exp(Kernel *k, uint32_t x);  /* within 2 ulp on [-87, 88]; 0 below, +inf above */

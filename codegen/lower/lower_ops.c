@@ -42,8 +42,8 @@
  * of softmax that is all −inf has max −inf, so x − max is NaN, km_exp keeps
  * NaN, and the whole row comes out NaN as torch.softmax gives.
  */
-#include "codegen/kmath.h"
-#include "codegen/lower.h"
+#include "codegen/kir/kmath.h"
+#include "codegen/lower/lower.h"
 
 #include <math.h>
 #include <string.h>

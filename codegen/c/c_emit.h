@@ -1,4 +1,4 @@
-/* emit_c.h — Kernel IR as portable C, and a whole model as a C program.
+/* c_emit.h — Kernel IR as portable C, and a whole model as a C program.
  *
  * Vector kernels use GCC/Clang vector extensions (`vector_size`), with
  * vectors only as local variables (never passed to or returned from
@@ -8,9 +8,9 @@
  *
  * cg_emit_c writes a model (a Program) as a self-contained directory:
  *   NAME.c, NAME.h   the model: kernels, one call per step, and the API
- *                    (NAME_create, NAME_run, ...; runtime/standalone/model.c)
+ *                    (NAME_create, NAME_run, ...; runtime/standalone/sa_model.c)
  *   NAME.weights     the weights blob with a header (the format is described
- *                    in runtime/standalone/model.c)
+ *                    in runtime/standalone/sa_model.c)
  *   main.c           a command line with `loom run`'s arguments
  *   npy.c, npy.h     the .npy reader and writer main.c uses
  *   Makefile         make / make CC=clang-19 / make CC=tcc
@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "codegen/kir.h"
+#include "codegen/kir/kir.h"
 #include "codegen/program.h"
 
 /* Type definitions and helpers that kernels of `lanes` lanes use (call once
@@ -54,9 +54,9 @@ void cg_c_kernel(FILE *f, const Kernel *k, const char *name);
   "#define LOOM_HAVE_MMAP 1\n"                          \
   "#endif\n"
 
-/* Files loom carries as text and writes out (codegen/embed_text.cmake):
- * "runtime/npy.c", "runtime/npy.h", "runtime/standalone/model.c",
- * "runtime/standalone/main.c"; the array ends with {NULL, NULL}. */
+/* Files loom carries as text and writes out (cmake/embed_text.cmake):
+ * "runtime/npy.c", "runtime/npy.h", "runtime/standalone/sa_model.c",
+ * "runtime/standalone/sa_main.c"; the array ends with {NULL, NULL}. */
 typedef struct {
   const char *path;
   const char *text;
