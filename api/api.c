@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "api/backend.h"
-#include "codegen/lower/lower.h"
+#include "codegen/target.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 
@@ -43,6 +43,32 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+int api_prepare(const char *path, const PrepareOptions *o, Target *t,
+                FeModel **fe, Diag *d) {
+  *fe = NULL;
+  if (cg_target(o->target, t)) {
+    ir_errorf(d, (Loc){0}, "unknown target '%s' (available: %s)", o->target,
+              cg_target_names);
+    return LOOM_ERR_USAGE;
+  }
+  if (pass_check_list(o->passes, d) || pass_check_list(o->disable, d))
+    return LOOM_ERR_USAGE;
+  double t0 = now_ms();
+  FeOptions fo = {.weights = o->weights};
+  FeModel *m = fe_load(path, &fo, d);
+  if (!m) return LOOM_ERR_MODEL;
+  PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
+  PassCtx pc = {.target = t};
+  double t1 = now_ms();
+  if (pass_run_pipeline(m->g, &pl, &pc, d)) {
+    fe_model_free(m);
+    return LOOM_ERR_MODEL;
+  }
+  if (o->log) fprintf(o->log, "parse_ms=%.1f\npasses_ms=%.1f\n", t1 - t0, now_ms() - t1);
+  *fe = m;
+  return 0;
+}
+
 loom_status loom_load(const char *path, const loom_options *opts,
                       loom_model **out, char *err, size_t errlen) {
   if (!path || !out) return fail(err, errlen, LOOM_ERR_USAGE, "error: loom_load: NULL argument");
@@ -61,36 +87,15 @@ loom_status loom_load(const char *path, const loom_options *opts,
     return fail(err, errlen, LOOM_ERR_USAGE, msg);
   }
   Diag d = {0};
-  FeOptions fo = {.weights = opts ? opts->weights : NULL};
-  FILE *log = opts ? opts->log : NULL;
-  double t0 = now_ms();
-  FeModel *fe = fe_load(path, &fo, &d);
-  if (!fe) return fail_diag(err, errlen, &d);
-  BackendOptions bo = {opts ? opts->target : NULL, opts ? opts->cache : NULL,
+  PrepareOptions po = {opts ? opts->target : NULL, opts ? opts->weights : NULL,
+                       opts ? opts->passes : NULL, opts ? opts->disable : NULL,
                        opts ? opts->log : NULL};
-  BackendModel *bm = NULL;
-  /* The graph passes, for the target the backend generates code for. */
   Target target;
-  if (cg_target(opts ? opts->target : NULL, &target)) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "error: unknown target '%s' (available: %s)",
-             opts->target, cg_target_names);
-    fe_model_free(fe);
-    return fail(err, errlen, LOOM_ERR_USAGE, msg);
-  }
-  PipelineOptions po = {.passes = opts ? opts->passes : NULL,
-                        .disable = opts ? opts->disable : NULL};
-  PassCtx pc = {.panel = cg_matmul_panel(&target)};
-  if (pass_check_list(po.passes, &d) || pass_check_list(po.disable, &d)) {
-    fe_model_free(fe);
-    return fail(err, errlen, LOOM_ERR_USAGE, d.msg);
-  }
-  double t1 = now_ms();
-  if (pass_run_pipeline(fe->g, &po, &pc, &d)) {
-    fe_model_free(fe);
-    return fail_diag(err, errlen, &d);
-  }
-  if (log) fprintf(log, "parse_ms=%.1f\npasses_ms=%.1f\n", t1 - t0, now_ms() - t1);
+  FeModel *fe = NULL;
+  int st = api_prepare(path, &po, &target, &fe, &d);
+  if (st) return fail(err, errlen, (loom_status)st, d.msg);
+  BackendOptions bo = {&target, opts ? opts->cache : NULL, opts ? opts->log : NULL};
+  BackendModel *bm = NULL;
   if (be->compile(fe, &bo, &bm, &d)) {
     fe_model_free(fe);
     return fail_diag(err, errlen, &d);

@@ -12,9 +12,10 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "ir/target.h"
 
 typedef struct {
-  const char *target;  /* --target name, NULL = native */
+  const Target *target; /* the compile's target (api_prepare resolved it) */
   const char *cache;   /* compiled-code cache directory, NULL = default */
   FILE *log;           /* timings and notes (key=value lines), or NULL */
 } BackendOptions;
@@ -39,6 +40,21 @@ typedef struct Backend {
 const Backend *loom_backend(const char *name);
 /* "ref, c, jit" */
 const char *loom_backend_names(void);
+
+/* The front half of every compile, shared by libloom and the CLI: the
+ * target resolved once (the same Target then goes to the passes and to
+ * the backend's lowering), the model loaded, the graph passes run for that
+ * target.  Returns 0; LOOM_ERR_USAGE for an unknown target or pass list,
+ * LOOM_ERR_MODEL for a bad model (the message in d either way).  On
+ * success *fe is the model, its graph after the passes. */
+typedef struct {
+  const char *target;  /* --target name, NULL = native */
+  const char *weights; /* a safetensors file replacing the model's own */
+  const char *passes, *disable; /* NULL: the default pipeline */
+  FILE *log;           /* parse_ms, passes_ms lines, or NULL */
+} PrepareOptions;
+int api_prepare(const char *path, const PrepareOptions *o, Target *t,
+                FeModel **fe, Diag *d);
 
 extern const Backend loom_backend_ref;
 extern const Backend loom_backend_c; /* api/backend_c.c */

@@ -119,17 +119,14 @@ static int build(const char *dir, const char *name, const char *src,
 static int c_compile(const FeModel *m, const BackendOptions *o,
                      BackendModel **out, Diag *d) {
   const Graph *g = m->g;
-  Target t;
-  if (cg_target(o->target, &t))
-    return ir_errorf(d, (Loc){0}, "unknown target '%s' (available: %s)",
-                     o->target, cg_target_names);
+  const Target *t = o->target;
   double t0 = now_ms();
-  Program *p = cg_program(g, &t, d);
+  Program *p = cg_program(g, t, d);
   if (!p) return -1;
   char name[128], dir[PATH_MAX], so[PATH_MAX + 200], flags[512];
   cg_c_name(g->name, name, sizeof name);
   char *src = cg_c_source(p, name), *hdr = cg_c_header(p, name);
-  cg_cc_key(&t, true, flags, sizeof flags);
+  cg_cc_key(t, true, flags, sizeof flags);
 
   /* The cache key: the code and how it is compiled (the compiler runs only
    * on a miss, not even to probe for OpenMP). */
@@ -141,7 +138,7 @@ static int c_compile(const FeModel *m, const BackendOptions *o,
   struct stat st;
   bool hit = rc == 0 && stat(so, &st) == 0;
   double t1 = now_ms();
-  if (rc == 0 && !hit) rc = build(dir, name, src, hdr, so, &t, d);
+  if (rc == 0 && !hit) rc = build(dir, name, src, hdr, so, t, d);
   double t2 = now_ms();
   free(src);
   free(hdr);

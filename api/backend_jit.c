@@ -110,20 +110,17 @@ static bool host_runs(const Target *t) {
 
 static int jit_compile(const FeModel *m, const BackendOptions *o,
                        BackendModel **out, Diag *d) {
-  Target t;
-  if (cg_target(o ? o->target : NULL, &t))
-    return ir_errorf(d, (Loc){0}, "unknown target '%s' (known: %s)", o->target,
-                     cg_target_names);
-  if (!t.native && !host_runs(&t))
+  const Target *t = o->target;
+  if (!t->native && !host_runs(t))
     return ir_errorf(d, (Loc){0}, "the jit backend cannot run code for target %s "
                                   "on this CPU (use emit-obj or build for it)",
-                     t.name);
+                     t->name);
   FILE *log = o ? o->log : NULL;
   double t0 = now_ms();
   BackendModel *bm = calloc(1, sizeof *bm);
   IR_ASSERT(bm);
   bm->g = m->g;
-  bm->p = cg_program(m->g, &t, d);
+  bm->p = cg_program(m->g, t, d);
   if (!bm->p) {
     jit_release(bm);
     return -1;

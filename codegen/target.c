@@ -6,6 +6,8 @@
  */
 #include "codegen/target.h"
 
+#include "codegen/kpass/tile.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +15,10 @@
 const char *const cg_target_names = "native, x86-64-v4, x86-64-v3, x86-64-v2, generic";
 
 static const Target levels[] = {
-    {"x86-64-v4", "x86-64-v4", "-march=x86-64-v4", 16, 0, 0, 0, 0},
-    {"x86-64-v3", "x86-64-v3", "-march=x86-64-v3", 8, 0, 0, 0, 0},
-    {"x86-64-v2", "x86-64-v2", "-march=x86-64-v2", 4, 0, 0, 0, 0},
-    {"generic", "x86-64", "", 1, 0, 0, 0, 0},
+    {.name = "x86-64-v4", .cpu = "x86-64-v4", .cflags = "-march=x86-64-v4", .lanes = 16},
+    {.name = "x86-64-v3", .cpu = "x86-64-v3", .cflags = "-march=x86-64-v3", .lanes = 8},
+    {.name = "x86-64-v2", .cpu = "x86-64-v2", .cflags = "-march=x86-64-v2", .lanes = 4},
+    {.name = "generic", .cpu = "x86-64", .cflags = "", .lanes = 1},
 };
 
 /* Size of cache `index` of cpu0 from sysfs ("48K", "1024K", "32M"). */
@@ -41,6 +43,7 @@ static void caches(Target *t) {
   t->l1d = sysfs_cache(0, 32 << 10);
   t->l2 = sysfs_cache(2, 1 << 20);
   t->l3 = sysfs_cache(3, 32 << 20);
+  cg_tile_plan(t);
 }
 
 int cg_target(const char *name, Target *out) {

@@ -6,7 +6,7 @@
  *          {transpose_b = true}            %y = matmul %x, %w.packed
  *
  * The register tile of the matmul kernel (codegen/lower/lower_matmul.c) covers P
- * columns of b at a time (P = ctx->panel, from the target: 48 with
+ * columns of b at a time (P = panel, from the target: 48 with
  * AVX-512).  Stored row-major, b's row k of a tile is P floats out of a
  * row of N: every k step touches a new cache line region N·4 bytes away.
  * Packed as ceil(N/P) panels of [K, P] (the last zero-padded), a tile
@@ -113,7 +113,8 @@ static bool untranspose_b(Graph *g, uint32_t i) {
 
 int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
   (void)d;
-  if (!ctx || ctx->panel <= 0) return 0;
+  int panel = ctx && ctx->target ? ctx->target->plan.panel : 0;
+  if (panel <= 0) return 0;
   Packed *done = NULL;
   uint32_t n_done = 0;
   bool changed = false;
@@ -128,7 +129,7 @@ int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
     for (uint32_t k = 0; k < n_done; k++)
       if (done[k].src == b && done[k].tb == tb) packed = done[k].packed;
     if (packed == IR_NONE) {
-      packed = pack(g, b, tb, ctx->panel, g->nodes[g->values[b].node].pos);
+      packed = pack(g, b, tb, panel, g->nodes[g->values[b].node].pos);
       done = realloc(done, (n_done + 1) * sizeof *done);
       IR_ASSERT(done);
       done[n_done++] = (Packed){b, tb, packed};

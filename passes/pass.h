@@ -14,10 +14,13 @@
 #include <stdio.h>
 
 #include "ir/ir.h"
+#include "ir/target.h"
 
 typedef struct {
-  int panel;           /* layout: the matmul kernels' panel width P (from
-                          the target; 0 leaves weights row-major) */
+  const Target *target; /* the compile's target, the same one lowering
+                           gets (layout packs in its plan's panel width);
+                           NULL: target-independent (weights stay
+                           row-major) */
   /* plan-memory's result, when it ran */
   bool planned;
   int64_t peak_bytes;

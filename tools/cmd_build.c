@@ -36,6 +36,7 @@
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
 #include "codegen/llvm/llvm_emit.h"
+#include "api/backend.h"
 #include "passes/pass.h"
 #include "tools/cli.h"
 
@@ -44,27 +45,18 @@ int cli_program(const char *path, const char *weights, const char *target,
                 Program **p) {
   Diag d = {0};
   Target t;
-  *fe = NULL;
   *p = NULL;
-  if (cg_target(target, &t)) return cli_die(EXIT_USAGE, "unknown target '%s'", target);
-  if (cli_check_passes(NULL, passes, disable)) return EXIT_USAGE;
-  FeOptions fo = {.weights = weights};
-  FeModel *m = fe_load(path, &fo, &d);
-  if (!m) {
-    fprintf(stderr, "%s\n", d.msg);
-    return EXIT_MODEL;
+  PrepareOptions po = {target, weights, passes, disable, NULL};
+  int st = api_prepare(path, &po, &t, fe, &d);
+  if (st == LOOM_ERR_USAGE)
+    return cli_die(EXIT_USAGE, "%s", strncmp(d.msg, "error: ", 7) ? d.msg : d.msg + 7);
+  if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
+    fe_model_free(*fe);
+    *fe = NULL;
+    st = EXIT_MODEL;
   }
-  PipelineOptions po = {.passes = passes, .disable = disable};
-  PassCtx pc = {.panel = cg_matmul_panel(&t)};
-  Program *prog = NULL;
-  if (pass_run_pipeline(m->g, &po, &pc, &d) || !(prog = cg_program(m->g, &t, &d))) {
-    fprintf(stderr, "%s\n", d.msg);
-    fe_model_free(m);
-    return EXIT_MODEL;
-  }
-  *fe = m;
-  *p = prog;
-  return 0;
+  if (st) fprintf(stderr, "%s\n", d.msg);
+  return st ? EXIT_MODEL : 0;
 }
 
 /* The directory part of path ("." when none), for temporary siblings. */

@@ -407,7 +407,8 @@ int cmd_graph(int argc, char **argv) {
                                               : "graph: give exactly one "
                                                 "model file");
   PassCtx ctx;
-  int status = tool_pass_setup("graph", po.passes, po.disable, target, &ctx);
+  Target t;
+  int status = tool_pass_setup("graph", po.passes, po.disable, target, &t, &ctx);
   if (status) return status;
   ToolModel tm;
   if ((status = tool_load(argv[optind], weights, 1, &tm))) return status;

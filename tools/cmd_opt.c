@@ -58,18 +58,17 @@ static const char *bare(const Diag *d) {
 }
 
 int tool_pass_setup(const char *cmd, const char *passes, const char *disable,
-                    const char *target, PassCtx *ctx) {
+                    const char *target, Target *t, PassCtx *ctx) {
   Diag d = {0};
   if (passes && !*passes)
     return tool_usage(cmd, "%s: --passes needs a list of passes, or 'none'",
                       cmd);
   if (pass_check_list(passes, &d) || pass_check_list(disable, &d))
     return tool_usage(cmd, "%s: %s", cmd, bare(&d));
-  Target t;
-  if (cg_target(target, &t))
+  if (cg_target(target, t))
     return tool_usage(cmd, "%s: unknown target '%s' (available: %s)", cmd,
                       target, cg_target_names);
-  *ctx = (PassCtx){.panel = cg_matmul_panel(&t)};
+  *ctx = (PassCtx){.target = t};
   return 0;
 }
 
@@ -504,7 +503,8 @@ int cmd_opt(int argc, char **argv) {
                                             : "opt: give exactly one model "
                                               "file");
   PassCtx ctx;
-  int status = tool_pass_setup("opt", po.passes, po.disable, target, &ctx);
+  Target t;
+  int status = tool_pass_setup("opt", po.passes, po.disable, target, &t, &ctx);
   if (status) return status;
   const char *names[2] = {po.print_after, po.print_before};
   for (int i = 0; i < 2; i++) {

@@ -33,10 +33,11 @@ int tool_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Check --passes / --disable lists and --target for command `cmd`, and
- * fill the pass context (the layout pass's panel width for the target).
+ * resolve the target into *t and fill the pass context with it (the
+ * layout pass packs in its plan's panel width); *t must outlive ctx.
  * Returns 0 or the usage exit status (the message printed). */
 int tool_pass_setup(const char *cmd, const char *passes, const char *disable,
-                    const char *target, PassCtx *ctx);
+                    const char *target, Target *t, PassCtx *ctx);
 
 /* Write text to path under a temporary name, then rename it; returns 0 or
  * the exit status (1) with the message printed. */

@@ -59,11 +59,6 @@ uint32_t cg_dim(Lower *L, Dim d);
 /* Row-major strides of a value's shape as i64 expressions. */
 void cg_strides(Lower *L, const Shape *s, uint32_t *strides);
 
-/* The panel width P the matmul micro-kernel reads a packed [K, N] b in
- * for target t (the layout pass packs constants so); the scalar kernels
- * of the portable C read the same panels. */
-int cg_matmul_panel(const Target *t);
-
 /* Per-op entry points. */
 int cg_lower_matmul(Lower *L, const Node *n);
 int cg_lower_op(Lower *L, const Node *n); /* every other op */

@@ -18,9 +18,8 @@
  *   products: an MR x NR block of outputs, each a vector accumulator along
  *   K, reduced across lanes once at the end, scalar K tail after.
  *
- * The tile sizes follow the vector width: with 32 vector registers
- * (AVX-512) an 8 x 3-vector tile (24 accumulators, the 8x48 of
- * TOOLCHAIN.md); with 16 (AVX2) 4 x 3.  For b [K, N] the column blocks are
+ * Every tile number (register tiles, K block, panel width) is the
+ * target's TilePlan (ir/target.h, codegen/kpass/tile.c).  For b [K, N] the column blocks are
  * outermost (see cols_kn) and parallel; for b [N, K] the rows are.  With
  * batch dims the outermost batch loop is the parallel one instead.
  *
@@ -34,6 +33,7 @@
  * output instead of three more kernels.
  */
 #include "codegen/kir/kmath.h"
+#include "codegen/kpass/tile.h"
 #include "codegen/lower/lower.h"
 
 #include <math.h>
@@ -51,6 +51,7 @@ typedef struct {
   bool ta;
   int lanes;
   int panel;            /* b's panel width P, 0 when row-major */
+  TilePlan plan;        /* the target's, at this kernel's width */
   uint32_t bias, res;   /* params, or K_NONE */
   int act;              /* ir_act_index: none, relu, gelu, gelu_tanh */
 } Mm;
@@ -192,9 +193,7 @@ static void cols_kn(Mm *m, int MR, int V, bool parallel) {
       {k_i64(k, 0), n1, V, w}, {n1, n2, 1, w}, {n2, m->N, 1, 1}};
   int nparts = w > 1 ? 3 : 2;
   if (w == 1) parts[1] = (typeof(parts[1])){n1, m->N, 1, 1};
-  /* kc: a block of the panel in half of L1 */
-  int64_t K, kc = m->L->t->l1d / 2 / ((int64_t)V * w * 4);
-  kc = kc < 64 ? 64 : kc > 1024 ? 1024 : kc & ~(int64_t)7;
+  int64_t K, kc = m->plan.kc;
   bool blocked = k_is_const(k, m->K, &K) && K > kc;
   int64_t last_lo = blocked ? (K - 1) / kc * kc : 0;
   for (int p = 0; p < nparts; p++) {
@@ -311,19 +310,6 @@ static void naive(Mm *m, bool parallel) {
 
 /* ---- the kernel ----------------------------------------------------------- */
 
-/* The b [K, N] tile: MR rows x V vectors of w lanes.  32 vector registers
- * at 16 lanes (AVX-512): 8 x 3 = 24 accumulators; 16 registers below. */
-static void tile_shape(int w, int *MR, int *V) {
-  *MR = w >= 16 ? 8 : 4;
-  *V = w >= 8 ? 3 : w == 4 ? 2 : 4;
-}
-
-int cg_matmul_panel(const Target *t) {
-  int MR, V;
-  tile_shape(t->lanes, &MR, &V);
-  return V * t->lanes;
-}
-
 /* Element strides of x's dims, with 0 where x broadcasts against out. */
 static void batch_strides(Lower *L, const Shape *x, const Shape *out,
                           uint32_t *st) {
@@ -346,7 +332,8 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   const Shape *sb = &g->values[n->in[1]].shape;
   bool ta = ir_get_int(g, n, "transpose_a"), tb = ir_get_int(g, n, "transpose_b");
   Mm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .ta = ta, .lanes = L->lanes,
-          .bias = K_NONE, .res = K_NONE};
+          .bias = K_NONE, .res = K_NONE, };
+  cg_tile_plan_at(L->t, L->lanes, &m.plan);
   /* params: out, a, b, [bias], [residual] (lower.c adds them in order) */
   if (ir_get_int(g, n, "bias")) m.bias = 3;
   if (ir_get_int(g, n, "residual")) m.res = n->nin;
@@ -375,14 +362,12 @@ int cg_lower_matmul(Lower *L, const Node *n) {
     m.bo = k_var(k, k_let(k, "bo", k_add(k, m.bo, k_mul(k, bi, stb[i]))));
   }
   bool par_rows = nb == 0;
-  int w = L->lanes;
+  IR_ASSERT(m.plan.kn_mr <= MAXR && m.plan.kn_nv <= MAXV &&
+            m.plan.nk_mr <= MAXR && m.plan.nk_nc <= MAXR);
   if (!tb) {
-    int MR, V;
-    tile_shape(w, &MR, &V);
-    cols_kn(&m, MR, V, par_rows);
+    cols_kn(&m, m.plan.kn_mr, m.plan.kn_nv, par_rows);
   } else if (!ta) {
-    int MR = 4, C = 4;
-    if (w >= 16) MR = 4, C = 6;
+    int MR = m.plan.nk_mr, C = m.plan.nk_nc;
     uint32_t m1 = k_floor_to(k, m.M, MR);
     rows_nk(&m, k_i64(k, 0), m1, MR, C, par_rows);
     rows_nk(&m, m1, m.M, 1, C, par_rows);

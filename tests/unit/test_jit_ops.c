@@ -21,6 +21,7 @@
 #include <dirent.h>
 
 #include "api/backend.h"
+#include "codegen/target.h"
 #include "ir/ir.h"
 #include "runtime/npy.h"
 #include "tests/check.h"
@@ -53,7 +54,9 @@ static int run_jit(const Graph *g, const char *target, const Tensor *in,
                    int n_in, Tensor *out, Diag *d) {
   const Backend *be = loom_backend("jit");
   FeModel fm = {.g = (Graph *)g};
-  BackendOptions bo = {.target = target};
+  Target t;
+  CHECK(cg_target(target, &t) == 0);
+  BackendOptions bo = {.target = &t};
   BackendModel *bm;
   if (be->compile(&fm, &bo, &bm, d)) return -1;
   int64_t binding[64];

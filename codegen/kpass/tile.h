@@ -1,0 +1,13 @@
+/* tile.h — the tile plan of a target (see ir/target.h's TilePlan). */
+#ifndef LOOM_CODEGEN_KPASS_TILE_H
+#define LOOM_CODEGEN_KPASS_TILE_H
+
+#include "ir/target.h"
+
+/* Fill t->plan from t's vector width and caches. */
+void cg_tile_plan(Target *t);
+/* The plan for kernels built `lanes` wide for t (t->plan at t->lanes);
+ * the panel width is always t's. */
+void cg_tile_plan_at(const Target *t, int lanes, TilePlan *p);
+
+#endif

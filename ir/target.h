@@ -1,0 +1,44 @@
+/* target.h — what the generated code may assume about the CPU, and the
+ * tile plan the kernels are blocked by.
+ *
+ * One Target is resolved per compile (codegen/target.c: detected from the
+ * host or named with --target) and handed, the same struct, to the graph
+ * passes (PassCtx: the layout pass packs weights in the plan's panel
+ * width) and to lowering (the register tile and K block of every matmul).
+ * The types live here, in ir/, because both passes/ and codegen/ read
+ * them; only codegen/ fills them.
+ *
+ * Every matmul tile number is in TilePlan and nowhere else: the numbers
+ * come from the vector registers and the caches (codegen/kpass/tile.c).
+ */
+#ifndef LOOM_IR_TARGET_H
+#define LOOM_IR_TARGET_H
+
+#include <stdint.h>
+
+/* The blocking of the matmul kernels at one vector width. */
+typedef struct {
+  int lanes;        /* f32 lanes of the vectors this plan is for */
+  /* b [K, N] (row-major or packed): an MR x NV·lanes block of the output
+   * in MR·NV vector accumulators across the K loop */
+  int kn_mr, kn_nv;
+  /* b [N, K] (transposed): an MR x NC block of dot products */
+  int nk_mr, nk_nc;
+  int64_t kc;       /* K block: kc rows of a panel fill half of L1 */
+  int panel;        /* the packed panel width P every plan of a target
+                       shares (the layout pass packs constants so):
+                       kn_nv · the target's lanes */
+} TilePlan;
+
+typedef struct {
+  const char *name;     /* "x86-64-v4", "x86-64-v3", "x86-64-v2", "generic" */
+  const char *cpu;      /* LLVM CPU name: the host's, or "x86-64-v4", ... */
+  const char *cflags;   /* C compiler flags: "-march=x86-64-v4", "" */
+  int lanes;            /* f32 lanes of a vector: 16, 8, 4, 1 */
+  int64_t l1d, l2, l3;  /* data cache sizes in bytes */
+  int native;           /* detected from this host */
+  TilePlan plan;        /* at `lanes`; kernels built narrower (the emitted
+                           C's scalar variant) get cg_tile_plan_at's */
+} Target;
+
+#endif
