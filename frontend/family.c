@@ -41,7 +41,7 @@ typedef struct {
   const char *const *ignore;   /* checkpoint tensors skipped (model.c) */
   const char *const *tied;     /* weights sharing another's when absent */
   double eps;                  /* defaults: the original model's */
-  FeAct act;
+  Op act;
   void (*build)(Fb *b, const FeFamily *f);
 } FamilyInfo;
 
@@ -83,15 +83,15 @@ static const char *const vit_ignore[] = {"pooler.*", "classifier.*", NULL};
 static const FamilyInfo families[] = {
     {"transformer", transformer_keys, transformer_required, NULL, NULL, NULL,
      1e-5,
-     FE_ACT_RELU, fe_build_transformer},
+     OP_RELU, fe_build_transformer},
     {"gpt2", gpt2_keys, gpt2_required, gpt2_prefixes, gpt2_ignore, gpt2_tied,
      1e-5,
-     FE_ACT_GELU_TANH, fe_build_gpt2},
+     OP_GELU_TANH, fe_build_gpt2},
     {"bert", bert_keys, bert_required, bert_prefixes, bert_ignore, NULL,
      1e-12,
-     FE_ACT_GELU, fe_build_bert},
+     OP_GELU, fe_build_bert},
     {"vit", vit_keys, vit_required, vit_prefixes, vit_ignore, NULL, 1e-12,
-     FE_ACT_GELU, fe_build_vit},
+     OP_GELU, fe_build_vit},
 };
 #define N_FAMILIES (int)(sizeof families / sizeof families[0])
 
@@ -190,10 +190,11 @@ static int read_family(FeYaml *y, yaml_node_t *root, const FamilyInfo *fi,
     if (!(f->eps > 0))
       return fe_yaml_error(y, eps, "eps must be positive, got %g", f->eps);
   }
-  static const char *const acts[] = {"relu", "gelu", "gelu_tanh", NULL};
-  int act = (int)f->act;
+  const char *acts[OP_COUNT + 1]; /* the ops flagged OPF_ACTIVATION */
+  ir_act_names(acts);
+  int act = -1;
   if (read_choice(y, root, "activation", acts, fam, &act, NULL)) return -1;
-  f->act = (FeAct)act;
+  if (act >= 0) f->act = ir_op_lookup(acts[act]);
 
   /* Per family. */
   if (read_count(y, root, "layers", max_layers, &f->layers, &f->at_layers) ||

@@ -140,10 +140,9 @@ uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name) {
   return finish(b, id, name);
 }
 
-uint32_t fb_activation(Fb *b, FeAct act, uint32_t x, const char *name) {
-  static const Op ops[] = {[FE_ACT_RELU] = OP_RELU, [FE_ACT_GELU] = OP_GELU,
-                           [FE_ACT_GELU_TANH] = OP_GELU_TANH};
-  return unary(b, ops[act], x, name);
+uint32_t fb_activation(Fb *b, Op act, uint32_t x, const char *name) {
+  IR_ASSERT(ir_op_info(act)->flags & OPF_ACTIVATION);
+  return unary(b, act, x, name);
 }
 
 uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,

@@ -27,15 +27,13 @@
 
 #include "ir/ir.h"
 
-typedef enum { FE_ACT_RELU, FE_ACT_GELU, FE_ACT_GELU_TANH } FeAct;
-
 /* A family model's hyperparameters, checked (family.c).  Fields a family
  * does not have are 0. */
 typedef struct {
   const char *family; /* "transformer", "gpt2", "bert", "vit" */
   int64_t d_model, heads, d_ff, max_len;
   double eps;
-  FeAct act;
+  Op act;             /* the feed-forward activation (OPF_ACTIVATION) */
   int64_t layers;                         /* gpt2, bert, vit */
   int64_t encoder_layers, decoder_layers; /* transformer */
   int64_t vocab;                          /* all but vit */
@@ -85,7 +83,7 @@ uint32_t fb_bias_add(Fb *b, uint32_t x, uint32_t bias, const char *name);
 uint32_t fb_layernorm(Fb *b, uint32_t x, uint32_t gamma, uint32_t beta,
                       double eps, const char *name);
 uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name);
-uint32_t fb_activation(Fb *b, FeAct act, uint32_t x, const char *name);
+uint32_t fb_activation(Fb *b, Op act, uint32_t x, const char *name);
 uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
                     const char *name);
 uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,

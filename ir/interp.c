@@ -262,22 +262,19 @@ static void k_softmax(const Buf *x, int axis, Buf *out) {
     }
 }
 
-/* x [...] -> out [...]: relu, gelu (erf form) or gelu_tanh, in double. */
+/* One activation (an OPF_ACTIVATION op) of v, in double: what each means. */
+static double activation(Op op, double v) {
+  if (op == OP_RELU) return v < 0 ? 0 : v; /* NaN passes through */
+  if (op == OP_GELU) return 0.5 * v * (1 + erf(v / sqrt(2.0)));
+  IR_ASSERT(op == OP_GELU_TANH);
+  const double c = sqrt(2.0 / 3.14159265358979323846);
+  return 0.5 * v * (1 + tanh(c * (v + 0.044715 * v * v * v)));
+}
+
+/* x [...] -> out [...]: an activation elementwise. */
 static void k_activation(Op op, const Buf *x, Buf *out) {
-  const double k_tanh = sqrt(2.0 / 3.14159265358979323846);
-  for (int64_t i = 0; i < x->numel; i++) {
-    double v = CF32(x)[i];
-    double y;
-    switch (op) {
-    case OP_RELU: y = v < 0 ? 0 : v; break; /* NaN passes through */
-    case OP_GELU: y = 0.5 * v * (1 + erf(v / sqrt(2.0))); break;
-    case OP_GELU_TANH:
-      y = 0.5 * v * (1 + tanh(k_tanh * (v + 0.044715 * v * v * v)));
-      break;
-    default: IR_ASSERT(!"not an activation"); y = 0;
-    }
-    F32(out)[i] = (float)y;
-  }
+  for (int64_t i = 0; i < x->numel; i++)
+    F32(out)[i] = (float)activation(op, CF32(x)[i]);
 }
 
 /* x [A...] -> out [B...] with prod(A) == prod(B): the same row-major bytes. */
@@ -463,11 +460,10 @@ static int eval_node(Interp *it) {
   case OP_SCALE: k_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
   case OP_MATMUL: {
     /* act(a·b + bias) + residual; each step in place on out */
-    static const Op act_ops[] = {OP_COUNT, OP_RELU, OP_GELU, OP_GELU_TANH};
     k_matmul(x, y, ir_get_int(g, n, "transpose_a"),
              ir_get_int(g, n, "transpose_b"), out);
     if (ir_get_int(g, n, "bias")) k_bias_add(out, &it->vals[n->in[2]], out);
-    Op act = act_ops[ir_act_index(ir_get_str(g, n, "act"))];
+    Op act = ir_matmul_act(g, n);
     if (act != OP_COUNT) k_activation(act, out, out);
     if (ir_get_int(g, n, "residual"))
       k_binary(OP_ADD, out, &it->vals[n->in[n->nin - 1]], out);

@@ -39,6 +39,8 @@ typedef enum {
 enum {
   OPF_SOURCE = 1 << 0,      /* no operands: input, weight */
   OPF_ELEMENTWISE = 1 << 1, /* out[i] = f(in[i]) with broadcasting */
+  OPF_ACTIVATION = 1 << 2,  /* x -> f(x) elementwise, one operand: what a
+                               matmul epilogue may apply (`act`) */
 };
 
 typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_DIM, AK_DIMS, AK_STR } AttrKind;
@@ -219,8 +221,17 @@ bool ir_is_view(const Graph *g, const Node *n);
  * node's location. */
 int ir_infer(Graph *g, uint32_t id, Diag *d);
 
-/* matmul's `act`: index of none/relu/gelu/gelu_tanh, -1 if unknown. */
-int ir_act_index(const char *name);
+/* Activations (ops flagged OPF_ACTIVATION).  Inside the compiler a matmul
+ * epilogue's activation is an op; the attribute `act` keeps the op's name
+ * in the IR text (`act = gelu`), or "none".  OP_COUNT stands for none. */
+/* The op `name` names: an activation, OP_COUNT for "none"; -1 when it is
+ * neither (an unknown name or an op that is not an activation). */
+int ir_act_lookup(const char *name, Op *act);
+/* matmul node n's epilogue activation, or OP_COUNT. */
+Op ir_matmul_act(const Graph *g, const Node *n);
+/* The activations' names in op-table order, NULL-terminated (out has room
+ * for OP_COUNT + 1); returns how many. */
+int ir_act_names(const char **out);
 /* A const's `layout`: 0 for row_major, P for panelP, -1 if unknown. */
 int ir_layout_panel(const char *layout);
 /* Bytes of a const's data in its layout (panels are zero-padded). */

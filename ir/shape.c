@@ -173,13 +173,29 @@ static int broadcast(Ctx *c, const Shape *a, int ra, const Shape *b, int rb,
 
 /* ---- the rules ---------------------------------------------------------- */
 
-/* The activation names an epilogue may apply, in ops.def's order. */
-static const char *const acts[] = {"none", "relu", "gelu", "gelu_tanh", NULL};
+int ir_act_lookup(const char *name, Op *act) {
+  if (strcmp(name, "none") == 0) {
+    *act = OP_COUNT;
+    return 0;
+  }
+  Op op = ir_op_lookup(name);
+  if (op == OP_COUNT || !(ir_op_info(op)->flags & OPF_ACTIVATION)) return -1;
+  *act = op;
+  return 0;
+}
 
-int ir_act_index(const char *name) {
-  for (int i = 0; acts[i]; i++)
-    if (strcmp(acts[i], name) == 0) return i;
-  return -1;
+Op ir_matmul_act(const Graph *g, const Node *n) {
+  Op act;
+  IR_ASSERT(ir_act_lookup(ir_get_str(g, n, "act"), &act) == 0); /* verified */
+  return act;
+}
+
+int ir_act_names(const char **out) {
+  int n = 0;
+  for (int op = 0; op < OP_COUNT; op++)
+    if (ir_op_info((Op)op)->flags & OPF_ACTIVATION) out[n++] = ir_op_info((Op)op)->name;
+  out[n] = NULL;
+  return n;
 }
 
 static int infer_matmul(Ctx *c) {
@@ -191,8 +207,15 @@ static int infer_matmul(Ctx *c) {
     return fail(c, "takes %u operands with bias = %s, residual = %s, got %u",
                 want, bias ? "true" : "false", residual ? "true" : "false",
                 c->n->nin);
-  if (ir_act_index(act) < 0)
-    return fail(c, "unknown act '%s' (none, relu, gelu, gelu_tanh)", act);
+  Op act_op;
+  if (ir_act_lookup(act, &act_op)) {
+    const char *names[OP_COUNT + 1];
+    char list[256] = "none";
+    size_t len = strlen(list);
+    for (int i = 0, n = ir_act_names(names); i < n; i++)
+      len += (size_t)snprintf(list + len, sizeof list - len, ", %s", names[i]);
+    return fail(c, "unknown act '%s' (%s)", act, list);
+  }
   for (uint32_t i = 0; i < c->n->nin; i++)
     if (need_f32(c, (int)i)) return -1;
   if (need_rank_at_least(c, 0, 2) || need_rank_at_least(c, 1, 2)) return -1;

@@ -27,7 +27,7 @@
 
 typedef struct {
   uint32_t a, b, bias, res; /* value ids (IR_NONE when absent) */
-  const char *act;
+  Op act;                   /* OP_COUNT: none */
   uint32_t last;            /* the last fused node */
   uint32_t cur;             /* the value the chain has reached */
   bool ta, tb;
@@ -57,34 +57,27 @@ static bool extend(Graph *g, Chain *c, uint32_t u) {
   const Node *n = &g->nodes[u];
   const Shape *ys = &g->values[c->cur].shape;
   Dim N = ys->d[ys->rank - 1];
-  bool no_act = strcmp(c->act, "none") == 0;
-  switch (n->op) {
-  case OP_BIAS_ADD: /* bias_add(y, b) -> bias */
+  bool no_act = c->act == OP_COUNT;
+  if (n->op == OP_BIAS_ADD) { /* bias_add(y, b) -> bias */
     if (n->in[0] != c->cur || c->bias != IR_NONE || !no_act || c->res != IR_NONE)
       return false;
     c->bias = n->in[1];
-    break;
-  case OP_RELU:
-  case OP_GELU:
-  case OP_GELU_TANH: /* act(y) -> act */
+  } else if (ir_op_info(n->op)->flags & OPF_ACTIVATION) { /* act(y) -> act */
     if (!no_act || c->res != IR_NONE) return false;
-    c->act = ir_op_info(n->op)->name;
-    break;
-  case OP_ADD: {
+    c->act = n->op;
+  } else if (n->op == OP_ADD) {
     uint32_t other = n->in[0] == c->cur ? n->in[1] : n->in[0];
     if (other == c->cur) return false; /* y + y */
     if (c->bias == IR_NONE && no_act && c->res == IR_NONE &&
         is_vector_of(g, other, N)) { /* add(y, b [N]) -> bias */
       c->bias = other;
-      break;
+    } else { /* add(y, r) with r of y's exact shape -> residual */
+      if (c->res != IR_NONE || !ir_shape_eq(&g->values[other].shape, ys))
+        return false;
+      c->res = other;
     }
-    /* add(y, r) with r of y's exact shape -> residual */
-    if (c->res != IR_NONE || !ir_shape_eq(&g->values[other].shape, ys))
-      return false;
-    c->res = other;
-    break;
-  }
-  default: return false;
+  } else {
+    return false;
   }
   c->last = u;
   c->cur = n->out[0];
@@ -96,7 +89,7 @@ static bool fuse_one(Graph *g, uint32_t id) {
   const Node *m = &g->nodes[id];
   if (m->dead || m->op != OP_MATMUL) return false;
   Chain c = {m->in[0], m->in[1], IR_NONE, IR_NONE,
-             ir_get_str(g, m, "act"), id, m->out[0],
+             ir_matmul_act(g, m), id, m->out[0],
              ir_get_int(g, m, "transpose_a"), ir_get_int(g, m, "transpose_b"),
              {0}, 0};
   if (ir_get_int(g, m, "bias")) c.bias = m->in[2];
@@ -118,7 +111,7 @@ static bool fuse_one(Graph *g, uint32_t id) {
   if (c.ta) ir_set_int(g, f, "transpose_a", 1);
   if (c.tb) ir_set_int(g, f, "transpose_b", 1);
   if (c.bias != IR_NONE) ir_set_int(g, f, "bias", 1);
-  if (strcmp(c.act, "none") != 0) ir_set_str(g, f, "act", c.act);
+  if (c.act != OP_COUNT) ir_set_str(g, f, "act", ir_op_info(c.act)->name);
   if (c.res != IR_NONE) ir_set_int(g, f, "residual", 1);
   uint32_t out = g->nodes[f].out[0];
   Diag d = {0};

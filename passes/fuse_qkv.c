@@ -77,7 +77,7 @@ static bool same_group(const Graph *g, const Node *x, const Node *m) {
          ir_dim_eq(dim_k(g, m), dim_k(g, x)) &&
          g->values[m->in[1]].dtype == g->values[x->in[1]].dtype &&
          ir_get_int(g, m, "bias") == ir_get_int(g, x, "bias") &&
-         strcmp(ir_get_str(g, m, "act"), ir_get_str(g, x, "act")) == 0;
+         ir_matmul_act(g, m) == ir_matmul_act(g, x);
 }
 
 /* A name not yet taken: base, else base.1, base.2, ... (arena). */

@@ -59,6 +59,11 @@ uint32_t cg_dim(Lower *L, Dim d);
 /* Row-major strides of a value's shape as i64 expressions. */
 void cg_strides(Lower *L, const Shape *s, uint32_t *strides);
 
+/* An activation (an OPF_ACTIVATION op) of x, f32 of any lanes
+ * (codegen/lower/lower_act.c): the one lowering both the elementwise
+ * kernels and the matmul epilogue use. */
+uint32_t cg_activation(Kernel *k, Op act, uint32_t x);
+
 /* Per-op entry points. */
 int cg_lower_matmul(Lower *L, const Node *n);
 int cg_lower_op(Lower *L, const Node *n); /* every other op */

@@ -53,7 +53,7 @@ typedef struct {
   int panel;            /* b's panel width P, 0 when row-major */
   TilePlan plan;        /* the target's, at this kernel's width */
   uint32_t bias, res;   /* params, or K_NONE */
-  int act;              /* ir_act_index: none, relu, gelu, gelu_tanh */
+  Op act;               /* the epilogue's activation, OP_COUNT: none */
 } Mm;
 
 /* The epilogue of one stored value v (lanes wide) at row i, column j. */
@@ -61,21 +61,7 @@ static uint32_t epilogue(Mm *m, uint32_t v, uint32_t i, uint32_t j) {
   Kernel *k = m->k;
   int w = k_type(k, v).lanes;
   if (m->bias != K_NONE) v = k_binary(k, KO_ADD, v, k_load(k, m->bias, j, w));
-  if (m->act == 1) {
-    v = k_binary(k, KO_MAX, v, km_const(k, v, 0.0));
-  } else if (m->act == 2) { /* 0.5·x·(1 + erf(x/√2)) */
-    uint32_t x = k_var(k, k_let(k, "x", v));
-    uint32_t e = km_erf(k, k_binary(k, KO_MUL, x, km_const(k, x, M_SQRT1_2)));
-    v = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, km_const(k, x, 0.5)),
-                 k_binary(k, KO_ADD, km_const(k, x, 1.0), e));
-  } else if (m->act == 3) { /* 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
-    uint32_t x = k_var(k, k_let(k, "x", v));
-    uint32_t x3 = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, x), x);
-    uint32_t in = k_binary(k, KO_MUL, km_const(k, x, 0.7978845608028654),
-                           k_fma(k, x3, km_const(k, x, 0.044715), x));
-    v = k_binary(k, KO_MUL, k_binary(k, KO_MUL, x, km_const(k, x, 0.5)),
-                 k_binary(k, KO_ADD, km_const(k, x, 1.0), km_tanh(k, in)));
-  }
+  if (m->act != OP_COUNT) v = cg_activation(k, m->act, v);
   if (m->res != K_NONE) {
     uint32_t idx = k_add(k, m->oo, k_add(k, k_mul(k, i, m->N), j));
     v = k_binary(k, KO_ADD, v, k_load(k, m->res, idx, w));
@@ -337,7 +323,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   /* params: out, a, b, [bias], [residual] (lower.c adds them in order) */
   if (ir_get_int(g, n, "bias")) m.bias = 3;
   if (ir_get_int(g, n, "residual")) m.res = n->nin;
-  m.act = ir_act_index(ir_get_str(g, n, "act"));
+  m.act = ir_matmul_act(g, n);
   const Node *bp = &g->nodes[g->values[n->in[1]].node];
   if (bp->op == OP_CONST) m.panel = ir_layout_panel(ir_get_str(g, bp, "layout"));
   if (m.panel && (tb || sb->rank != 2)) {

@@ -433,33 +433,9 @@ static uint32_t val_scale(Lower *L, const Node *n, const uint32_t *in,
               splat(L->k, ir_get_float(L->g, n, "by"), lanes));
 }
 
-/* x < 0 ? 0 : x — NaN passes through, as in the interpreter */
-static uint32_t val_relu(Lower *L, const Node *n, const uint32_t *in, int lanes) {
-  Kernel *k = L->k;
-  uint32_t zero = splat(k, 0, lanes);
-  return k_select(k, vbin(k, KO_LT, in[0], zero), zero, in[0]);
-}
-
-/* h + h·erf(x/√2), h = x/2 */
-static uint32_t val_gelu(Lower *L, const Node *n, const uint32_t *in, int lanes) {
-  Kernel *k = L->k;
-  uint32_t x = let_v(k, "x", in[0]);
-  uint32_t h = vbin(k, KO_MUL, x, splat(k, 0.5, lanes));
-  uint32_t u = let_v(k, "u", vbin(k, KO_MUL, x, splat(k, M_SQRT1_2, lanes)));
-  return k_fma(k, h, km_erf(k, u), h);
-}
-
-/* h + h·tanh(√(2/π)·(x + 0.044715·x³)), h = x/2 */
-static uint32_t val_gelu_tanh(Lower *L, const Node *n, const uint32_t *in,
-                              int lanes) {
-  Kernel *k = L->k;
-  const double c0 = sqrt(2.0 / M_PI), c1 = c0 * 0.044715;
-  uint32_t x = let_v(k, "x", in[0]);
-  uint32_t h = vbin(k, KO_MUL, x, splat(k, 0.5, lanes));
-  uint32_t x2 = vbin(k, KO_MUL, x, x);
-  uint32_t u = let_v(k, "u", vbin(k, KO_MUL, x, k_fma(k, x2, splat(k, c1, lanes),
-                                                      splat(k, c0, lanes))));
-  return k_fma(k, h, km_tanh(k, u), h);
+/* relu, gelu, gelu_tanh: cg_activation (lower_act.c) */
+static uint32_t val_act(Lower *L, const Node *n, const uint32_t *in, int lanes) {
+  return cg_activation(L->k, n->op, in[0]);
 }
 
 /* ---- maps and copies ---------------------------------------------------- */
@@ -1058,9 +1034,9 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_BIAS_ADD: lower_binary(L, n, val_add); return 0;
   case OP_MUL: lower_binary(L, n, val_mul); return 0;
   case OP_SCALE: lower_map(L, n, val_scale); return 0;
-  case OP_RELU: lower_map(L, n, val_relu); return 0;
-  case OP_GELU: lower_map(L, n, val_gelu); return 0;
-  case OP_GELU_TANH: lower_map(L, n, val_gelu_tanh); return 0;
+  case OP_RELU:
+  case OP_GELU:
+  case OP_GELU_TANH: lower_map(L, n, val_act); return 0;
   case OP_RESHAPE: lower_map(L, n, val_copy); return 0;
   case OP_TRANSPOSE: lower_transpose(L, n); return 0;
   case OP_SLICE: lower_slice(L, n); return 0;
