@@ -13,31 +13,25 @@
  * The fma form keeps −inf → NaN as the reference's 0·(−inf) does.
  */
 #include "codegen/kir/kmath.h"
-#include "codegen/lower/lower.h"
+#include "codegen/lower/lower_loops.h"
 
 #include <math.h>
-
-/* e bound to a variable: kmath's functions read their argument many
- * times, and the printers would repeat a whole expression each time. */
-static uint32_t let_v(Kernel *k, const char *name, uint32_t e) {
-  return k->exprs[e].kind == KE_VAR ? e : k_var(k, k_let(k, name, e));
-}
 
 uint32_t cg_activation(Kernel *k, Op act, uint32_t x) {
   if (act == OP_RELU) {
     uint32_t zero = km_const(k, x, 0.0);
     return k_select(k, k_binary(k, KO_LT, x, zero), zero, x);
   }
-  x = let_v(k, "x", x);
+  x = lw_let_v(k, "x", x);
   uint32_t h = k_binary(k, KO_MUL, x, km_const(k, x, 0.5));
   if (act == OP_GELU) {
-    uint32_t u = let_v(k, "u", k_binary(k, KO_MUL, x, km_const(k, x, M_SQRT1_2)));
+    uint32_t u = lw_let_v(k, "u", k_binary(k, KO_MUL, x, km_const(k, x, M_SQRT1_2)));
     return k_fma(k, h, km_erf(k, u), h);
   }
   IR_ASSERT(act == OP_GELU_TANH);
   const double c0 = sqrt(2.0 / M_PI), c1 = c0 * 0.044715;
   uint32_t x2 = k_binary(k, KO_MUL, x, x);
-  uint32_t u = let_v(k, "u", k_binary(k, KO_MUL, x, k_fma(k, x2, km_const(k, x, c1),
+  uint32_t u = lw_let_v(k, "u", k_binary(k, KO_MUL, x, k_fma(k, x2, km_const(k, x, c1),
                                                          km_const(k, x, c0))));
   return k_fma(k, h, km_tanh(k, u), h);
 }
