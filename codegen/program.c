@@ -212,3 +212,22 @@ int cg_write_weights(const Program *p, FILE *f) {
   }
   return 0;
 }
+
+uint32_t cg_kernel_codes(const Kernel *k) {
+  uint32_t codes = 0;
+  for (uint32_t i = 0; i < k->n_stmts; i++)
+    if (k->stmts[i].kind == KS_CHECK) {
+      IR_ASSERT(k->stmts[i].code > 0 && k->stmts[i].code < 32);
+      codes |= 1u << k->stmts[i].code;
+    }
+  return codes;
+}
+
+void cg_loc_text(Loc loc, char *buf, size_t cap) {
+  if (!loc.file)
+    buf[0] = 0;
+  else if (loc.line)
+    snprintf(buf, cap, "%s:%u:%u", loc.file, loc.line, loc.col);
+  else
+    snprintf(buf, cap, "%s", loc.file);
+}

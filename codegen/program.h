@@ -65,4 +65,11 @@ void cg_program_free(Program *p);
  * offset, 64-byte aligned. */
 int cg_write_weights(const Program *p, FILE *f);
 
+/* Bit c set when kernel k can return code c (a KS_CHECK): the codes a
+ * step's failure message must cover, in either backend's glue. */
+uint32_t cg_kernel_codes(const Kernel *k);
+/* "FILE:LINE:COL" (or "FILE", or "") of a node: where a step's failure
+ * is reported, in either backend's glue. */
+void cg_loc_text(Loc loc, char *buf, size_t cap);
+
 #endif

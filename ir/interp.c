@@ -396,12 +396,7 @@ static void k_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
  * on any dtype.  Anything else is reported, naming the operand. */
 static int check_dtypes(Interp *it) {
   const Node *n = it->n;
-  switch (n->op) {
-  case OP_RESHAPE: case OP_TRANSPOSE: case OP_SLICE: case OP_SPLIT:
-  case OP_CONCAT:
-    return 0;
-  default: break;
-  }
+  if (ir_op_info(n->op)->flags & OPF_MOVES) return 0;
   for (uint32_t i = 0; i < n->nin; i++) {
     DType want = n->op == OP_GATHER && i == 1 ? DT_I32 : DT_F32;
     DType got = it->g->values[n->in[i]].dtype;

@@ -41,6 +41,8 @@ enum {
   OPF_ELEMENTWISE = 1 << 1, /* out[i] = f(in[i]) with broadcasting */
   OPF_ACTIVATION = 1 << 2,  /* x -> f(x) elementwise, one operand: what a
                                matmul epilogue may apply (`act`) */
+  OPF_MOVES = 1 << 3,       /* moves elements without computing on them:
+                               any dtype */
 };
 
 typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_DIM, AK_DIMS, AK_STR } AttrKind;

@@ -64,7 +64,9 @@ static Attr effective(const Graph *g, const Node *n, int i) {
   case AK_BOOL: a.i = ir_get_int(g, n, s->key); a.set = true; break;
   case AK_FLOAT: a.f = ir_get_float(g, n, s->key); a.set = true; break;
   case AK_STR: a.s = ir_get_str(g, n, s->key); a.set = true; break;
-  default: break;
+  case AK_INTS:
+  case AK_DIM:
+  case AK_DIMS: break; /* no defaults of these kinds but "" */
   }
   return a;
 }

@@ -124,18 +124,34 @@ static const char *ir_name(const Graph *g, uint32_t v, char *buf, size_t cap) {
 }
 
 /* "model.yaml:12:7", or "" when the node has no location. */
-static void loc_text(Loc loc, char *buf, size_t cap) {
-  if (!loc.file)
-    buf[0] = 0;
-  else if (loc.line)
-    snprintf(buf, cap, "%s:%u:%u", loc.file, loc.line, loc.col);
-  else
-    snprintf(buf, cap, "%s", loc.file);
-}
 
-/* The template `text` with every NAME_ (and "NAME.h") made name's. */
-static void put_template(FILE *f, const char *text, const char *name) {
+/* The template `text` with every NAME_ (and "NAME.h") made name's; a
+ * line `@@ PATH` stands for the embedded file PATH (itself a template,
+ * less its own #include "runtime/..." lines: its text is here), `@@
+ * host-includes` for CG_C_HOST_INCLUDES; lines starting `//!` are notes
+ * on the template itself and are left out. */
+void cg_put_template(FILE *f, const char *text, const char *name) {
+  bool line_start = true;
   for (const char *s = text; *s; s++) {
+    if (line_start && strncmp(s, "@@ ", 3) == 0) {
+      const char *eol = strchr(s, '\n');
+      size_t n = eol ? (size_t)(eol - s - 3) : strlen(s + 3);
+      char path[256];
+      snprintf(path, sizeof path, "%.*s", (int)n, s + 3);
+      if (strcmp(path, "host-includes") == 0) fputs(CG_C_HOST_INCLUDES, f);
+      else cg_put_template(f, cg_embedded_text(path), name);
+      if (!eol) return;
+      s = eol;
+      continue;
+    }
+    if (line_start && (strncmp(s, "#include \"runtime/", 18) == 0 ||
+                       strncmp(s, "//!", 3) == 0)) {
+      const char *eol = strchr(s, '\n');
+      if (!eol) return;
+      s = eol;
+      continue;
+    }
+    line_start = *s == '\n';
     bool boundary = s == text || !((s[-1] >= 'a' && s[-1] <= 'z') ||
                                    (s[-1] >= 'A' && s[-1] <= 'Z') ||
                                    (s[-1] >= '0' && s[-1] <= '9') || s[-1] == '_');
@@ -149,7 +165,7 @@ static void put_template(FILE *f, const char *text, const char *name) {
   }
 }
 
-static const char *embedded(const char *path) {
+const char *cg_embedded_text(const char *path) {
   for (const CgText *t = cg_embedded; t->path; t++)
     if (strcmp(t->path, path) == 0) return t->text;
   IR_ASSERT(!"embedded file missing");
@@ -241,7 +257,7 @@ char *cg_c_header(const Program *p, const char *name) {
   char in_name[64] = "x";
   if (n_in) snprintf(in_name, sizeof in_name, "%s", g->values[ins[0]].name);
   fprintf(f, " *\n * Example:\n");
-  put_template(f, " *   char err[1024];\n *   NAME_model *m;\n", name);
+  cg_put_template(f, " *   char err[1024];\n *   NAME_model *m;\n", name);
   fprintf(f, " *   if (%s_create(\"%s.weights\", &m, err, sizeof err)) { "
              "puts(err); return 1; }\n", name, name);
   fprintf(f, " *   %s_tensor in = {\"%s\", %s_%s, rank, {dims...}, data};\n",
@@ -254,7 +270,7 @@ char *cg_c_header(const Program *p, const char *name) {
              "malloc(%s_tensor_bytes(&out[i]));\n", g->n_outputs, name);
   fprintf(f, " *   if (%s_run(m, &in, 1, out, %u, err, sizeof err)) { "
              "puts(err); ... }\n", name, g->n_outputs);
-  put_template(f,
+  cg_put_template(f,
                " *   NAME_free(m);\n"
                " *\n"
                " * Every function that can fail returns NAME_OK (0) or an error "
@@ -271,98 +287,8 @@ char *cg_c_header(const Program *p, const char *name) {
           "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
           name, name);
-  put_template(f,
-               "#define NAME_MAX_RANK 8\n"
-               "\n"
-               "typedef enum {\n"
-               "  NAME_OK = 0,\n"
-               "  NAME_ERR_MODEL = 1, /* a bad weights file or input data */\n"
-               "  NAME_ERR_USAGE = 2  /* API misuse: a bad index, NULL */\n"
-               "} NAME_status;\n"
-               "\n"
-               "typedef enum { NAME_F32 = 0, NAME_I32 = 1 } NAME_dtype;\n"
-               "\n"
-               "typedef struct NAME_model NAME_model;\n"
-               "\n"
-               "/* A tensor passed to or from the model: row-major, caller-owned "
-               "data. */\n"
-               "typedef struct {\n"
-               "  const char *name;\n"
-               "  NAME_dtype dtype;\n"
-               "  int rank;\n"
-               "  int64_t dims[NAME_MAX_RANK];\n"
-               "  void *data;\n"
-               "} NAME_tensor;\n"
-               "\n"
-               "/* An input or output: a symbolic dimension has dims[i] = its "
-               "upper\n"
-               " * bound and dim_names[i] its name (NULL when static). */\n"
-               "typedef struct {\n"
-               "  const char *name;\n"
-               "  NAME_dtype dtype;\n"
-               "  int rank;\n"
-               "  int64_t dims[NAME_MAX_RANK];\n"
-               "  const char *dim_names[NAME_MAX_RANK];\n"
-               "} NAME_info;\n"
-               "\n"
-               "/* Load the weights: a NAME.weights file, or an executable that "
-               "carries\n"
-               " * them (loom build --embed-weights).  The file is "
-               "memory-mapped where\n"
-               " * the system allows; a file made for another model is "
-               "refused. */\n"
-               "NAME_status NAME_create(const char *weights_path, NAME_model "
-               "**out,\n"
-               "                        char *err, size_t errlen);\n"
-               "/* The same from memory holding such a file's bytes; the memory "
-               "is\n"
-               " * borrowed (keep it until NAME_free) unless it is not 4-byte "
-               "aligned. */\n"
-               "NAME_status NAME_create_from_memory(const void *image, size_t "
-               "bytes,\n"
-               "                                    NAME_model **out, char *err,\n"
-               "                                    size_t errlen);\n"
-               "void NAME_free(NAME_model *m);\n"
-               "\n"
-               "const char *NAME_name(void); /* the model's name: \"", name);
-  c_comment(f, g->name);
-  put_template(f,
-               "\" */\n"
-               "int NAME_num_inputs(void);\n"
-               "int NAME_num_outputs(void);\n"
-               "NAME_status NAME_input_info(int i, NAME_info *out);\n"
-               "NAME_status NAME_output_info(int i, NAME_info *out);\n"
-               "size_t NAME_weights_bytes(void); /* the weights' data */\n"
-               "size_t NAME_arena_bytes(void);   /* activations, allocated by "
-               "NAME_create */\n"
-               "\n"
-               "/* The outputs' shapes for these inputs (data is not read): "
-               "fills name,\n"
-               " * dtype, rank and dims of outputs[0..n_outputs). */\n"
-               "NAME_status NAME_output_shapes(const NAME_tensor *inputs, int "
-               "n_inputs,\n"
-               "                               NAME_tensor *outputs, int "
-               "n_outputs,\n"
-               "                               char *err, size_t errlen);\n"
-               "/* Run: inputs by name (each once; an optional one may be left "
-               "out);\n"
-               " * outputs[i] is the i-th output, name NULL or its name, data of\n"
-               " * NAME_tensor_bytes() for the shapes NAME_output_shapes gives.  "
-               "Symbolic\n"
-               " * dimensions come from the inputs' shapes and are checked "
-               "against\n"
-               " * their bounds. */\n"
-               "NAME_status NAME_run(NAME_model *m, const NAME_tensor *inputs, "
-               "int n_inputs,\n"
-               "                     NAME_tensor *outputs, int n_outputs, char "
-               "*err,\n"
-               "                     size_t errlen);\n"
-               "size_t NAME_tensor_bytes(const NAME_tensor *t);\n"
-               "\n"
-               "#ifdef __cplusplus\n"
-               "}\n"
-               "#endif\n",
-               name);
+  cg_put_template(f, cg_embedded_text("runtime/standalone/sa_api.h"), name);
+  fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n");
   fprintf(f, "#endif\n");
   free(ins);
   return mem_close(&m);
@@ -370,19 +296,8 @@ char *cg_c_header(const Program *p, const char *name) {
 
 /* ---- NAME.c ------------------------------------------------------------------ */
 
-/* Bit c set when the kernel can return code c (KS_CHECK). */
-static uint32_t kernel_codes(const Kernel *k) {
-  uint32_t codes = 0;
-  for (uint32_t i = 0; i < k->n_stmts; i++)
-    if (k->stmts[i].kind == KS_CHECK) {
-      IR_ASSERT(k->stmts[i].code > 0 && k->stmts[i].code < 32);
-      codes |= 1u << k->stmts[i].code;
-    }
-  return codes;
-}
-
 static uint32_t pkernel_codes(const PKernel *pk) {
-  return kernel_codes(pk->vec) | kernel_codes(pk->scalar);
+  return cg_kernel_codes(pk->vec) | cg_kernel_codes(pk->scalar);
 }
 
 
@@ -423,7 +338,7 @@ static void emit_step(FILE *f, const Program *p, const PStep *s, const char *nam
   fprintf(f, " = %s", ir_op_info(n->op)->name);
   for (uint32_t i = 0; i < n->nin; i++)
     fprintf(f, "%s%s", i ? ", " : " ", ir_name(g, n->in[i], nb, sizeof nb));
-  loc_text(n->loc, where, sizeof where);
+  cg_loc_text(n->loc, where, sizeof where);
   if (where[0]) {
     fprintf(f, "  (");
     c_comment(f, where);
@@ -577,18 +492,8 @@ char *cg_c_source(const Program *p, const char *name) {
   fprintf(f, "NULL};\nstatic const int64_t sym_bound[N_SYM + 1] = {");
   for (uint32_t s = 0; s < g->n_syms; s++) fprintf(f, "%" PRId64 ", ", g->syms[s].bound);
   fprintf(f, "0};\n\n");
-  fprintf(f,
-          "/* a dimension: c * the symbol's value, or c when sym < 0 */\n"
-          "typedef struct {\n  int64_t c;\n  int sym;\n} IoDim;\n\n"
-          "typedef struct {\n"
-          "  const char *name;\n"
-          "  %s_dtype dtype;\n"
-          "  int rank;\n"
-          "  IoDim d[%s_MAX_RANK];\n"
-          "  int optional;\n"
-          "  const char *shape; /* as text: \"[S, 64]\" */\n"
-          "} IoSpec;\n\n",
-          name, name);
+  cg_put_template(f, cg_embedded_text("runtime/standalone/sa_desc.h"), name);
+  fputc('\n', f);
   fprintf(f, "static const IoSpec io_in[N_IN + 1] = {\n");
   for (uint32_t i = 0; i < n_in; i++)
     io_spec(f, g, ins[i], ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"),
@@ -607,7 +512,7 @@ char *cg_c_source(const Program *p, const char *name) {
 
   /* 3. the host side */
   fprintf(f, "/* ---- the host side (loom's runtime/standalone/sa_model.c) ---- */\n\n");
-  put_template(f, embedded("runtime/standalone/sa_model.c"), name);
+  cg_put_template(f, cg_embedded_text("runtime/standalone/sa_model.c"), name);
 
   /* 4. the steps */
   bool can_fail = false;
@@ -654,7 +559,7 @@ char *cg_c_source(const Program *p, const char *name) {
 char *cg_c_main(const char *name) {
   Mem m;
   FILE *f = mem_open(&m);
-  put_template(f, embedded("runtime/standalone/sa_main.c"), name);
+  cg_put_template(f, cg_embedded_text("runtime/standalone/sa_main.c"), name);
   return mem_close(&m);
 }
 
@@ -710,8 +615,7 @@ char *cg_c_makefile(const Program *p, const char *name) {
 
 /* ---- the directory ------------------------------------------------------------- */
 
-static int write_text(const char *dir, const char *file, const char *text,
-                      Diag *d) {
+int cg_write_text(const char *dir, const char *file, const char *text, Diag *d) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   FILE *f = fopen(path, "wb");
@@ -724,25 +628,22 @@ static int write_text(const char *dir, const char *file, const char *text,
   return 0;
 }
 
-int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d) {
-  char file[512];
-  int rc = 0;
-  char *c = cg_c_source(p, name), *h = cg_c_header(p, name),
-       *mainc = cg_c_main(name), *mk = cg_c_makefile(p, name);
-  snprintf(file, sizeof file, "%s.c", name);
-  rc = write_text(dir, file, c, d);
-  snprintf(file, sizeof file, "%s.h", name);
-  if (!rc) rc = write_text(dir, file, h, d);
-  if (!rc) rc = write_text(dir, "main.c", mainc, d);
-  if (!rc) rc = write_text(dir, "npy.c", embedded("runtime/npy.c"), d);
-  if (!rc) rc = write_text(dir, "npy.h", embedded("runtime/npy.h"), d);
-  if (!rc) rc = write_text(dir, "Makefile", mk, d);
-  free(c);
-  free(h);
+int cg_write_cli(const char *name, const char *dir, Diag *d) {
+  char *mainc = cg_c_main(name);
+  int rc = cg_write_text(dir, "main.c", mainc, d);
+  if (!rc) rc = cg_write_text(dir, "npy.c", cg_embedded_text("runtime/npy.c"), d);
+  if (!rc) rc = cg_write_text(dir, "npy.h", cg_embedded_text("runtime/npy.h"), d);
   free(mainc);
-  free(mk);
+  return rc;
+}
+
+int cg_write_common(const Program *p, const char *name, const char *dir, Diag *d) {
+  char file[512], path[4096];
+  char *h = cg_c_header(p, name);
+  snprintf(file, sizeof file, "%s.h", name);
+  int rc = cg_write_text(dir, file, h, d);
+  free(h);
   if (rc) return rc;
-  char path[4096];
   snprintf(path, sizeof path, "%s/%s.weights", dir, name);
   FILE *f = fopen(path, "wb");
   if (!f) return ir_file_errorf(d, path, "cannot write: %s", strerror(errno));
@@ -751,4 +652,16 @@ int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d) {
   if (fclose(f)) ok = false, e = errno;
   if (!ok) return ir_file_errorf(d, path, "cannot write: %s", strerror(e));
   return 0;
+}
+
+int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d) {
+  char file[512];
+  char *c = cg_c_source(p, name), *mk = cg_c_makefile(p, name);
+  snprintf(file, sizeof file, "%s.c", name);
+  int rc = cg_write_text(dir, file, c, d);
+  if (!rc) rc = cg_write_text(dir, "Makefile", mk, d);
+  free(c);
+  free(mk);
+  if (!rc) rc = cg_write_common(p, name, dir, d);
+  return rc ? rc : cg_write_cli(name, dir, d);
 }

@@ -62,6 +62,11 @@ typedef struct {
   const char *text;
 } CgText;
 extern const CgText cg_embedded[];
+/* The embedded file `path` (an assertion when there is none). */
+const char *cg_embedded_text(const char *path);
+/* Write a template of runtime/standalone/ (see c_emit.c) with NAME_ made
+ * name's and its `@@ FILE` lines expanded. */
+void cg_put_template(FILE *f, const char *text, const char *name);
 
 /* The model's name as a C identifier: other characters become '_', a
  * leading digit gets "m_" before it, a name that would clash with the other
@@ -87,6 +92,14 @@ int cg_write_weights_file(const Program *p, FILE *f);
  * name.  On failure (an I/O error, reported in d) some files may have been
  * written: callers write into a temporary directory and rename. */
 int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d);
+
+/* The files both kinds of model directory (emit-c, emit-obj) have, in dir;
+ * each returns 0 or -1 with an error naming the file. */
+int cg_write_text(const char *dir, const char *file, const char *text, Diag *d);
+/* NAME.h (runtime/standalone/sa_api.h) and NAME.weights */
+int cg_write_common(const Program *p, const char *name, const char *dir, Diag *d);
+/* main.c, npy.c, npy.h: the standalone command line */
+int cg_write_cli(const char *name, const char *dir, Diag *d);
 
 /* FNV-1a, 64 bits: cache keys and the layout hash. */
 uint64_t cg_hash(uint64_t h, const void *data, size_t n);

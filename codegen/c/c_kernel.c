@@ -208,220 +208,261 @@ static void vector_select(Emit *E, Str *s, KType t, uint32_t m, uint32_t a,
   sp(s, "))))");
 }
 
+/* a constant: floats exactly (float_const), INT64_C beyond i32 */
+static void c_const(Emit *E, Str *s, const KExpr *x) {
+  switch ((KScalar)x->type.scalar) {
+  case KT_F32: float_const(s, x->f, true); break;
+  case KT_F64: float_const(s, x->f, false); break;
+  case KT_BOOL: sp(s, "%d", x->i ? 1 : 0); break;
+  default:
+    if (x->i >= INT32_MIN && x->i <= INT32_MAX)
+      sp(s, x->i < 0 ? "(%" PRId64 ")" : "%" PRId64, x->i);
+    else
+      sp(s, "INT64_C(%" PRId64 ")", x->i);
+  }
+}
+
+/* buf[i], or W lanes through the unaligned vector type */
+static void c_load(Emit *E, Str *s, const KExpr *x) {
+  const Kernel *k = E->k;
+  char tb[32];
+  if (x->type.lanes == 1) {
+    sp(s, "%s[", k->params[x->param].name);
+    expr(E, s, x->a[0]);
+    sp(s, "]");
+  } else {
+    sp(s, "(*(const %su *)(%s + ", ctype(x->type, tb, sizeof tb),
+       k->params[x->param].name);
+    expr(E, s, x->a[0]);
+    sp(s, "))");
+  }
+}
+
+/* a scalar to every lane: {0} + x (bools: {0} - x, all ones) */
+static void c_broadcast(Emit *E, Str *s, const KExpr *x) {
+  const Kernel *k = E->k;
+  char tb[32];
+  KType st = k->exprs[x->a[0]].type;
+  char sb[32];
+  sp(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
+     st.scalar == KT_BOOL ? "-" : "+",
+     st.scalar == KT_BOOL ? "int32_t" : ctype(st, sb, sizeof sb));
+  expr(E, s, x->a[0]);
+  sp(s, "))");
+}
+
+/* -x, !x / ~x, sqrt, floor, |x| */
+static void c_unary(Emit *E, Str *s, const KExpr *x) {
+  char tb[32];
+  switch ((KOp)x->op) {
+  case KO_NEG: sp(s, "(-"); expr(E, s, x->a[0]); sp(s, ")"); break;
+  case KO_NOT:
+    sp(s, x->type.lanes == 1 ? "(!" : "(~");
+    expr(E, s, x->a[0]);
+    sp(s, ")");
+    break;
+  case KO_SQRT:
+  case KO_FLOOR:
+    sp(s, "%s%s(", x->op == KO_SQRT ? "sqrt" : "floor",
+       x->type.scalar == KT_F32 ? "f" : "");
+    expr(E, s, x->a[0]);
+    sp(s, ")");
+    break;
+  case KO_ABS:
+    if (x->type.scalar == KT_F32 && x->type.lanes > 1) {
+      char ib[32];
+      sp(s, "((%s)((%s)(", ctype(x->type, tb, sizeof tb),
+         ctype(kt(KT_I32, x->type.lanes), ib, sizeof ib));
+      expr(E, s, x->a[0]);
+      sp(s, ") & 0x7fffffff))");
+    } else if (x->type.scalar == KT_F32 || x->type.scalar == KT_F64) {
+      sp(s, x->type.scalar == KT_F32 ? "fabsf(" : "fabs(");
+      expr(E, s, x->a[0]);
+      sp(s, ")");
+    } else {
+      IR_ASSERT(x->type.lanes == 1);
+      sp(s, "(");
+      expr(E, s, x->a[0]);
+      sp(s, " < 0 ? -");
+      expr(E, s, x->a[0]);
+      sp(s, " : ");
+      expr(E, s, x->a[0]);
+      sp(s, ")");
+    }
+    break;
+  default: IR_ASSERT(!"unary");
+  }
+}
+
+/* infix operators; min and max through helpers, or a select on vectors */
+static void c_binary(Emit *E, Str *s, const KExpr *x) {
+  const Kernel *k = E->k;
+  char tb[32];
+  KOp op = (KOp)x->op;
+  KType ta = k->exprs[x->a[0]].type;
+  if (op == KO_MIN || op == KO_MAX) {
+    if (ta.lanes == 1) {
+      sp(s, "%s(", minmax_helper(op, (KScalar)ta.scalar));
+      expr(E, s, x->a[0]);
+      sp(s, ", ");
+      expr(E, s, x->a[1]);
+      sp(s, ")");
+    } else {
+      /* max(a, b) = select(a > b, a, b): the mask is a comparison */
+      Str m = {0};
+      sp(&m, "(");
+      expr(E, &m, x->a[0]);
+      sp(&m, op == KO_MAX ? " > " : " < ");
+      expr(E, &m, x->a[1]);
+      sp(&m, ")");
+      char ib[32];
+      bool is_f = ta.scalar == KT_F32;
+      const char *it = ctype(kt(KT_I32, ta.lanes), ib, sizeof ib);
+      sp(s, "(%s%s%s((%s & (%s)(", is_f ? "(" : "",
+         is_f ? ctype(ta, tb, sizeof tb) : "", is_f ? ")" : "", m.buf, it);
+      expr(E, s, x->a[0]);
+      sp(s, ")) | (~%s & (%s)(", m.buf, it);
+      expr(E, s, x->a[1]);
+      sp(s, "))))");
+      free(m.buf);
+    }
+    return;
+  }
+  sp(s, "(");
+  expr(E, s, x->a[0]);
+  sp(s, " %s ", c_binop(op));
+  expr(E, s, x->a[1]);
+  sp(s, ")");
+}
+
+/* a * b + c: the compiler contracts it (gnu11, -ffp-contract=fast) */
+static void c_fma(Emit *E, Str *s, const KExpr *x) {
+  sp(s, "(");
+  expr(E, s, x->a[0]);
+  sp(s, " * ");
+  expr(E, s, x->a[1]);
+  sp(s, " + ");
+  expr(E, s, x->a[2]);
+  sp(s, ")");
+}
+
+/* c ? a : b, or a bitwise select on vectors */
+static void c_select(Emit *E, Str *s, const KExpr *x) {
+  if (x->type.lanes == 1) {
+    sp(s, "(");
+    expr(E, s, x->a[0]);
+    sp(s, " ? ");
+    expr(E, s, x->a[1]);
+    sp(s, " : ");
+    expr(E, s, x->a[2]);
+    sp(s, ")");
+  } else {
+    vector_select(E, s, x->type, x->a[0], x->a[1], x->a[2]);
+  }
+}
+
+/* a balanced tree over the lanes */
+static void c_reduce(Emit *E, Str *s, const KExpr *x) {
+  const Kernel *k = E->k;
+  /* a balanced tree over the lanes of a temporary */
+  KType vt = k->exprs[x->a[0]].type;
+  int n = vt.lanes;
+  Str v = {0};
+  expr(E, &v, x->a[0]);
+  int width = 1;
+  /* terms[i] texts built bottom-up */
+  char **terms = calloc((size_t)n, sizeof *terms);
+  IR_ASSERT(terms);
+  for (int i = 0; i < n; i++) {
+    Str t = {0};
+    sp(&t, "%s[%d]", v.buf, i);
+    terms[i] = t.buf;
+  }
+  for (width = n; width > 1; width = (width + 1) / 2) {
+    for (int i = 0; i < width / 2; i++) {
+      Str t = {0};
+      if (x->op == KO_ADD)
+        sp(&t, "(%s + %s)", terms[2 * i], terms[2 * i + 1]);
+      else
+        sp(&t, "%s(%s, %s)", minmax_helper((KOp)x->op, (KScalar)vt.scalar),
+           terms[2 * i], terms[2 * i + 1]);
+      free(terms[2 * i]);
+      free(terms[2 * i + 1]);
+      terms[i] = t.buf;
+    }
+    if (width % 2) terms[width / 2] = terms[width - 1];
+  }
+  sp(s, "%s", terms[0]);
+  free(terms[0]);
+  free(terms);
+  free(v.buf);
+}
+
+/* a cast, or __builtin_convertvector on vectors */
+static void c_convert(Emit *E, Str *s, const KExpr *x) {
+  const Kernel *k = E->k;
+  char tb[32];
+  KType from = k->exprs[x->a[0]].type;
+  (void)from;
+  if (x->type.lanes == 1) {
+    sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+    expr(E, s, x->a[0]);
+    sp(s, "))");
+  } else {
+    sp(s, "__builtin_convertvector(");
+    expr(E, s, x->a[0]);
+    sp(s, ", %s)", ctype(x->type, tb, sizeof tb));
+  }
+}
+
+/* the same bits as another type */
+static void c_bitcast(Emit *E, Str *s, const KExpr *x) {
+  char tb[32];
+  if (x->type.lanes == 1) {
+    sp(s, x->type.scalar == KT_F32 ? "lv_f32_of_bits(" : "lv_bits_of_f32(");
+    expr(E, s, x->a[0]);
+    sp(s, ")");
+  } else {
+    sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+    expr(E, s, x->a[0]);
+    sp(s, "))");
+  }
+}
+
+/* libm: the f variant for f32 */
+static void c_call(Emit *E, Str *s, const KExpr *x) {
+  sp(s, "%s%s(", x->callee, x->type.scalar == KT_F32 ? "f" : "");
+  expr(E, s, x->a[0]);
+  if (x->a[1] != K_NONE) {
+    sp(s, ", ");
+    expr(E, s, x->a[1]);
+  }
+  sp(s, ")");
+}
+
+/* Expression e as C text, each kind by its helper above (a hoisted
+ * temporary by its name). */
 static void expr(Emit *E, Str *s, uint32_t e) {
   const Kernel *k = E->k;
   const KExpr *x = &k->exprs[e];
-  char tb[32];
   if (E->temp[e]) {
     sp(s, "t%u", E->temp[e]);
     return;
   }
   switch (x->kind) {
-  case KE_CONST:
-    switch ((KScalar)x->type.scalar) {
-    case KT_F32: float_const(s, x->f, true); break;
-    case KT_F64: float_const(s, x->f, false); break;
-    case KT_BOOL: sp(s, "%d", x->i ? 1 : 0); break;
-    default:
-      if (x->i >= INT32_MIN && x->i <= INT32_MAX)
-        sp(s, x->i < 0 ? "(%" PRId64 ")" : "%" PRId64, x->i);
-      else
-        sp(s, "INT64_C(%" PRId64 ")", x->i);
-    }
-    break;
-  case KE_VAR: sp(s, "%s", k->vars[x->var].name); break;
-  case KE_PARAM: sp(s, "%s", k->params[x->param].name); break;
-  case KE_LOAD:
-    if (x->type.lanes == 1) {
-      sp(s, "%s[", k->params[x->param].name);
-      expr(E, s, x->a[0]);
-      sp(s, "]");
-    } else {
-      sp(s, "(*(const %su *)(%s + ", ctype(x->type, tb, sizeof tb),
-         k->params[x->param].name);
-      expr(E, s, x->a[0]);
-      sp(s, "))");
-    }
-    break;
-  case KE_BROADCAST: {
-    KType st = k->exprs[x->a[0]].type;
-    char sb[32];
-    sp(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
-       st.scalar == KT_BOOL ? "-" : "+",
-       st.scalar == KT_BOOL ? "int32_t" : ctype(st, sb, sizeof sb));
-    expr(E, s, x->a[0]);
-    sp(s, "))");
-    break;
-  }
-  case KE_UNARY:
-    switch ((KOp)x->op) {
-    case KO_NEG: sp(s, "(-"); expr(E, s, x->a[0]); sp(s, ")"); break;
-    case KO_NOT:
-      sp(s, x->type.lanes == 1 ? "(!" : "(~");
-      expr(E, s, x->a[0]);
-      sp(s, ")");
-      break;
-    case KO_SQRT:
-    case KO_FLOOR:
-      sp(s, "%s%s(", x->op == KO_SQRT ? "sqrt" : "floor",
-         x->type.scalar == KT_F32 ? "f" : "");
-      expr(E, s, x->a[0]);
-      sp(s, ")");
-      break;
-    case KO_ABS:
-      if (x->type.scalar == KT_F32 && x->type.lanes > 1) {
-        char ib[32];
-        sp(s, "((%s)((%s)(", ctype(x->type, tb, sizeof tb),
-           ctype(kt(KT_I32, x->type.lanes), ib, sizeof ib));
-        expr(E, s, x->a[0]);
-        sp(s, ") & 0x7fffffff))");
-      } else if (x->type.scalar == KT_F32 || x->type.scalar == KT_F64) {
-        sp(s, x->type.scalar == KT_F32 ? "fabsf(" : "fabs(");
-        expr(E, s, x->a[0]);
-        sp(s, ")");
-      } else {
-        IR_ASSERT(x->type.lanes == 1);
-        sp(s, "(");
-        expr(E, s, x->a[0]);
-        sp(s, " < 0 ? -");
-        expr(E, s, x->a[0]);
-        sp(s, " : ");
-        expr(E, s, x->a[0]);
-        sp(s, ")");
-      }
-      break;
-    default: IR_ASSERT(!"unary");
-    }
-    break;
-  case KE_BINARY: {
-    KOp op = (KOp)x->op;
-    KType ta = k->exprs[x->a[0]].type;
-    if (op == KO_MIN || op == KO_MAX) {
-      if (ta.lanes == 1) {
-        sp(s, "%s(", minmax_helper(op, (KScalar)ta.scalar));
-        expr(E, s, x->a[0]);
-        sp(s, ", ");
-        expr(E, s, x->a[1]);
-        sp(s, ")");
-      } else {
-        /* max(a, b) = select(a > b, a, b): the mask is a comparison */
-        Str m = {0};
-        sp(&m, "(");
-        expr(E, &m, x->a[0]);
-        sp(&m, op == KO_MAX ? " > " : " < ");
-        expr(E, &m, x->a[1]);
-        sp(&m, ")");
-        char ib[32];
-        bool is_f = ta.scalar == KT_F32;
-        const char *it = ctype(kt(KT_I32, ta.lanes), ib, sizeof ib);
-        sp(s, "(%s%s%s((%s & (%s)(", is_f ? "(" : "",
-           is_f ? ctype(ta, tb, sizeof tb) : "", is_f ? ")" : "", m.buf, it);
-        expr(E, s, x->a[0]);
-        sp(s, ")) | (~%s & (%s)(", m.buf, it);
-        expr(E, s, x->a[1]);
-        sp(s, "))))");
-        free(m.buf);
-      }
-      break;
-    }
-    sp(s, "(");
-    expr(E, s, x->a[0]);
-    sp(s, " %s ", c_binop(op));
-    expr(E, s, x->a[1]);
-    sp(s, ")");
-    break;
-  }
-  case KE_FMA:
-    sp(s, "(");
-    expr(E, s, x->a[0]);
-    sp(s, " * ");
-    expr(E, s, x->a[1]);
-    sp(s, " + ");
-    expr(E, s, x->a[2]);
-    sp(s, ")");
-    break;
-  case KE_SELECT:
-    if (x->type.lanes == 1) {
-      sp(s, "(");
-      expr(E, s, x->a[0]);
-      sp(s, " ? ");
-      expr(E, s, x->a[1]);
-      sp(s, " : ");
-      expr(E, s, x->a[2]);
-      sp(s, ")");
-    } else {
-      vector_select(E, s, x->type, x->a[0], x->a[1], x->a[2]);
-    }
-    break;
-  case KE_REDUCE: {
-    /* a balanced tree over the lanes of a temporary */
-    KType vt = k->exprs[x->a[0]].type;
-    int n = vt.lanes;
-    Str v = {0};
-    expr(E, &v, x->a[0]);
-    int width = 1;
-    /* terms[i] texts built bottom-up */
-    char **terms = calloc((size_t)n, sizeof *terms);
-    IR_ASSERT(terms);
-    for (int i = 0; i < n; i++) {
-      Str t = {0};
-      sp(&t, "%s[%d]", v.buf, i);
-      terms[i] = t.buf;
-    }
-    for (width = n; width > 1; width = (width + 1) / 2) {
-      for (int i = 0; i < width / 2; i++) {
-        Str t = {0};
-        if (x->op == KO_ADD)
-          sp(&t, "(%s + %s)", terms[2 * i], terms[2 * i + 1]);
-        else
-          sp(&t, "%s(%s, %s)", minmax_helper((KOp)x->op, (KScalar)vt.scalar),
-             terms[2 * i], terms[2 * i + 1]);
-        free(terms[2 * i]);
-        free(terms[2 * i + 1]);
-        terms[i] = t.buf;
-      }
-      if (width % 2) terms[width / 2] = terms[width - 1];
-    }
-    sp(s, "%s", terms[0]);
-    free(terms[0]);
-    free(terms);
-    free(v.buf);
-    break;
-  }
-  case KE_CONVERT: {
-    KType from = k->exprs[x->a[0]].type;
-    (void)from;
-    if (x->type.lanes == 1) {
-      sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
-      expr(E, s, x->a[0]);
-      sp(s, "))");
-    } else {
-      sp(s, "__builtin_convertvector(");
-      expr(E, s, x->a[0]);
-      sp(s, ", %s)", ctype(x->type, tb, sizeof tb));
-    }
-    break;
-  }
-  case KE_BITCAST:
-    if (x->type.lanes == 1) {
-      sp(s, x->type.scalar == KT_F32 ? "lv_f32_of_bits(" : "lv_bits_of_f32(");
-      expr(E, s, x->a[0]);
-      sp(s, ")");
-    } else {
-      sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
-      expr(E, s, x->a[0]);
-      sp(s, "))");
-    }
-    break;
-  case KE_CALL:
-    sp(s, "%s%s(", x->callee, x->type.scalar == KT_F32 ? "f" : "");
-    expr(E, s, x->a[0]);
-    if (x->a[1] != K_NONE) {
-      sp(s, ", ");
-      expr(E, s, x->a[1]);
-    }
-    sp(s, ")");
-    break;
+  case KE_CONST: c_const(E, s, x); return;
+  case KE_VAR: sp(s, "%s", k->vars[x->var].name); return;
+  case KE_PARAM: sp(s, "%s", k->params[x->param].name); return;
+  case KE_LOAD: c_load(E, s, x); return;
+  case KE_BROADCAST: c_broadcast(E, s, x); return;
+  case KE_UNARY: c_unary(E, s, x); return;
+  case KE_BINARY: c_binary(E, s, x); return;
+  case KE_FMA: c_fma(E, s, x); return;
+  case KE_SELECT: c_select(E, s, x); return;
+  case KE_REDUCE: c_reduce(E, s, x); return;
+  case KE_CONVERT: c_convert(E, s, x); return;
+  case KE_BITCAST: c_bitcast(E, s, x); return;
+  case KE_CALL: c_call(E, s, x); return;
   }
 }
 

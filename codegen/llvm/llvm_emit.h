@@ -72,7 +72,7 @@ CgJit *cg_jit_load(const void *obj, size_t n, Diag *d);
 void *cg_jit_lookup(CgJit *j, const char *name, Diag *d);
 void cg_jit_free(CgJit *j);
 
-/* ---- object files (emit_obj.c) ---------------------------------------- */
+/* ---- object files (llvm_obj.c) ----------------------------------------- */
 
 /* Write NAME.o, NAME.h (the C backend's header), NAME.weights and
  * loom_obj.c (the host side, the same for every model) into dir. */

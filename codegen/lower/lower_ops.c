@@ -315,7 +315,11 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_SOFTMAX:
   case OP_MEAN:
   case OP_L2_NORMALIZE: lw_axis_reduction(L, n); return 0;
-  default: break; /* sources; matmul is lower_matmul.c's */
+  case OP_INPUT:
+  case OP_WEIGHT:
+  case OP_CONST: /* sources: no kernel */
+  case OP_MATMUL: /* lower_matmul.c's */
+  case OP_COUNT: break;
   }
   return -1;
 }

@@ -304,22 +304,17 @@ void lw_axis_reduction(Lower *L, const Node *n) {
   Mono outer = lw_mono_dims(sx, 0, axis), len = lw_mono_dim(sx->d[axis]),
        inner = lw_mono_dims(sx, axis + 1, sx->rank);
   bool rows = lw_mono_is(&inner, 1);
-  switch (n->op) {
-  case OP_SOFTMAX:
+  if (n->op == OP_SOFTMAX) {
     if (rows) softmax_rows(L, &outer, &len);
     else softmax_slabs(L, &outer, &len, &inner);
-    break;
-  case OP_MEAN:
+  } else if (n->op == OP_MEAN) {
     if (rows) mean_rows(L, &outer, &len);
     else mean_slabs(L, &outer, &len, &inner);
-    break;
-  case OP_L2_NORMALIZE: {
+  } else {
+    IR_ASSERT(n->op == OP_L2_NORMALIZE);
     double eps = ir_get_float(L->g, n, "eps");
     if (rows) l2_rows(L, &outer, &len, eps);
     else l2_slabs(L, &outer, &len, &inner, eps);
-    break;
-  }
-  default: IR_ASSERT(!"not an axis reduction");
   }
 }
 

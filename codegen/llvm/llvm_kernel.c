@@ -1,7 +1,7 @@
-/* llvm_emit.c — Kernel IR as LLVM IR through the LLVM C API (emit_llvm.h).
+/* llvm_kernel.c — Kernel IR as LLVM IR through the LLVM C API (llvm_emit.h).
  *
  * The printer walks a kernel's statements as the C printer does
- * (emit_c_kernel.c) and builds the same meaning:
+ * (codegen/c/c_kernel.c) and builds the same meaning:
  *
  *   types      i64, i32, float, double, i1; W lanes: <W x T> (masks <W x i1>)
  *   variables  one alloca each in the function's entry block; SROA/mem2reg
@@ -48,143 +48,21 @@
  * such an object file into the process, so that the JIT's code and
  * emit-obj's are generated alike and a JIT object can be cached.
  */
-#include "codegen/llvm/llvm_emit.h"
+#include "codegen/llvm/llvm_internal.h"
 
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <llvm-c/Analysis.h>
-#include <llvm-c/Core.h>
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-#include <llvm-c/Target.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm-c/Transforms/PassBuilder.h>
-
-#include "codegen/c/c_emit.h"
-#include "runtime/parallel.h"
-
-struct CgLlvm {
-  const Program *p;
-  LLVMContextRef ctx;
-  LLVMModuleRef mod;
-  LLVMTargetMachineRef tm;
-  LLVMTargetRef target;
-  char *triple, *cpu, *features;
-  bool fma, wide; /* the target has FMA; AVX-512 (16 lanes) */
-  bool optimized;
-  double build_ms, opt_ms;
-};
-
-/* ---- LLVM setup ------------------------------------------------------------ */
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_failed;
-
-static void init_llvm(void) {
-  init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter() ||
-                LLVMInitializeNativeAsmParser();
-}
-
-const char *cg_llvm_version(void) {
-  static char v[32];
-  unsigned major, minor, patch;
-  LLVMGetVersion(&major, &minor, &patch);
-  snprintf(v, sizeof v, "%u.%u.%u", major, minor, patch);
-  return v;
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static Loc no_loc(void) { return (Loc){0}; }
-
-/* "+fma" among the comma-separated features */
-static bool has_feature(const char *features, const char *name) {
-  size_t n = strlen(name);
-  for (const char *p = features; (p = strstr(p, name)); p += n)
-    if (p > features && p[-1] == '+' && (p[n] == ',' || p[n] == 0)) return true;
-  return false;
-}
-
-/* CPU and features: the host's for a native target, else the level's name
- * (LLVM knows x86-64-v2..v4 as CPUs) with its implied features. */
-static void cpu_features(const Target *t, char **cpu, char **features) {
-  if (t->native) {
-    char *c = LLVMGetHostCPUName(), *f = LLVMGetHostCPUFeatures();
-    *cpu = strdup(c);
-    *features = strdup(f);
-    LLVMDisposeMessage(c);
-    LLVMDisposeMessage(f);
-  } else {
-    *cpu = strdup(t->cpu);
-    *features = strdup("");
-  }
-}
-
-static int setup_target(CgLlvm *c, const Target *t, Diag *d) {
-  pthread_once(&init_once, init_llvm);
-  if (init_failed) return ir_errorf(d, no_loc(), "LLVM has no native target");
-  char *triple = LLVMGetDefaultTargetTriple();
-  c->triple = strdup(triple);
-  LLVMDisposeMessage(triple);
-  char *err = NULL;
-  if (LLVMGetTargetFromTriple(c->triple, &c->target, &err)) {
-    ir_errorf(d, no_loc(), "LLVM cannot target '%s': %s", c->triple, err);
-    LLVMDisposeMessage(err);
-    return -1;
-  }
-  cpu_features(t, &c->cpu, &c->features);
-  c->fma = t->native ? has_feature(c->features, "fma") : t->lanes >= 8; /* v3, v4 */
-  c->wide = t->lanes >= 16;
-  c->tm = LLVMCreateTargetMachine(c->target, c->triple, c->cpu, c->features,
-                                  LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                  LLVMCodeModelDefault);
-  return 0;
-}
 
 /* ---- the printer's state ---------------------------------------------------- */
 
-/* One LLVM function being built: a kernel or an outlined loop body. */
-typedef struct {
-  LLVMValueRef fn;
-  LLVMBasicBlockRef entry; /* allocas only, then a branch */
-  LLVMValueRef *param;     /* kernel parameter -> its value here */
-  LLVMValueRef *slot;      /* variable -> its storage here (NULL: none yet) */
-  LLVMValueRef status;     /* i32 storage of the kernel's result */
-  bool shared_status;      /* written by several threads: atomic stores */
-  LLVMBasicBlockRef next;  /* the innermost loop's latch; NULL: return */
-} Fn;
 
-typedef struct {
-  CgLlvm *c;
-  LLVMContextRef ctx;
-  LLVMModuleRef mod;
-  LLVMBuilderRef b;
-  const Kernel *k;
-  const char *name;
-  LLVMTypeRef i1, i32, i64, f32, f64, ptr, vd;
-  /* expression values built for the current statement */
-  LLVMValueRef *val;
-  uint32_t *stamp, gen;
-  uint32_t *log, n_log, cap_log; /* cached ids, in order (for arms) */
-  bool *traps;                   /* unsafe to evaluate unconditionally */
-  Fn *f;
-  int n_outlined;
-} Em;
 
-static LLVMValueRef i64c(Em *E, int64_t v) {
+LLVMValueRef lv_i64(Em *E, int64_t v) {
   return LLVMConstInt(E->i64, (unsigned long long)v, 1);
 }
 
-static LLVMValueRef i32c(Em *E, int64_t v) {
+LLVMValueRef lv_i32(Em *E, int64_t v) {
   return LLVMConstInt(E->i32, (unsigned long long)v, 1);
 }
 
@@ -242,7 +120,7 @@ static LLVMValueRef intrinsic(Em *E, const char *name, LLVMTypeRef *over,
 }
 
 /* An external function of the module (declared on first use). */
-static LLVMValueRef extern_fn(Em *E, const char *name, LLVMTypeRef ret,
+LLVMValueRef lv_extern(Em *E, const char *name, LLVMTypeRef ret,
                               LLVMTypeRef *params, unsigned n) {
   LLVMValueRef fn = LLVMGetNamedFunction(E->mod, name);
   if (!fn) {
@@ -252,7 +130,7 @@ static LLVMValueRef extern_fn(Em *E, const char *name, LLVMTypeRef ret,
   return fn;
 }
 
-static LLVMValueRef call_fn(Em *E, LLVMValueRef fn, LLVMValueRef *args,
+LLVMValueRef lv_call(Em *E, LLVMValueRef fn, LLVMValueRef *args,
                             unsigned n) {
   return LLVMBuildCall2(E->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
 }
@@ -441,7 +319,7 @@ static LLVMValueRef call(Em *E, const KExpr *x) {
   LLVMTypeRef t = ty(E, x->type), params[2] = {t, t};
   unsigned n = x->a[1] == K_NONE ? 1 : 2;
   LLVMValueRef args[2] = {ev(E, x->a[0]), n == 2 ? ev(E, x->a[1]) : NULL};
-  return call_fn(E, extern_fn(E, name, t, params, n), args, n);
+  return lv_call(E, lv_extern(E, name, t, params, n), args, n);
 }
 
 static LLVMValueRef ev_uncached(Em *E, uint32_t e) {
@@ -538,7 +416,7 @@ static void loop(Em *E, uint32_t var, LLVMValueRef lo, uint32_t hi_e,
 
   LLVMPositionBuilderAtEnd(E->b, latch);
   iv = LLVMBuildLoad2(E->b, E->i64, slot, "");
-  LLVMValueRef next = LLVMBuildNSWAdd(E->b, iv, i64c(E, step), "");
+  LLVMValueRef next = LLVMBuildNSWAdd(E->b, iv, lv_i64(E, step), "");
   LLVMBuildStore(E->b, next, slot);
   LLVMBuildBr(E->b, head);
   LLVMPositionBuilderAtEnd(E->b, done);
@@ -571,7 +449,7 @@ static void mark_vars(const Kernel *k, uint32_t first, bool *used, bool *decl,
   }
 }
 
-static LLVMValueRef new_fn(Em *E, const char *name, LLVMTypeRef ret,
+LLVMValueRef lv_new_fn(Em *E, const char *name, LLVMTypeRef ret,
                            LLVMTypeRef *params, unsigned n, bool internal) {
   LLVMValueRef fn = LLVMAddFunction(E->mod, name, LLVMFunctionType(ret, params, n, 0));
   if (internal) LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -630,7 +508,7 @@ static void parallel_loop(Em *E, const KStmt *st) {
   char name[256];
   int which = E->n_outlined++;
   snprintf(name, sizeof name, "%s.par%d", E->name, which);
-  LLVMValueRef body = new_fn(E, name, E->vd, pt, n_args, true);
+  LLVMValueRef body = lv_new_fn(E, name, E->vd, pt, n_args, true);
   add_attr(E, body, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   for (uint32_t i = 0; i < k->n_params; i++)
     if (k->params[i].kind == KP_BUF) buffer_attrs(E, body, i);
@@ -665,7 +543,7 @@ static void parallel_loop(Em *E, const KStmt *st) {
   /* The thunk: void (ptr ctx, i64 lo, i64 hi). */
   snprintf(name, sizeof name, "%s.par%d.thunk", E->name, which);
   LLVMTypeRef tp[3] = {E->ptr, E->i64, E->i64};
-  LLVMValueRef thunk = new_fn(E, name, E->vd, tp, 3, true);
+  LLVMValueRef thunk = lv_new_fn(E, name, E->vd, tp, 3, true);
   LLVMBasicBlockRef tb = LLVMAppendBasicBlockInContext(E->ctx, thunk, "entry");
   LLVMPositionBuilderAtEnd(E->b, tb);
   LLVMValueRef *args = calloc(n_args, sizeof *args);
@@ -678,7 +556,7 @@ static void parallel_loop(Em *E, const KStmt *st) {
   }
   args[n_slots] = LLVMGetParam(thunk, 1);
   args[n_slots + 1] = LLVMGetParam(thunk, 2);
-  call_fn(E, body, args, n_args);
+  lv_call(E, body, args, n_args);
   LLVMBuildRetVoid(E->b);
 
   /* Back in the parent: fill the context, call the runtime. */
@@ -692,10 +570,10 @@ static void parallel_loop(Em *E, const KStmt *st) {
     LLVMBuildStore(E->b, v, LLVMBuildInBoundsGEP2(E->b, E->i64, ctxa, &idx, 1, ""));
   }
   LLVMTypeRef rp[5] = {E->ptr, E->ptr, E->i64, E->i64, E->i64};
-  LLVMValueRef pf = extern_fn(E, "loom_parallel_for", E->vd, rp, 5);
+  LLVMValueRef pf = lv_extern(E, "loom_parallel_for", E->vd, rp, 5);
   LLVMValueRef cargs[5] = {thunk, ctxa, lo, hi,
                            LLVMConstInt(E->i64, (unsigned long long)st->step, 1)};
-  call_fn(E, pf, cargs, 5);
+  lv_call(E, pf, cargs, 5);
   free(args);
   free(pt);
   free(used);
@@ -748,7 +626,7 @@ static void stmts(Em *E, uint32_t first) {
 
 /* ---- kernels and thunks -------------------------------------------------- */
 
-static void init_em(Em *E, CgLlvm *c) {
+void lv_init(Em *E, CgLlvm *c) {
   memset(E, 0, sizeof *E);
   E->c = c;
   E->ctx = c->ctx;
@@ -764,7 +642,7 @@ static void init_em(Em *E, CgLlvm *c) {
 }
 
 /* i32 NAME(params): the kernel itself. */
-static LLVMValueRef emit_kernel(Em *E, const Kernel *k, const char *name) {
+LLVMValueRef lv_kernel(Em *E, const Kernel *k, const char *name) {
   E->k = k;
   E->name = name;
   E->n_outlined = 0;
@@ -789,7 +667,7 @@ static LLVMValueRef emit_kernel(Em *E, const Kernel *k, const char *name) {
   IR_ASSERT(pt);
   for (uint32_t i = 0; i < k->n_params; i++)
     pt[i] = k->params[i].kind == KP_BUF ? E->ptr : E->i64;
-  LLVMValueRef fn = new_fn(E, name, E->i32, pt, k->n_params, true);
+  LLVMValueRef fn = lv_new_fn(E, name, E->i32, pt, k->n_params, true);
   for (uint32_t i = 0; i < k->n_params; i++) {
     LLVMSetValueName2(LLVMGetParam(fn, i), k->params[i].name, strlen(k->params[i].name));
     if (k->params[i].kind == KP_BUF) buffer_attrs(E, fn, i);
@@ -813,9 +691,9 @@ static LLVMValueRef emit_kernel(Em *E, const Kernel *k, const char *name) {
 }
 
 /* i32 NAME_thunk(ptr args): args[i] is parameter i (a pointer or an i64). */
-static LLVMValueRef emit_thunk(Em *E, const Kernel *k, LLVMValueRef kernel,
+LLVMValueRef lv_thunk(Em *E, const Kernel *k, LLVMValueRef kernel,
                                const char *name, bool internal) {
-  LLVMValueRef fn = new_fn(E, name, E->i32, &E->ptr, 1, internal);
+  LLVMValueRef fn = lv_new_fn(E, name, E->i32, &E->ptr, 1, internal);
   LLVMPositionBuilderAtEnd(E->b, LLVMAppendBasicBlockInContext(E->ctx, fn, "entry"));
   LLVMValueRef *args = calloc(k->n_params ? k->n_params : 1, sizeof *args);
   IR_ASSERT(args);
@@ -825,491 +703,8 @@ static LLVMValueRef emit_thunk(Em *E, const Kernel *k, LLVMValueRef kernel,
     args[i] = LLVMBuildLoad2(E->b, k->params[i].kind == KP_BUF ? E->ptr : E->i64, at,
                              k->params[i].name);
   }
-  LLVMBuildRet(E->b, call_fn(E, kernel, args, k->n_params));
+  LLVMBuildRet(E->b, lv_call(E, kernel, args, k->n_params));
   free(args);
   return fn;
 }
 
-/* ---- the model in an object file ------------------------------------------- */
-
-/* A private constant C string. */
-static LLVMValueRef cstr(Em *E, const char *s) {
-  LLVMValueRef init = LLVMConstStringInContext2(E->ctx, s, strlen(s), 0);
-  LLVMValueRef g = LLVMAddGlobal(E->mod, LLVMTypeOf(init), ".str");
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  return g;
-}
-
-static LLVMValueRef const_global(Em *E, LLVMValueRef init, const char *name,
-                                 bool internal) {
-  LLVMValueRef g = LLVMAddGlobal(E->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  if (internal) LLVMSetLinkage(g, LLVMInternalLinkage);
-  return g;
-}
-
-static const char *value_name(const Graph *g, uint32_t v, char *buf, size_t cap) {
-  if (g->values[v].name) return g->values[v].name;
-  snprintf(buf, cap, "%%%u", v);
-  return buf;
-}
-
-/* IoSpec (runtime/standalone/sa_model.c; cg_llvm_runtime_c declares it):
- * {name, dtype, rank, {{c, sym} x 8}, optional, shape text}. */
-static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
-                            const Graph *g, uint32_t v, bool optional) {
-  LLVMValueRef dims[IR_MAX_RANK];
-  const Value *val = v == UINT32_MAX ? NULL : &g->values[v];
-  for (int i = 0; i < IR_MAX_RANK; i++) {
-    bool real = val && i < val->shape.rank;
-    LLVMValueRef f[2] = {i64c(E, real ? val->shape.d[i].c : 0),
-                         i32c(E, real ? val->shape.d[i].sym : -1)};
-    dims[i] = LLVMConstNamedStruct(dim_t, f, 2);
-  }
-  char nb[32], shape[256];
-  if (val) ir_format_shape(g, &val->shape, shape, sizeof shape);
-  LLVMValueRef f[6] = {
-      val ? cstr(E, value_name(g, v, nb, sizeof nb)) : LLVMConstNull(E->ptr),
-      LLVMConstInt(E->i32, val && val->dtype == DT_I32 ? 1 : 0, 0),
-      LLVMConstInt(E->i32, val ? (unsigned)val->shape.rank : 0, 0),
-      LLVMConstArray2(dim_t, dims, IR_MAX_RANK),
-      LLVMConstInt(E->i32, optional, 0),
-      val ? cstr(E, shape) : LLVMConstNull(E->ptr)};
-  return LLVMConstNamedStruct(spec_t, f, 6);
-}
-
-static bool can_fail(const Kernel *k) {
-  for (uint32_t i = 0; i < k->n_stmts; i++)
-    if (k->stmts[i].kind == KS_CHECK) return true;
-  return false;
-}
-
-
-/* i32 forward(w, a, in, out, sym, err, errlen): one kernel call per step;
- * a kernel's code becomes loom_obj_step_failed(err, errlen, where, msg). */
-static LLVMValueRef emit_forward(Em *E, const Program *p, const char *name,
-                                 LLVMValueRef *kfn) {
-  const Graph *g = p->g;
-  LLVMTypeRef pt[7] = {E->ptr, E->ptr, E->ptr, E->ptr, E->ptr, E->ptr, E->i64};
-  char fname[256];
-  snprintf(fname, sizeof fname, "%s_forward", name);
-  LLVMValueRef fn = new_fn(E, fname, E->i32, pt, 7, true);
-  LLVMValueRef w = LLVMGetParam(fn, 0), a = LLVMGetParam(fn, 1),
-               in = LLVMGetParam(fn, 2), out = LLVMGetParam(fn, 3),
-               sym = LLVMGetParam(fn, 4);
-  LLVMPositionBuilderAtEnd(E->b, LLVMAppendBasicBlockInContext(E->ctx, fn, "entry"));
-  LLVMTypeRef fp[4] = {E->ptr, E->i64, E->ptr, E->ptr};
-  LLVMValueRef failed = extern_fn(E, "loom_obj_step_failed", E->i32, fp, 4);
-  for (uint32_t i = 0; i < p->n_steps; i++) {
-    const PStep *s = &p->steps[i];
-    const PKernel *pk = &p->kernels[s->kernel];
-    LLVMValueRef args[K_MAX_PARAMS];
-    IR_ASSERT(s->n_args <= K_MAX_PARAMS);
-    for (uint32_t k = 0; k < s->n_args; k++) {
-      KBind b = s->args[k];
-      LLVMValueRef idx;
-      if (b.kind == KB_SYM) {
-        idx = LLVMConstInt(E->i64, b.id, 0);
-        LLVMValueRef at = LLVMBuildInBoundsGEP2(E->b, E->i64, sym, &idx, 1, "");
-        args[k] = LLVMBuildLoad2(E->b, E->i64, at, "");
-        continue;
-      }
-      const PStore *st = &p->store[b.id];
-      switch (st->kind) {
-      case PS_INPUT:
-      case PS_OUTPUT:
-        idx = LLVMConstInt(E->i64, st->index, 0);
-        args[k] = LLVMBuildLoad2(E->b, E->ptr,
-                                 LLVMBuildInBoundsGEP2(E->b, E->ptr,
-                                                       st->kind == PS_INPUT ? in : out,
-                                                       &idx, 1, ""),
-                                 "");
-        break;
-      case PS_WEIGHT:
-      case PS_ARENA:
-        idx = LLVMConstInt(E->i64, (unsigned long long)st->offset, 1);
-        args[k] = LLVMBuildInBoundsGEP2(E->b, LLVMInt8TypeInContext(E->ctx),
-                                        st->kind == PS_WEIGHT ? w : a, &idx, 1, "");
-        break;
-      }
-    }
-    LLVMValueRef rc = call_fn(E, kfn[s->kernel], args, s->n_args);
-    if (!can_fail(pk->vec)) continue;
-    /* where: error: msg, the message chosen by the code */
-    const Node *n = &g->nodes[s->node];
-    char where[1024] = "", msg[1024];
-    if (n->loc.file && n->loc.line)
-      snprintf(where, sizeof where, "%s:%u:%u", n->loc.file, n->loc.line, n->loc.col);
-    else if (n->loc.file)
-      snprintf(where, sizeof where, "%s", n->loc.file);
-    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(E->ctx, fn, "failed");
-    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(E->ctx, fn, "ok");
-    LLVMBuildCondBr(E->b, LLVMBuildICmp(E->b, LLVMIntNE, rc, LLVMConstInt(E->i32, 0, 0), ""),
-                    bad, ok);
-    LLVMPositionBuilderAtEnd(E->b, bad);
-    cg_kernel_message(g, n, 0, pk->name, msg, sizeof msg);
-    LLVMValueRef m = cstr(E, msg);
-    for (int c = 1; c < 32; c++) {
-      bool has = false;
-      for (uint32_t j = 0; j < pk->vec->n_stmts; j++)
-        has = has || (pk->vec->stmts[j].kind == KS_CHECK && pk->vec->stmts[j].code == c);
-      if (!has) continue;
-      cg_kernel_message(g, n, c, pk->name, msg, sizeof msg);
-      LLVMValueRef is_c = LLVMBuildICmp(E->b, LLVMIntEQ, rc, i32c(E, c), "");
-      m = LLVMBuildSelect(E->b, is_c, cstr(E, msg), m, "");
-    }
-    LLVMValueRef fa[4] = {LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), cstr(E, where), m};
-    LLVMBuildRet(E->b, call_fn(E, failed, fa, 4));
-    LLVMPositionBuilderAtEnd(E->b, ok);
-  }
-  LLVMBuildRet(E->b, LLVMConstInt(E->i32, 0, 0));
-  return fn;
-}
-
-/* The API of NAME.h, each function `NAME_f` calling the runtime's
- * `loom_obj_f` with the model's descriptor in force.  Types: first the
- * result, then the parameters (v void, i int, l size_t/int64, p pointer). */
-static const struct {
-  const char *fn, *sig;
-} api_fns[] = {
-    {"create", "ipppl"},       {"create_from_memory", "iplppl"},
-    {"free", "vp"},            {"name", "p"},
-    {"num_inputs", "i"},       {"num_outputs", "i"},
-    {"input_info", "iip"},     {"output_info", "iip"},
-    {"weights_bytes", "l"},    {"arena_bytes", "l"},
-    {"output_shapes", "ipipipl"}, {"run", "ippipipl"},
-    {"tensor_bytes", "lp"},
-};
-
-static LLVMTypeRef sig_type(Em *E, char c) {
-  return c == 'v' ? E->vd : c == 'i' ? E->i32 : c == 'l' ? E->i64 : E->ptr;
-}
-
-/* The model's descriptor (LoomObjModel of cg_llvm_runtime_c), forward,
- * and the API functions. */
-static void emit_glue(Em *E, const Program *p, const char *name, LLVMValueRef *kfn) {
-  const Graph *g = p->g;
-  LLVMValueRef forward = emit_forward(E, p, name, kfn);
-  LLVMTypeRef dim_t = LLVMStructCreateNamed(E->ctx, "IoDim");
-  LLVMTypeRef df[2] = {E->i64, E->i32};
-  LLVMStructSetBody(dim_t, df, 2, 0);
-  LLVMTypeRef spec_t = LLVMStructCreateNamed(E->ctx, "IoSpec");
-  LLVMTypeRef sf[6] = {E->ptr, E->i32, E->i32, LLVMArrayType2(dim_t, IR_MAX_RANK),
-                       E->i32, E->ptr};
-  LLVMStructSetBody(spec_t, sf, 6, 0);
-
-  uint32_t n_in = ir_inputs(g, NULL, 0);
-  uint32_t *ins = calloc(n_in + 1, sizeof *ins);
-  LLVMValueRef *specs = calloc(n_in + g->n_outputs + 2, sizeof *specs);
-  LLVMValueRef *names = calloc(g->n_syms + 1, sizeof *names);
-  LLVMValueRef *bounds = calloc(g->n_syms + 1, sizeof *bounds);
-  IR_ASSERT(ins && specs && names && bounds);
-  ir_inputs(g, ins, n_in);
-  for (uint32_t i = 0; i < n_in; i++)
-    specs[i] = io_spec(E, spec_t, dim_t, g, ins[i],
-                       ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"));
-  specs[n_in] = io_spec(E, spec_t, dim_t, g, UINT32_MAX, false);
-  LLVMValueRef io_in = const_global(E, LLVMConstArray2(spec_t, specs, n_in + 1), "io_in", true);
-  for (uint32_t i = 0; i < g->n_outputs; i++)
-    specs[i] = io_spec(E, spec_t, dim_t, g, g->outputs[i], false);
-  specs[g->n_outputs] = io_spec(E, spec_t, dim_t, g, UINT32_MAX, false);
-  LLVMValueRef io_out =
-      const_global(E, LLVMConstArray2(spec_t, specs, g->n_outputs + 1), "io_out", true);
-  for (uint32_t s = 0; s < g->n_syms; s++) {
-    names[s] = cstr(E, g->syms[s].name);
-    bounds[s] = LLVMConstInt(E->i64, (unsigned long long)g->syms[s].bound, 1);
-  }
-  names[g->n_syms] = LLVMConstNull(E->ptr);
-  bounds[g->n_syms] = LLVMConstInt(E->i64, 0, 0);
-  LLVMValueRef sym_name =
-      const_global(E, LLVMConstArray2(E->ptr, names, g->n_syms + 1), "sym_name", true);
-  LLVMValueRef sym_bound =
-      const_global(E, LLVMConstArray2(E->i64, bounds, g->n_syms + 1), "sym_bound", true);
-
-  LLVMValueRef df_[12] = {
-      cstr(E, g->name ? g->name : name),
-      LLVMConstInt(E->i32, n_in, 0),
-      LLVMConstInt(E->i32, g->n_outputs, 0),
-      LLVMConstInt(E->i32, g->n_syms, 0),
-      sym_name,
-      sym_bound,
-      io_in,
-      io_out,
-      LLVMConstInt(E->i64, cg_weights_hash(p), 0),
-      LLVMConstInt(E->i64, (unsigned long long)p->weight_bytes, 0),
-      LLVMConstInt(E->i64, (unsigned long long)p->arena_bytes, 0),
-      forward};
-  char gname[256];
-  snprintf(gname, sizeof gname, "%s_descriptor", name);
-  LLVMValueRef desc =
-      const_global(E, LLVMConstStructInContext(E->ctx, df_, 12, 0), gname, true);
-
-  LLVMValueRef use = extern_fn(E, "loom_obj_use", E->vd, &E->ptr, 1);
-  for (size_t i = 0; i < sizeof api_fns / sizeof api_fns[0]; i++) {
-    const char *sig = api_fns[i].sig;
-    unsigned np = (unsigned)strlen(sig) - 1;
-    LLVMTypeRef pt[8];
-    for (unsigned k = 0; k < np; k++) pt[k] = sig_type(E, sig[k + 1]);
-    char fname[256];
-    snprintf(fname, sizeof fname, "loom_obj_%s", api_fns[i].fn);
-    LLVMValueRef target = extern_fn(E, fname, sig_type(E, sig[0]), pt, np);
-    snprintf(fname, sizeof fname, "%s_%s", name, api_fns[i].fn);
-    LLVMValueRef fn = new_fn(E, fname, sig_type(E, sig[0]), pt, np, false);
-    LLVMPositionBuilderAtEnd(E->b, LLVMAppendBasicBlockInContext(E->ctx, fn, "entry"));
-    call_fn(E, use, &desc, 1);
-    LLVMValueRef args[8];
-    for (unsigned k = 0; k < np; k++) args[k] = LLVMGetParam(fn, k);
-    LLVMValueRef r = call_fn(E, target, args, np);
-    LLVMSetTailCall(r, 1);
-    if (sig[0] == 'v')
-      LLVMBuildRetVoid(E->b);
-    else
-      LLVMBuildRet(E->b, r);
-  }
-  free(ins);
-  free(specs);
-  free(names);
-  free(bounds);
-}
-
-void cg_llvm_thunk_name(const Program *p, uint32_t kernel, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s_thunk", p->kernels[kernel].name);
-}
-
-/* ---- the module ------------------------------------------------------------- */
-
-/* The optimization pipeline (part of the cache key). */
-#define PIPELINE "default<O3>"
-#define PIPELINE_OPTIONS "loop-vectorize slp-vectorize interleave unroll"
-
-int cg_llvm_optimize(CgLlvm *c, Diag *d) {
-  IR_ASSERT(!c->optimized);
-  double t0 = now_ms();
-  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
-  LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-  LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
-  LLVMPassBuilderOptionsSetLoopUnrolling(po, 1);
-  LLVMErrorRef err = LLVMRunPasses(c->mod, PIPELINE, c->tm, po);
-  LLVMDisposePassBuilderOptions(po);
-  c->opt_ms = now_ms() - t0;
-  c->optimized = true;
-  if (err) {
-    char *msg = LLVMGetErrorMessage(err);
-    ir_errorf(d, no_loc(), "LLVM optimization failed: %s", msg);
-    LLVMDisposeErrorMessage(msg);
-    return -1;
-  }
-  return 0;
-}
-
-uint64_t cg_llvm_key(CgLlvm *c) {
-  IR_ASSERT(!c->optimized);
-  const char *parts[] = {"loom llvm 1", cg_llvm_version(), c->triple, c->cpu,
-                         c->features, PIPELINE, PIPELINE_OPTIONS};
-  uint64_t h = CG_HASH_INIT;
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-    h = cg_hash(h, parts[i], strlen(parts[i]) + 1);
-  char *text = LLVMPrintModuleToString(c->mod);
-  h = cg_hash(h, text, strlen(text));
-  LLVMDisposeMessage(text);
-  return h;
-}
-
-CgLlvm *cg_llvm_build(const Program *p, const CgLlvmOptions *o, Diag *d) {
-  double t0 = now_ms();
-  CgLlvm *c = calloc(1, sizeof *c);
-  IR_ASSERT(c);
-  c->p = p;
-  if (setup_target(c, &p->target, d)) {
-    cg_llvm_free(c);
-    return NULL;
-  }
-  c->ctx = LLVMContextCreate();
-  const char *mname = o && o->name ? o->name : (p->g->name ? p->g->name : "loom");
-  c->mod = LLVMModuleCreateWithNameInContext(mname, c->ctx);
-  LLVMSetTarget(c->mod, c->triple);
-  LLVMTargetDataRef td = LLVMCreateTargetDataLayout(c->tm);
-  LLVMSetModuleDataLayout(c->mod, td);
-  LLVMDisposeTargetData(td);
-
-  Em E;
-  init_em(&E, c);
-  bool glue = o && o->glue;
-  LLVMValueRef *kfn = calloc(p->n_kernels ? p->n_kernels : 1, sizeof *kfn);
-  IR_ASSERT(kfn);
-  for (uint32_t i = 0; i < p->n_kernels; i++) {
-    kfn[i] = emit_kernel(&E, p->kernels[i].vec, p->kernels[i].name);
-    if (glue) continue; /* the model calls kernels directly */
-    char tname[128];
-    cg_llvm_thunk_name(p, i, tname, sizeof tname);
-    emit_thunk(&E, p->kernels[i].vec, kfn[i], tname, false);
-  }
-  if (glue) emit_glue(&E, p, mname, kfn);
-  free(kfn);
-  LLVMDisposeBuilder(E.b);
-  free(E.log);
-
-  char *msg = NULL;
-  if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
-    fprintf(stderr, "%s\n", msg);
-    LLVMDisposeMessage(msg);
-    IR_ASSERT(!"the LLVM module does not verify");
-  }
-  LLVMDisposeMessage(msg);
-  c->build_ms = now_ms() - t0;
-  if (!(o && o->unoptimized) && cg_llvm_optimize(c, d)) {
-    cg_llvm_free(c);
-    return NULL;
-  }
-  return c;
-}
-
-void cg_llvm_times(const CgLlvm *c, double *build_ms, double *opt_ms) {
-  *build_ms = c->build_ms;
-  *opt_ms = c->opt_ms;
-}
-
-void cg_llvm_free(CgLlvm *c) {
-  if (!c) return;
-  if (c->mod) LLVMDisposeModule(c->mod);
-  if (c->ctx) LLVMContextDispose(c->ctx);
-  if (c->tm) LLVMDisposeTargetMachine(c->tm);
-  free(c->triple);
-  free(c->cpu);
-  free(c->features);
-  free(c);
-}
-
-int cg_llvm_print_ir(CgLlvm *c, FILE *f) {
-  char *s = LLVMPrintModuleToString(c->mod);
-  int rc = fputs(s, f) < 0 ? -1 : 0;
-  LLVMDisposeMessage(s);
-  return rc;
-}
-
-/* Code generation runs on a copy: it may change the module it is given. */
-static LLVMMemoryBufferRef machine_code(CgLlvm *c, LLVMCodeGenFileType kind,
-                                        Diag *d) {
-  LLVMModuleRef m = LLVMCloneModule(c->mod);
-  char *err = NULL;
-  LLVMMemoryBufferRef buf = NULL;
-  if (LLVMTargetMachineEmitToMemoryBuffer(c->tm, m, kind, &err, &buf)) {
-    ir_errorf(d, no_loc(), "LLVM code generation failed: %s", err);
-    LLVMDisposeMessage(err);
-    buf = NULL;
-  }
-  LLVMDisposeModule(m);
-  return buf;
-}
-
-int cg_llvm_obj_bytes(CgLlvm *c, char **bytes, size_t *n, Diag *d) {
-  LLVMMemoryBufferRef buf = machine_code(c, LLVMObjectFile, d);
-  if (!buf) return -1;
-  *n = LLVMGetBufferSize(buf);
-  *bytes = malloc(*n ? *n : 1);
-  IR_ASSERT(*bytes);
-  memcpy(*bytes, LLVMGetBufferStart(buf), *n);
-  LLVMDisposeMemoryBuffer(buf);
-  return 0;
-}
-
-int cg_llvm_print_asm(CgLlvm *c, FILE *f, Diag *d) {
-  LLVMMemoryBufferRef buf = machine_code(c, LLVMAssemblyFile, d);
-  if (!buf) return -1;
-  size_t n = LLVMGetBufferSize(buf);
-  int rc = fwrite(LLVMGetBufferStart(buf), 1, n, f) == n ? 0 : -1;
-  LLVMDisposeMemoryBuffer(buf);
-  return rc;
-}
-
-int cg_llvm_write_obj(CgLlvm *c, const char *path, Diag *d) {
-  LLVMMemoryBufferRef buf = machine_code(c, LLVMObjectFile, d);
-  if (!buf) return -1;
-  size_t n = LLVMGetBufferSize(buf);
-  FILE *f = fopen(path, "wb");
-  int rc = f && fwrite(LLVMGetBufferStart(buf), 1, n, f) == n ? 0 : -1;
-  if (f && fclose(f)) rc = -1;
-  LLVMDisposeMemoryBuffer(buf);
-  if (rc) return ir_file_errorf(d, path, "cannot write the object file");
-  return 0;
-}
-
-/* ---- the JIT ------------------------------------------------------------------ */
-
-struct CgJit {
-  LLVMOrcLLJITRef jit;
-};
-
-static int jit_error(Diag *d, LLVMErrorRef err) {
-  char *msg = LLVMGetErrorMessage(err);
-  ir_errorf(d, no_loc(), "LLVM JIT: %s", msg);
-  LLVMDisposeErrorMessage(msg);
-  return -1;
-}
-
-/* Symbols of the host process (libm), and loom_parallel_for by address, so
- * that it need not be exported. */
-static int add_host_symbols(LLVMOrcLLJITRef J, Diag *d) {
-  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(J);
-  LLVMOrcDefinitionGeneratorRef gen;
-  LLVMErrorRef err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-      &gen, LLVMOrcLLJITGetGlobalPrefix(J), NULL, NULL);
-  if (err) return jit_error(d, err);
-  LLVMOrcJITDylibAddGenerator(jd, gen);
-  LLVMOrcCSymbolMapPair sym = {
-      LLVMOrcLLJITMangleAndIntern(J, "loom_parallel_for"),
-      {(LLVMOrcJITTargetAddress)(uintptr_t)&loom_parallel_for,
-       {LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable, 0}}};
-  err = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(&sym, 1));
-  return err ? jit_error(d, err) : 0;
-}
-
-CgJit *cg_jit_load(const void *obj, size_t n, Diag *d) {
-  pthread_once(&init_once, init_llvm);
-  if (init_failed) {
-    ir_errorf(d, no_loc(), "LLVM has no native target");
-    return NULL;
-  }
-  CgJit *j = calloc(1, sizeof *j);
-  IR_ASSERT(j);
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, LLVMOrcCreateLLJITBuilder());
-  if (err) {
-    j->jit = NULL;
-    jit_error(d, err);
-    cg_jit_free(j);
-    return NULL;
-  }
-  if (add_host_symbols(j->jit, d)) {
-    cg_jit_free(j);
-    return NULL;
-  }
-  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, n, "loom");
-  err = LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), buf);
-  if (err) {
-    jit_error(d, err);
-    cg_jit_free(j);
-    return NULL;
-  }
-  return j;
-}
-
-void *cg_jit_lookup(CgJit *j, const char *name, Diag *d) {
-  LLVMOrcExecutorAddress addr = 0;
-  LLVMErrorRef err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-  if (err) {
-    jit_error(d, err);
-    return NULL;
-  }
-  return (void *)(uintptr_t)addr;
-}
-
-void cg_jit_free(CgJit *j) {
-  if (!j) return;
-  if (j->jit) LLVMOrcDisposeLLJIT(j->jit);
-  free(j);
-}

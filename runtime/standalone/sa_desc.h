@@ -1,0 +1,20 @@
+//! sa_desc.h — how a model describes its inputs and outputs to
+//! runtime/standalone/sa_model.c (a template: NAME_ becomes the model's C
+//! name).  codegen/c/c_emit.c writes it into NAME.c before the tables it
+//! fills (io_in, io_out); codegen/llvm/llvm_obj.c writes it into
+//! loom_obj.c, and codegen/llvm/llvm_glue.c builds the same structs as
+//! constants in NAME.o — tests/cli/abi.sh checks the two agree.
+/* a dimension: c * the symbol's value, or c when sym < 0 */
+typedef struct {
+  int64_t c;
+  int sym;
+} IoDim;
+
+typedef struct {
+  const char *name;
+  NAME_dtype dtype;
+  int rank;
+  IoDim d[NAME_MAX_RANK];
+  int optional;
+  const char *shape; /* as text: "[S, 64]" */
+} IoSpec;
