@@ -10,13 +10,14 @@
  *      data == NULL): it reads as zeros, its shape bound by the others.
  *   2. ir_interp walks the nodes in (topological) order.  Each result gets its
  *      concrete dims from its symbolic shape and the binding (ir_shape_eval)
- *      and a fresh malloc'd buffer; the op's kernel fills it.  A buffer is
+ *      and a fresh malloc'd buffer; the op's ref_ function fills it.  A buffer is
  *      freed after the last node that reads it, so a deep graph does not hold
  *      every intermediate at once.
  *   3. The graph's outputs are copied into malloc'd Tensors for the caller.
  *
- * Kernels are plain loops over row-major f32 data, one per op, each with a
- * shape comment.  Broadcasting (add, mul, matmul's batch dims) goes through
+ * The ref_ functions are plain loops over row-major f32 data, one per op,
+ * each with a shape comment (named ref_, not k_, so that nobody mistakes
+ * them for the Kernel IR builders of codegen/kir/).  Broadcasting (add, mul, matmul's batch dims) goes through
  * one helper, bcast_offset, that maps an index of the output to the offset of
  * the broadcast operand; reductions (softmax, layernorm, mean, l2_normalize,
  * matmul) accumulate in double so that the reference is at least as accurate
@@ -28,7 +29,7 @@
  * NaN (-inf - -inf is NaN), as torch.softmax does; relu passes NaN through.
  *
  * The graph must be well formed (built through ir_infer, parsed, or
- * ir_verify'd): its shapes are then consistent, so a kernel that finds its
+ * ir_verify'd): its shapes are then consistent, so a ref_ function that finds its
  * operands disagreeing with its result asserts — a bug in a shape rule or in
  * this file.  What a user can get wrong (an input's shape, an id out of
  * range, a weight without data, a dtype the interpreter does not compute on)
@@ -144,7 +145,7 @@ static int node_error(Interp *it, const char *fmt, ...) {
 
 /* table [V, R...] f32, ids [I...] i32 -> out [I..., R...]:
  * out[i, :] = table[ids[i], :]; an id outside 0..V-1 is an error. */
-static int k_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
+static int ref_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
   int64_t V = table->dims[0];
   int64_t row = numel_of(table->rank - 1, table->dims + 1);
   IR_ASSERT(out->numel == ids->numel * row);
@@ -168,7 +169,7 @@ static int k_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
 }
 
 /* a [A...], b [B...] -> out [broadcast(A, B)]: out = a + b or a * b. */
-static void k_binary(Op op, const Buf *a, const Buf *b, Buf *out) {
+static void ref_binary(Op op, const Buf *a, const Buf *b, Buf *out) {
   int64_t idx[IR_MAX_RANK];
   for (int64_t i = 0; i < out->numel; i++) {
     unravel(i, out->rank, out->dims, idx);
@@ -179,14 +180,14 @@ static void k_binary(Op op, const Buf *a, const Buf *b, Buf *out) {
 }
 
 /* x [...] -> out [...]: x * by (in f32, as PyTorch multiplies by a scalar). */
-static void k_scale(const Buf *x, float by, Buf *out) {
+static void ref_scale(const Buf *x, float by, Buf *out) {
   for (int64_t i = 0; i < x->numel; i++) F32(out)[i] = CF32(x)[i] * by;
 }
 
 /* a [Ba..., M, K] (stored [Ba..., K, M] when transpose_a)
  * b [Bb..., K, N] (stored [Bb..., N, K] when transpose_b)
  * -> out [broadcast(Ba, Bb)..., M, N]; dot products summed in double. */
-static void k_matmul(const Buf *a, const Buf *b, bool ta, bool tb, Buf *out) {
+static void ref_matmul(const Buf *a, const Buf *b, bool ta, bool tb, Buf *out) {
   int ob = out->rank - 2, ab = a->rank - 2, bb = b->rank - 2;
   int64_t M = out->dims[ob], N = out->dims[ob + 1];
   int64_t K = ta ? a->dims[ab] : a->dims[ab + 1];
@@ -214,7 +215,7 @@ static void k_matmul(const Buf *a, const Buf *b, bool ta, bool tb, Buf *out) {
 }
 
 /* x [..., N], b [N] -> out [..., N]: x + b on every row. */
-static void k_bias_add(const Buf *x, const Buf *b, Buf *out) {
+static void ref_bias_add(const Buf *x, const Buf *b, Buf *out) {
   int64_t N = b->numel;
   IR_ASSERT(x->dims[x->rank - 1] == N);
   for (int64_t i = 0; i < x->numel; i++)
@@ -224,7 +225,7 @@ static void k_bias_add(const Buf *x, const Buf *b, Buf *out) {
 /* x [..., N], gamma [N], beta [N] -> out [..., N]: per row,
  * (x - mean) / sqrt(var + eps) * gamma + beta with the biased variance,
  * mean and variance in double (two passes). */
-static void k_layernorm(const Buf *x, const Buf *gamma, const Buf *beta,
+static void ref_layernorm(const Buf *x, const Buf *gamma, const Buf *beta,
                         double eps, Buf *out) {
   int64_t N = x->dims[x->rank - 1];
   IR_ASSERT(gamma->numel == N && beta->numel == N);
@@ -245,7 +246,7 @@ static void k_layernorm(const Buf *x, const Buf *gamma, const Buf *beta,
 
 /* x viewed as [outer, L, inner] around axis -> out same shape:
  * exp(x - max) / sum(exp(x - max)) along L.  An all -inf row gives NaN. */
-static void k_softmax(const Buf *x, int axis, Buf *out) {
+static void ref_softmax(const Buf *x, int axis, Buf *out) {
   int64_t outer, L, inner;
   split_at_axis(x, axis, &outer, &L, &inner);
   for (int64_t o = 0; o < outer; o++)
@@ -272,20 +273,20 @@ static double activation(Op op, double v) {
 }
 
 /* x [...] -> out [...]: an activation elementwise. */
-static void k_activation(Op op, const Buf *x, Buf *out) {
+static void ref_activation(Op op, const Buf *x, Buf *out) {
   for (int64_t i = 0; i < x->numel; i++)
     F32(out)[i] = (float)activation(op, CF32(x)[i]);
 }
 
 /* x [A...] -> out [B...] with prod(A) == prod(B): the same row-major bytes. */
-static void k_reshape(const Buf *x, Buf *out) {
+static void ref_reshape(const Buf *x, Buf *out) {
   IR_ASSERT(x->numel == out->numel);
   memcpy(out->data, x->data, (size_t)x->numel * x->esize);
 }
 
 /* x [D0, D1, ...] -> out [D_perm[0], D_perm[1], ...]:
  * out[i0, i1, ...] = x[j] where j[perm[k]] = i_k. */
-static void k_transpose(const Buf *x, const int64_t *perm, Buf *out) {
+static void ref_transpose(const Buf *x, const int64_t *perm, Buf *out) {
   int64_t stride[IR_MAX_RANK], idx[IR_MAX_RANK];
   int64_t s = 1;
   for (int k = x->rank - 1; k >= 0; k--) {
@@ -320,7 +321,7 @@ static void copy_along(const Buf *x, int axis, int64_t start, int64_t n,
 }
 
 /* x [..., I, J] -> out [..., I, J]: x, with -inf where j > i + offset. */
-static void k_causal_mask(const Buf *x, int64_t offset, Buf *out) {
+static void ref_causal_mask(const Buf *x, int64_t offset, Buf *out) {
   int64_t I = x->dims[x->rank - 2], J = x->dims[x->rank - 1];
   int64_t mats = x->numel / (I * J);
   for (int64_t t = 0; t < mats; t++)
@@ -333,7 +334,7 @@ static void k_causal_mask(const Buf *x, int64_t offset, Buf *out) {
 
 /* -> out [len, d]: PE(p, 2i) = sin(p / 10000^(2i/d)),
  *                  PE(p, 2i+1) = cos(p / 10000^(2i/d)), in double. */
-static void k_sinusoidal_pe(Buf *out) {
+static void ref_sinusoidal_pe(Buf *out) {
   int64_t len = out->dims[0], d = out->dims[1];
   for (int64_t p = 0; p < len; p++)
     for (int64_t j = 0; j < d; j++) {
@@ -347,7 +348,7 @@ static void k_sinusoidal_pe(Buf *out) {
  * ph*(W/p) + pw; within it, column (c*p + kh)*p + kw holds
  * image[c, ph*p + kh, pw*p + kw] — a Conv2d(kernel = stride = p) weight
  * [d, C, p, p] reshaped to [d, C*p*p] multiplies exactly these rows. */
-static void k_patchify(const Buf *x, int64_t p, Buf *out) {
+static void ref_patchify(const Buf *x, int64_t p, Buf *out) {
   int64_t C = x->dims[0], H = x->dims[1], W = x->dims[2];
   int64_t PH = H / p, PW = W / p, cols = C * p * p;
   IR_ASSERT(out->dims[0] == PH * PW && out->dims[1] == cols);
@@ -362,7 +363,7 @@ static void k_patchify(const Buf *x, int64_t p, Buf *out) {
 
 /* x viewed as [outer, L, inner] -> out [outer, inner] (or [outer, 1, inner]
  * with keepdims; the same bytes): the mean along L, summed in double. */
-static void k_mean(const Buf *x, int axis, Buf *out) {
+static void ref_mean(const Buf *x, int axis, Buf *out) {
   int64_t outer, L, inner;
   split_at_axis(x, axis, &outer, &L, &inner);
   IR_ASSERT(out->numel == outer * inner);
@@ -376,7 +377,7 @@ static void k_mean(const Buf *x, int axis, Buf *out) {
 
 /* x viewed as [outer, L, inner] -> out same shape:
  * x / max(||x||_2 along L, eps), as torch.nn.functional.normalize. */
-static void k_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
+static void ref_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
   int64_t outer, L, inner;
   split_at_axis(x, axis, &outer, &L, &inner);
   for (int64_t o = 0; o < outer; o++)
@@ -449,37 +450,37 @@ static int eval_node(Interp *it) {
   if (check_dtypes(it)) return -1;
   if (n->nout == 1 && out->numel == 0) return 0; /* nothing to compute */
   switch (n->op) {
-  case OP_GATHER: return k_gather(it, x, y, out);
+  case OP_GATHER: return ref_gather(it, x, y, out);
   case OP_ADD:
-  case OP_MUL: k_binary(n->op, x, y, out); return 0;
-  case OP_SCALE: k_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
+  case OP_MUL: ref_binary(n->op, x, y, out); return 0;
+  case OP_SCALE: ref_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
   case OP_MATMUL: {
     /* act(a·b + bias) + residual; each step in place on out */
-    k_matmul(x, y, ir_get_int(g, n, "transpose_a"),
+    ref_matmul(x, y, ir_get_int(g, n, "transpose_a"),
              ir_get_int(g, n, "transpose_b"), out);
-    if (ir_get_int(g, n, "bias")) k_bias_add(out, &it->vals[n->in[2]], out);
+    if (ir_get_int(g, n, "bias")) ref_bias_add(out, &it->vals[n->in[2]], out);
     Op act = ir_matmul_act(g, n);
-    if (act != OP_COUNT) k_activation(act, out, out);
+    if (act != OP_COUNT) ref_activation(act, out, out);
     if (ir_get_int(g, n, "residual"))
-      k_binary(OP_ADD, out, &it->vals[n->in[n->nin - 1]], out);
+      ref_binary(OP_ADD, out, &it->vals[n->in[n->nin - 1]], out);
     return 0;
   }
-  case OP_BIAS_ADD: k_bias_add(x, y, out); return 0;
+  case OP_BIAS_ADD: ref_bias_add(x, y, out); return 0;
   case OP_LAYERNORM:
-    k_layernorm(x, y, &it->vals[n->in[2]], ir_get_float(g, n, "eps"), out);
+    ref_layernorm(x, y, &it->vals[n->in[2]], ir_get_float(g, n, "eps"), out);
     return 0;
   case OP_SOFTMAX:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
-    k_softmax(x, axis, out);
+    ref_softmax(x, axis, out);
     return 0;
   case OP_RELU:
   case OP_GELU:
-  case OP_GELU_TANH: k_activation(n->op, x, out); return 0;
-  case OP_RESHAPE: k_reshape(x, out); return 0;
+  case OP_GELU_TANH: ref_activation(n->op, x, out); return 0;
+  case OP_RESHAPE: ref_reshape(x, out); return 0;
   case OP_TRANSPOSE: {
     const Attr *perm = ir_get_attr(n, "perm");
     IR_ASSERT(perm->set && perm->n == x->rank);
-    k_transpose(x, perm->ints, out);
+    ref_transpose(x, perm->ints, out);
     return 0;
   }
   case OP_SLICE: return eval_slice(it, x, out);
@@ -508,25 +509,25 @@ static int eval_node(Interp *it) {
     return 0;
   }
   case OP_CAUSAL_MASK:
-    k_causal_mask(x, ir_get_int(g, n, "offset"), out);
+    ref_causal_mask(x, ir_get_int(g, n, "offset"), out);
     return 0;
-  case OP_SINUSOIDAL_PE: k_sinusoidal_pe(out); return 0;
+  case OP_SINUSOIDAL_PE: ref_sinusoidal_pe(out); return 0;
   case OP_PATCHIFY: {
     int64_t p = ir_get_int(g, n, "patch");
     if (p < 1 || x->dims[1] % p || x->dims[2] % p)
       return node_error(it, "patch %lld does not divide the image %lldx%lld",
                         (long long)p, (long long)x->dims[1],
                         (long long)x->dims[2]);
-    k_patchify(x, p, out);
+    ref_patchify(x, p, out);
     return 0;
   }
   case OP_MEAN:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
-    k_mean(x, axis, out);
+    ref_mean(x, axis, out);
     return 0;
   case OP_L2_NORMALIZE:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
-    k_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
+    ref_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
     return 0;
   case OP_INPUT:
   case OP_WEIGHT:
