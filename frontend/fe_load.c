@@ -147,6 +147,12 @@ int fe_bind_weights(FeModel *m, Diag *d) {
   bool any = false;
   for (uint32_t i = 0; i < g->n_nodes; i++) any |= g->nodes[i].op == OP_WEIGHT;
   if (!any) return 0;
+  size_t plen = strlen(m->path);
+  if (m->source == WS_NONE && plen > 3 && strcmp(m->path + plen - 3, ".ir") == 0)
+    return ir_file_errorf(d, m->path,
+                          "the graph has weights but IR text carries no data: "
+                          "pass --weights, or write the IR with loom opt -o "
+                          "FILE.ir, which puts its data in FILE.ir.safetensors");
   if (m->source == WS_NONE)
     return ir_file_errorf(d, m->path,
                           "the model declares weights but names no source: "
@@ -261,7 +267,9 @@ int fe_bind_weights(FeModel *m, Diag *d) {
 }
 
 /* A graph in IR text (a .ir file, as `loom dump` writes): its weights come
- * from --weights; graphs of inputs only (tests/data/ops) need none. */
+ * from --weights or FILE.ir.safetensors (frontend/ir_data.c), its
+ * constants from the latter; graphs of inputs only (tests/data/ops) need
+ * neither. */
 static int load_ir_text(FeModel *m, const char *path, Diag *d) {
   FILE *f = fopen(path, "rb");
   if (!f) return ir_file_errorf(d, path, "cannot read: %s", strerror(errno));
@@ -314,12 +322,15 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   }
   if (!ir_text) fe_yaml_free(&y);
   if (rc == 0 && ir_verify(m->g, d)) rc = -1;
-  if (rc == 0 && opt->weights) {
+  char sidecar[4096];
+  fe_ir_data_path(path, sidecar, sizeof sidecar);
+  if (rc == 0 && (opt->weights || (ir_text && access(sidecar, F_OK) == 0))) {
     m->source = WS_FILE;
-    m->weights_path = ir_strdup(m->g->arena, opt->weights);
+    m->weights_path = ir_strdup(m->g->arena, opt->weights ? opt->weights : sidecar);
     m->weights_loc = (Loc){0};
   }
   if (rc == 0 && !opt->no_weights) rc = fe_bind_weights(m, d);
+  if (rc == 0 && ir_text && !opt->no_weights) rc = fe_bind_ir_consts(m, d);
   if (rc) {
     fe_model_free(m);
     return NULL;

@@ -58,6 +58,16 @@ int fe_parse_weight_source(FeYaml *y, FeModel *m, yaml_node_t *node);
 /* Bind every weight node's data from m's source. */
 int fe_bind_weights(FeModel *m, Diag *d);
 
+/* The data of a graph in IR text (frontend/ir_data.c): FILE.ir's sidecar
+ * FILE.ir.safetensors holds its weights' and constants' data. */
+void fe_ir_data_path(const char *ir_path, char *buf, size_t cap);
+/* Write g's weights and constants beside ir_path (all or nothing); with
+ * none, remove a sidecar left there before. */
+int fe_save_ir_data(const Graph *g, const char *ir_path, Diag *d);
+/* Bind every constant of m (an IR text model) from its sidecar; a
+ * constant with no data there is a located error. */
+int fe_bind_ir_consts(FeModel *m, Diag *d);
+
 /* The graph form (frontend/graph_form.c). */
 int fe_graph_form(FeYaml *y, FeModel *m, yaml_node_t *root);
 /* The family form (frontend/family.c). */

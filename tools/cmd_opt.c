@@ -131,7 +131,10 @@ int tool_load(const char *path, const char *weights, uint64_t seed,
               ToolModel *tm) {
   *tm = (ToolModel){0};
   Diag d = {0};
-  if (ends_with(path, ".ir")) {
+  char sidecar[4096];
+  fe_ir_data_path(path, sidecar, sizeof sidecar);
+  if (ends_with(path, ".ir") && access(sidecar, F_OK) != 0) {
+    /* IR text without data (pass tests): random values stand in */
     char *text = read_text(path);
     if (!text)
       return cli_die(EXIT_MODEL, "cannot read '%s': %s", path,
@@ -540,10 +543,18 @@ int cmd_opt(int argc, char **argv) {
     goto done;
   }
   char *text = ir_print(g);
-  if (out)
-    status = tool_write_file(out, text);
-  else
+  if (out) {
+    /* FILE.ir carries its data beside it (frontend/ir_data.c), so that
+     * `loom run FILE.ir` runs what `loom opt` made */
+    if (ends_with(out, ".ir") && fe_save_ir_data(g, out, &d)) {
+      fprintf(stderr, "%s\n", d.msg);
+      status = EXIT_MODEL;
+    } else {
+      status = tool_write_file(out, text);
+    }
+  } else {
     fputs(text, stdout);
+  }
   free(text);
   if (status) goto done;
   if (memory) print_memory(g, stdout);

@@ -81,8 +81,8 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
   int rc = n->op == OP_MATMUL ? cg_lower_matmul(&L, n) : cg_lower_op(&L, n);
   if (rc) {
     k_free(L.k);
-    return ir_errorf(d, n->loc, "%s: cannot generate code for this node",
-                     ir_op_info(n->op)->name);
+    return ir_errorf(d, n->loc, "%s: cannot generate code for this node%s%s",
+                     ir_op_info(n->op)->name, L.why ? ": " : "", L.why ? L.why : "");
   }
   *out = L.k;
   *n_binds = L.n_binds;

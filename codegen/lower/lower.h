@@ -40,6 +40,8 @@ typedef struct {
   KBind *binds;       /* one per kernel parameter */
   uint32_t n_binds;
   int32_t sym_param[64]; /* symbol -> i64 parameter index, or -1 */
+  const char *why;       /* why a lowering refused the node, or NULL */
+  char why_buf[256];
 } Lower;
 
 /* Build the kernel for node `node` (not a source, not an alias); *out

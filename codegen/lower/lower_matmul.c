@@ -326,8 +326,22 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   m.act = ir_matmul_act(g, n);
   const Node *bp = &g->nodes[g->values[n->in[1]].node];
   if (bp->op == OP_CONST) m.panel = ir_layout_panel(ir_get_str(g, bp, "layout"));
+  /* A packed constant comes from the layout pass, for some target; IR
+   * text can hand any one to any target, and any matmul. */
   if (m.panel && (tb || sb->rank != 2)) {
-    IR_ASSERT(!"a packed b must be a row-major-indexed [K, N] matrix");
+    L->why = "a constant packed in panels must be the b of a matmul "
+             "without transpose_b, of rank 2";
+    return -1;
+  }
+  int V = m.plan.kn_nv;
+  while (m.panel && V > 1 && m.panel % (V * L->lanes)) V--; /* tiles in a panel */
+  if (m.panel && m.panel % L->lanes) {
+    snprintf(L->why_buf, sizeof L->why_buf,
+             "b is packed in panels of %d, which %d-lane vectors do not divide "
+             "(this target's kernels read panels of %d: run loom opt for it)",
+             m.panel, L->lanes, L->t->plan.panel);
+    L->why = L->why_buf;
+    return -1;
   }
   int R = so->rank;
   m.M = cg_dim(L, so->d[R - 2]);
@@ -351,7 +365,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   IR_ASSERT(m.plan.kn_mr <= MAXR && m.plan.kn_nv <= MAXV &&
             m.plan.nk_mr <= MAXR && m.plan.nk_nc <= MAXR);
   if (!tb) {
-    cols_kn(&m, m.plan.kn_mr, m.plan.kn_nv, par_rows);
+    cols_kn(&m, m.plan.kn_mr, V, par_rows);
   } else if (!ta) {
     int MR = m.plan.nk_mr, C = m.plan.nk_nc;
     uint32_t m1 = k_floor_to(k, m.M, MR);
