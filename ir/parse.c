@@ -19,326 +19,12 @@
  * ones (the number only links uses to the definition; the graph keeps no
  * name).  Every error is a user error at a token: "FILE:LINE:COL: error: ...".
  */
-#include "ir/ir.h"
+#include "ir/parse_lex.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
-
-/* ---- lexer -------------------------------------------------------------- */
-
-typedef enum {
-  T_EOF,
-  T_NL,
-  T_IDENT,  /* [A-Za-z_][A-Za-z0-9_.]* */
-  T_INT,    /* -?[0-9]+ */
-  T_FLOAT,  /* -?[0-9]+(.[0-9]*)?([eE][+-]?[0-9]+)? with '.' or exponent */
-  T_STRING, /* "..."; p/len is the raw text between the quotes */
-  T_VALUE,  /* %name or %N; p/len is the label after '%' */
-  T_LE,     /* <= */
-  T_PUNCT,  /* = , : { } [ ] ( ) * - */
-} TokKind;
-
-typedef struct {
-  TokKind kind;
-  const char *p;
-  size_t len;
-  uint32_t line, col;
-  int64_t i; /* T_INT */
-} Tok;
-
-/* label -> value id, for %name and %N */
-typedef struct {
-  const char *key; /* in the source text */
-  size_t len;
-  uint32_t value;
-  uint32_t line, col;
-} Label;
-
-typedef struct {
-  Tok tok; /* a written result type */
-  DType dtype;
-  Shape shape;
-} Typed;
-
-typedef struct {
-  const char *src, *p, *line_start;
-  uint32_t line;
-  const char *file;     /* for error locations */
-  const char *afile;    /* the same, in the graph's arena (Sym.loc) */
-  const char *last_loc; /* the last loc("...") file, interned */
-  Tok tok;
-  Diag *d;
-  Graph *g;
-  Label *labels;
-  size_t n_labels, cap_labels; /* open addressing, cap a power of two */
-  /* per-line scratch, reused */
-  Tok *res;
-  uint32_t *ins;
-  Typed *types;
-  size_t cap_res, cap_ins, cap_types;
-  int64_t *list;
-  Dim *dlist;
-  size_t cap_list;
-} Parser;
-
-static Loc tok_loc(const Parser *P, const Tok *t) {
-  return (Loc){P->file, t->line, t->col};
-}
-
-/* How a token reads in "got ..." */
-static const char *tok_desc(const Tok *t, char *buf, size_t cap) {
-  switch (t->kind) {
-    case T_EOF: return "end of input";
-    case T_NL: return "end of line";
-    case T_STRING: return "a string";
-    case T_VALUE:
-      snprintf(buf, cap, "'%%%.*s'", (int)(t->len > 60 ? 60 : t->len), t->p);
-      return buf;
-    default:
-      snprintf(buf, cap, "'%.*s'", (int)(t->len > 60 ? 60 : t->len), t->p);
-      return buf;
-  }
-}
-
-__attribute__((format(printf, 3, 4))) static int perr(Parser *P, const Tok *t,
-                                                      const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  ir_verrorf(P->d, tok_loc(P, t), fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-static bool is_ident_start(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
-static bool is_ident_char(int c) {
-  return is_ident_start(c) || is_digit(c) || c == '.';
-}
-
-static int lex_error(Parser *P, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int lex_error(Parser *P, const char *at, const char *fmt, ...) {
-  Loc loc = {P->file, P->line, (uint32_t)(at - P->line_start) + 1};
-  va_list ap;
-  va_start(ap, fmt);
-  ir_verrorf(P->d, loc, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-static int is_hex(int c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Read the next token into P->tok. */
-static int lex(Parser *P) {
-  const char *s = P->p;
-  for (;;) {
-    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' || *s == '\v')
-      s++;
-    if (*s == '#')
-      while (*s && *s != '\n') s++;
-    else
-      break;
-  }
-  Tok *t = &P->tok;
-  *t = (Tok){.p = s,
-             .len = 0,
-             .line = P->line,
-             .col = (uint32_t)(s - P->line_start) + 1};
-  if (!*s) {
-    t->kind = T_EOF;
-  } else if (*s == '\n') {
-    t->kind = T_NL;
-    t->len = 1;
-    s++;
-    P->line++;
-    P->line_start = s;
-  } else if (is_ident_start((unsigned char)*s)) {
-    while (is_ident_char((unsigned char)*s)) s++;
-    t->kind = T_IDENT;
-    t->len = (size_t)(s - t->p);
-  } else if (is_digit((unsigned char)*s) ||
-             (*s == '-' && (is_digit((unsigned char)s[1]) ||
-                            (s[1] == '.' && is_digit((unsigned char)s[2]))))) {
-    bool is_float = false;
-    if (*s == '-') s++;
-    while (is_digit((unsigned char)*s)) s++;
-    if (*s == '.') {
-      is_float = true;
-      s++;
-      while (is_digit((unsigned char)*s)) s++;
-    }
-    if ((*s == 'e' || *s == 'E') &&
-        (is_digit((unsigned char)s[1]) ||
-         ((s[1] == '+' || s[1] == '-') && is_digit((unsigned char)s[2])))) {
-      is_float = true;
-      s += 2;
-      while (is_digit((unsigned char)*s)) s++;
-    }
-    t->len = (size_t)(s - t->p);
-    if (is_ident_char((unsigned char)*s)) {
-      const char *e = s;
-      while (is_ident_char((unsigned char)*e)) e++;
-      return lex_error(P, t->p, "bad number '%.*s'", (int)(e - t->p), t->p);
-    }
-    t->kind = is_float ? T_FLOAT : T_INT;
-    if (!is_float) {
-      char buf[32];
-      if (t->len >= sizeof buf)
-        return lex_error(P, t->p, "integer '%.*s' is out of range", (int)t->len,
-                         t->p);
-      memcpy(buf, t->p, t->len);
-      buf[t->len] = 0;
-      errno = 0;
-      t->i = strtoll(buf, NULL, 10);
-      if (errno == ERANGE)
-        return lex_error(P, t->p, "integer '%s' is out of range", buf);
-    }
-  } else if (*s == '%') {
-    s++;
-    while (is_ident_char((unsigned char)*s)) s++;
-    t->kind = T_VALUE;
-    t->p++;
-    t->len = (size_t)(s - t->p);
-    if (t->len == 0)
-      return lex_error(P, t->p - 1, "expected a value name after '%%'");
-    bool numeric = is_digit((unsigned char)t->p[0]);
-    for (size_t i = 0; i < t->len; i++)
-      if (numeric ? !is_digit((unsigned char)t->p[i])
-                  : (i == 0 && !is_ident_start((unsigned char)t->p[0])))
-        return lex_error(P, t->p - 1,
-                         "bad value name '%%%.*s' (a name is "
-                         "[A-Za-z_][A-Za-z0-9_.]* or a number)",
-                         (int)t->len, t->p);
-  } else if (*s == '"') {
-    s++;
-    t->kind = T_STRING;
-    t->p = s;
-    for (;;) {
-      if (!*s || *s == '\n')
-        return lex_error(P, t->p - 1, "unterminated string");
-      if (*s == '"') break;
-      if (*s == '\\') {
-        if (s[1] == '"' || s[1] == '\\' || s[1] == 'n' || s[1] == 't')
-          s += 2;
-        else if (s[1] == 'x' && is_hex((unsigned char)s[2]) &&
-                 is_hex((unsigned char)s[3]))
-          s += 4;
-        else
-          return lex_error(P, s, "bad escape in string");
-      } else {
-        s++;
-      }
-    }
-    t->len = (size_t)(s - t->p);
-    s++;
-  } else if (*s == '<' && s[1] == '=') {
-    t->kind = T_LE;
-    t->len = 2;
-    s += 2;
-  } else if (strchr("=,:{}[]()*-", *s)) {
-    t->kind = T_PUNCT;
-    t->len = 1;
-    s++;
-  } else {
-    unsigned char c = (unsigned char)*s;
-    if (c >= 0x20 && c < 0x7f)
-      return lex_error(P, s, "unexpected character '%c'", c);
-    return lex_error(P, s, "unexpected byte 0x%02x", c);
-  }
-  P->p = s;
-  return 0;
-}
-
-static bool is_punct(const Tok *t, char c) {
-  return t->kind == T_PUNCT && t->p[0] == c;
-}
-
-static bool is_word(const Tok *t, const char *w) {
-  return t->kind == T_IDENT && t->len == strlen(w) &&
-         memcmp(t->p, w, t->len) == 0;
-}
-
-/* Consume punctuation c or report "expected 'c' AFTER, got ...". */
-static int expect(Parser *P, char c, const char *after) {
-  if (is_punct(&P->tok, c)) return lex(P);
-  char b[80];
-  return perr(P, &P->tok, "expected '%c' %s, got %s", c, after,
-              tok_desc(&P->tok, b, sizeof b));
-}
-
-static int expect_eol(Parser *P, const char *after) {
-  if (P->tok.kind == T_NL) return lex(P);
-  if (P->tok.kind == T_EOF) return 0;
-  char b[80];
-  return perr(P, &P->tok, "expected end of line after %s, got %s", after,
-              tok_desc(&P->tok, b, sizeof b));
-}
-
-static int skip_newlines(Parser *P) {
-  while (P->tok.kind == T_NL)
-    if (lex(P)) return -1;
-  return 0;
-}
-
-/* The text of a string token with its escapes resolved, in the arena. */
-static char *decode_string(Parser *P, const Tok *t) {
-  char *out = ir_alloc(P->g->arena, t->len + 1), *o = out;
-  for (size_t i = 0; i < t->len; i++) {
-    char c = t->p[i];
-    if (c != '\\') {
-      *o++ = c;
-      continue;
-    }
-    c = t->p[++i];
-    if (c == 'n')
-      *o++ = '\n';
-    else if (c == 't')
-      *o++ = '\t';
-    else if (c == 'x') {
-      char hex[3] = {t->p[i + 1], t->p[i + 2], 0};
-      *o++ = (char)strtol(hex, NULL, 16);
-      i += 2;
-    } else
-      *o++ = c;
-  }
-  *o = 0;
-  return out;
-}
-
-/* ---- suggestions -------------------------------------------------------- */
-
-/* Levenshtein distance between a (n bytes) and b. */
-static size_t edit_distance(const char *a, size_t n, const char *b) {
-  size_t m = strlen(b);
-  if (n > 64 || m > 64) return SIZE_MAX;
-  size_t row[65];
-  for (size_t j = 0; j <= m; j++) row[j] = j;
-  for (size_t i = 1; i <= n; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= m; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[m];
-}
-
-/* Close enough to suggest: about one edit per three letters. */
-static bool near(size_t dist, const char *candidate) {
-  size_t limit = (strlen(candidate) + 2) / 3;
-  return dist <= (limit ? limit : 1);
-}
 
 /* ---- lookups by token text ---------------------------------------------- */
 
@@ -406,35 +92,35 @@ static int parse_dim(Parser *P, Dim *out) {
   char b[80];
   Tok t = P->tok;
   if (t.kind == T_INT) {
-    if (lex(P)) return -1;
-    if (!is_punct(&P->tok, '*')) {
+    if (px_lex(P)) return -1;
+    if (!px_is_punct(&P->tok, '*')) {
       *out = ir_dim(t.i);
       return 0;
     }
-    if (lex(P)) return -1;
+    if (px_lex(P)) return -1;
     if (P->tok.kind != T_IDENT)
-      return perr(P, &P->tok,
+      return px_err(P, &P->tok,
                   "expected a dim symbol after '%" PRId64 "*', got %s", t.i,
-                  tok_desc(&P->tok, b, sizeof b));
+                  px_tok_desc(&P->tok, b, sizeof b));
     if (t.i < 1)
-      return perr(P, &t, "the factor of a symbolic dimension must be positive");
+      return px_err(P, &t, "the factor of a symbolic dimension must be positive");
     int32_t sym = find_sym(P, &P->tok);
     if (sym < 0)
-      return perr(P, &P->tok, "undefined dim symbol '%.*s'", (int)P->tok.len,
+      return px_err(P, &P->tok, "undefined dim symbol '%.*s'", (int)P->tok.len,
                   P->tok.p);
     *out = (Dim){t.i, sym};
-    return lex(P);
+    return px_lex(P);
   }
   if (t.kind == T_IDENT) {
     int32_t sym = find_sym(P, &t);
     if (sym < 0)
-      return perr(P, &t, "undefined dim symbol '%.*s'", (int)t.len, t.p);
+      return px_err(P, &t, "undefined dim symbol '%.*s'", (int)t.len, t.p);
     *out = ir_dim_sym(sym);
-    return lex(P);
+    return px_lex(P);
   }
-  return perr(P, &t,
+  return px_err(P, &t,
               "expected a dimension (an integer or a dim symbol), got %s",
-              tok_desc(&t, b, sizeof b));
+              px_tok_desc(&t, b, sizeof b));
 }
 
 /* type := DTYPE '[' (dim (',' dim)*)? ']' */
@@ -442,32 +128,32 @@ static int parse_type(Parser *P, Typed *ty) {
   char b[80];
   ty->tok = P->tok;
   if (P->tok.kind != T_IDENT)
-    return perr(P, &P->tok, "expected a result type like f32[S, 64], got %s",
-                tok_desc(&P->tok, b, sizeof b));
+    return px_err(P, &P->tok, "expected a result type like f32[S, 64], got %s",
+                px_tok_desc(&P->tok, b, sizeof b));
   int dt = -1;
   for (int k = 0; k < DT_COUNT; k++)
     if (tok_eq(&P->tok, ir_dtype_name((DType)k))) dt = k;
   if (dt < 0)
-    return perr(P, &P->tok,
+    return px_err(P, &P->tok,
                 "unknown dtype '%.*s' (expected f32, i32, f16 or bf16)",
                 (int)P->tok.len, P->tok.p);
   ty->dtype = (DType)dt;
   ty->shape.rank = 0;
-  if (lex(P) || expect(P, '[', "after the dtype")) return -1;
-  if (is_punct(&P->tok, ']')) return lex(P);
+  if (px_lex(P) || px_expect(P, '[', "after the dtype")) return -1;
+  if (px_is_punct(&P->tok, ']')) return px_lex(P);
   for (;;) {
     Tok at = P->tok;
     Dim d;
     if (parse_dim(P, &d)) return -1;
-    if (d.c < 0) return perr(P, &at, "dimension %" PRId64 " is negative", d.c);
+    if (d.c < 0) return px_err(P, &at, "dimension %" PRId64 " is negative", d.c);
     if (ty->shape.rank == IR_MAX_RANK)
-      return perr(P, &at, "more than %d dimensions", IR_MAX_RANK);
+      return px_err(P, &at, "more than %d dimensions", IR_MAX_RANK);
     ty->shape.d[ty->shape.rank++] = d;
-    if (is_punct(&P->tok, ']')) return lex(P);
-    if (!is_punct(&P->tok, ','))
-      return perr(P, &P->tok, "expected ',' or ']' in the shape, got %s",
-                  tok_desc(&P->tok, b, sizeof b));
-    if (lex(P)) return -1;
+    if (px_is_punct(&P->tok, ']')) return px_lex(P);
+    if (!px_is_punct(&P->tok, ','))
+      return px_err(P, &P->tok, "expected ',' or ']' in the shape, got %s",
+                  px_tok_desc(&P->tok, b, sizeof b));
+    if (px_lex(P)) return -1;
   }
 }
 
@@ -489,37 +175,37 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
   char b[80];
   Tok t = P->tok;
 #define WRONG_KIND()                                                \
-  perr(P, &t, "attribute '%s' of %s expects %s, got %s", spec->key, \
-       ir_op_info(op)->name, kind_name(spec->kind), tok_desc(&t, b, sizeof b))
+  px_err(P, &t, "attribute '%s' of %s expects %s, got %s", spec->key, \
+       ir_op_info(op)->name, kind_name(spec->kind), px_tok_desc(&t, b, sizeof b))
   switch (spec->kind) {
     case AK_INT:
       if (t.kind != T_INT) return WRONG_KIND();
       a->i = t.i;
-      return lex(P);
+      return px_lex(P);
     case AK_BOOL:
-      if (!is_word(&t, "true") && !is_word(&t, "false")) return WRONG_KIND();
-      a->i = is_word(&t, "true");
-      return lex(P);
+      if (!px_is_word(&t, "true") && !px_is_word(&t, "false")) return WRONG_KIND();
+      a->i = px_is_word(&t, "true");
+      return px_lex(P);
     case AK_FLOAT: {
       bool neg = false;
-      if (is_punct(&t, '-')) {
+      if (px_is_punct(&t, '-')) {
         neg = true;
-        if (lex(P)) return -1;
+        if (px_lex(P)) return -1;
         t = P->tok;
-        if (!is_word(&t, "inf")) return WRONG_KIND();
+        if (!px_is_word(&t, "inf")) return WRONG_KIND();
       }
-      if (is_word(&t, "inf") || is_word(&t, "nan")) {
+      if (px_is_word(&t, "inf") || px_is_word(&t, "nan")) {
         a->f = t.p[0] == 'i' ? (neg ? -HUGE_VAL : HUGE_VAL) : NAN;
-        return lex(P);
+        return px_lex(P);
       }
       if (t.kind != T_INT && t.kind != T_FLOAT) return WRONG_KIND();
       char num[64];
       if (t.len >= sizeof num)
-        return perr(P, &t, "number '%.*s' is too long", (int)t.len, t.p);
+        return px_err(P, &t, "number '%.*s' is too long", (int)t.len, t.p);
       memcpy(num, t.p, t.len);
       num[t.len] = 0;
       a->f = strtod(num, NULL);
-      return lex(P);
+      return px_lex(P);
     }
     case AK_DIM:
       if (t.kind != T_INT && t.kind != T_IDENT) return WRONG_KIND();
@@ -527,18 +213,18 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
     case AK_STR:
       if (t.kind != T_IDENT) return WRONG_KIND();
       a->s = ir_strndup(P->g->arena, t.p, t.len);
-      return lex(P);
+      return px_lex(P);
     case AK_INTS:
     case AK_DIMS: {
-      if (!is_punct(&t, '[')) return WRONG_KIND();
-      if (lex(P)) return -1;
+      if (!px_is_punct(&t, '[')) return WRONG_KIND();
+      if (px_lex(P)) return -1;
       size_t n = 0;
-      while (!is_punct(&P->tok, ']')) {
+      while (!px_is_punct(&P->tok, ']')) {
         if (n) {
-          if (!is_punct(&P->tok, ','))
-            return perr(P, &P->tok, "expected ',' or ']' in the list, got %s",
-                        tok_desc(&P->tok, b, sizeof b));
-          if (lex(P)) return -1;
+          if (!px_is_punct(&P->tok, ','))
+            return px_err(P, &P->tok, "expected ',' or ']' in the list, got %s",
+                        px_tok_desc(&P->tok, b, sizeof b));
+          if (px_lex(P)) return -1;
         }
         if (n >= P->cap_list) { /* list and dlist share one capacity */
           P->cap_list = P->cap_list ? 2 * P->cap_list : 16;
@@ -549,19 +235,19 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
         Tok e = P->tok;
         if (spec->kind == AK_INTS) {
           if (e.kind != T_INT)
-            return perr(P, &e, "attribute '%s' of %s expects integers, got %s",
+            return px_err(P, &e, "attribute '%s' of %s expects integers, got %s",
                         spec->key, ir_op_info(op)->name,
-                        tok_desc(&e, b, sizeof b));
+                        px_tok_desc(&e, b, sizeof b));
           P->list[n++] = e.i;
-          if (lex(P)) return -1;
+          if (px_lex(P)) return -1;
         } else {
           if (e.kind != T_INT && e.kind != T_IDENT)
-            return perr(
+            return px_err(
                 P, &e, "attribute '%s' of %s expects dimensions, got %s",
-                spec->key, ir_op_info(op)->name, tok_desc(&e, b, sizeof b));
+                spec->key, ir_op_info(op)->name, px_tok_desc(&e, b, sizeof b));
           if (parse_dim(P, &P->dlist[n++])) return -1;
         }
-        if (n > INT32_MAX) return perr(P, &e, "list too long");
+        if (n > INT32_MAX) return px_err(P, &e, "list too long");
       }
       a->n = (int)n;
       if (spec->kind == AK_INTS) {
@@ -571,7 +257,7 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
         a->dims = ir_alloc(P->g->arena, (n ? n : 1) * sizeof *a->dims);
         if (n) memcpy(a->dims, P->dlist, n * sizeof *a->dims);
       }
-      return lex(P);
+      return px_lex(P);
     }
   }
 #undef WRONG_KIND
@@ -582,74 +268,74 @@ static int parse_attr_value(Parser *P, Op op, const AttrSpec *spec, Attr *a) {
 static int parse_attrs(Parser *P, Op op, Attr *attrs) {
   const OpInfo *info = ir_op_info(op);
   char b[80];
-  if (lex(P)) return -1; /* '{' */
-  if (is_punct(&P->tok, '}')) return lex(P);
+  if (px_lex(P)) return -1; /* '{' */
+  if (px_is_punct(&P->tok, '}')) return px_lex(P);
   for (;;) {
     Tok k = P->tok;
     if (k.kind != T_IDENT)
-      return perr(P, &k, "expected an attribute name, got %s",
-                  tok_desc(&k, b, sizeof b));
+      return px_err(P, &k, "expected an attribute name, got %s",
+                  px_tok_desc(&k, b, sizeof b));
     int idx = -1;
     for (int i = 0; i < info->nattrs; i++)
       if (tok_eq(&k, info->attrs[i].key)) idx = i;
     if (idx < 0) {
       if (info->nattrs == 0)
-        return perr(P, &k, "unknown attribute '%.*s': %s takes no attributes",
+        return px_err(P, &k, "unknown attribute '%.*s': %s takes no attributes",
                     (int)k.len, k.p, info->name);
       int best = 0;
       size_t bestd = SIZE_MAX;
       for (int i = 0; i < info->nattrs; i++) {
-        size_t dd = edit_distance(k.p, k.len, info->attrs[i].key);
+        size_t dd = px_edit_distance(k.p, k.len, info->attrs[i].key);
         if (dd < bestd) bestd = dd, best = i;
       }
-      if (near(bestd, info->attrs[best].key))
-        return perr(P, &k,
+      if (px_near(bestd, info->attrs[best].key))
+        return px_err(P, &k,
                     "unknown attribute '%.*s' for %s (did you mean '%s'?)",
                     (int)k.len, k.p, info->name, info->attrs[best].key);
       char list[256] = "";
       for (int i = 0; i < info->nattrs; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                  i ? ", " : "", info->attrs[i].key);
-      return perr(P, &k, "unknown attribute '%.*s' for %s (it takes %s)",
+      return px_err(P, &k, "unknown attribute '%.*s' for %s (it takes %s)",
                   (int)k.len, k.p, info->name, list);
     }
     if (attrs[idx].set)
-      return perr(P, &k, "attribute '%s' given twice", info->attrs[idx].key);
+      return px_err(P, &k, "attribute '%s' given twice", info->attrs[idx].key);
     char after[96];
     snprintf(after, sizeof after, "after attribute '%s'", info->attrs[idx].key);
-    if (lex(P) || expect(P, '=', after)) return -1;
+    if (px_lex(P) || px_expect(P, '=', after)) return -1;
     if (parse_attr_value(P, op, &info->attrs[idx], &attrs[idx])) return -1;
     attrs[idx].set = true;
-    if (is_punct(&P->tok, '}')) return lex(P);
-    if (!is_punct(&P->tok, ','))
-      return perr(P, &P->tok,
+    if (px_is_punct(&P->tok, '}')) return px_lex(P);
+    if (!px_is_punct(&P->tok, ','))
+      return px_err(P, &P->tok,
                   "expected ',' or '}' after attribute '%s', got %s",
-                  info->attrs[idx].key, tok_desc(&P->tok, b, sizeof b));
-    if (lex(P)) return -1;
+                  info->attrs[idx].key, px_tok_desc(&P->tok, b, sizeof b));
+    if (px_lex(P)) return -1;
   }
 }
 
 /* loc := 'loc' '(' STRING ':' INT ':' INT ')' */
 static int parse_loc(Parser *P, Loc *loc) {
   char b[80];
-  if (lex(P) || expect(P, '(', "after 'loc'")) return -1;
+  if (px_lex(P) || px_expect(P, '(', "after 'loc'")) return -1;
   if (P->tok.kind != T_STRING)
-    return perr(P, &P->tok, "expected a file name string in loc(...), got %s",
-                tok_desc(&P->tok, b, sizeof b));
+    return px_err(P, &P->tok, "expected a file name string in loc(...), got %s",
+                px_tok_desc(&P->tok, b, sizeof b));
   Tok f = P->tok;
-  if (lex(P) || expect(P, ':', "after the file name in loc(...)")) return -1;
+  if (px_lex(P) || px_expect(P, ':', "after the file name in loc(...)")) return -1;
   int64_t lc[2];
   for (int i = 0; i < 2; i++) {
-    if (i && expect(P, ':', "after the line in loc(...)")) return -1;
+    if (i && px_expect(P, ':', "after the line in loc(...)")) return -1;
     if (P->tok.kind != T_INT || P->tok.i < 0 || P->tok.i > UINT32_MAX)
-      return perr(P, &P->tok, "expected a %s number in loc(...), got %s",
-                  i ? "column" : "line", tok_desc(&P->tok, b, sizeof b));
+      return px_err(P, &P->tok, "expected a %s number in loc(...), got %s",
+                  i ? "column" : "line", px_tok_desc(&P->tok, b, sizeof b));
     lc[i] = P->tok.i;
-    if (lex(P)) return -1;
+    if (px_lex(P)) return -1;
   }
-  if (expect(P, ')', "to end loc(...)")) return -1;
+  if (px_expect(P, ')', "to end loc(...)")) return -1;
   /* Nodes of one graph mostly share a file: keep one copy of its name. */
-  char *file = decode_string(P, &f);
+  char *file = px_decode_string(P, &f);
   if (!P->last_loc || strcmp(P->last_loc, file) != 0) P->last_loc = file;
   *loc = (Loc){P->last_loc, (uint32_t)lc[0], (uint32_t)lc[1]};
   return 0;
@@ -673,67 +359,67 @@ static int parse_node(Parser *P) {
   for (;;) {
     Tok t = P->tok;
     if (t.kind != T_VALUE)
-      return perr(P, &t, "expected a result value after ',', got %s",
-                  tok_desc(&t, b, sizeof b));
+      return px_err(P, &t, "expected a result value after ',', got %s",
+                  px_tok_desc(&t, b, sizeof b));
     Label *prev = label_find(P, &t);
     if (prev)
-      return perr(P, &t, "redefinition of %%%.*s (first defined at %u:%u)",
+      return px_err(P, &t, "redefinition of %%%.*s (first defined at %u:%u)",
                   (int)t.len, t.p, prev->line, prev->col);
     for (size_t i = 0; i < nres; i++)
       if (P->res[i].len == t.len && memcmp(P->res[i].p, t.p, t.len) == 0)
-        return perr(P, &t, "redefinition of %%%.*s (first defined at %u:%u)",
+        return px_err(P, &t, "redefinition of %%%.*s (first defined at %u:%u)",
                     (int)t.len, t.p, P->res[i].line, P->res[i].col);
     GROW(P->res, nres, P->cap_res);
     P->res[nres++] = t;
-    if (lex(P)) return -1;
-    if (!is_punct(&P->tok, ',')) break;
-    if (lex(P)) return -1;
+    if (px_lex(P)) return -1;
+    if (!px_is_punct(&P->tok, ',')) break;
+    if (px_lex(P)) return -1;
   }
-  if (expect(P, '=', nres > 1 ? "after the results" : "after the result"))
+  if (px_expect(P, '=', nres > 1 ? "after the results" : "after the result"))
     return -1;
 
   Tok optok = P->tok;
   if (optok.kind != T_IDENT)
-    return perr(P, &optok, "expected an op name after '=', got %s",
-                tok_desc(&optok, b, sizeof b));
+    return px_err(P, &optok, "expected an op name after '=', got %s",
+                px_tok_desc(&optok, b, sizeof b));
   Op op = OP_COUNT;
   size_t bestd = SIZE_MAX;
   Op best = OP_COUNT;
   for (int k = 0; k < OP_COUNT; k++) {
     const char *name = ir_op_info((Op)k)->name;
     if (tok_eq(&optok, name)) op = (Op)k;
-    size_t dd = edit_distance(optok.p, optok.len, name);
+    size_t dd = px_edit_distance(optok.p, optok.len, name);
     if (dd < bestd) bestd = dd, best = (Op)k;
   }
   if (op == OP_COUNT) {
-    if (best != OP_COUNT && near(bestd, ir_op_info(best)->name))
-      return perr(P, &optok, "unknown op '%.*s' (did you mean '%s'?)",
+    if (best != OP_COUNT && px_near(bestd, ir_op_info(best)->name))
+      return px_err(P, &optok, "unknown op '%.*s' (did you mean '%s'?)",
                   (int)optok.len, optok.p, ir_op_info(best)->name);
-    return perr(P, &optok, "unknown op '%.*s'", (int)optok.len, optok.p);
+    return px_err(P, &optok, "unknown op '%.*s'", (int)optok.len, optok.p);
   }
   const OpInfo *info = ir_op_info(op);
-  if (lex(P)) return -1;
+  if (px_lex(P)) return -1;
 
   size_t nin = 0;
   if (P->tok.kind == T_VALUE) {
     for (;;) {
       Tok t = P->tok;
       if (t.kind != T_VALUE)
-        return perr(P, &t, "expected an operand after ',', got %s",
-                    tok_desc(&t, b, sizeof b));
+        return px_err(P, &t, "expected an operand after ',', got %s",
+                    px_tok_desc(&t, b, sizeof b));
       Label *l = label_find(P, &t);
-      if (!l) return perr(P, &t, "undefined value %%%.*s", (int)t.len, t.p);
+      if (!l) return px_err(P, &t, "undefined value %%%.*s", (int)t.len, t.p);
       GROW(P->ins, nin, P->cap_ins);
       P->ins[nin++] = l->value;
-      if (lex(P)) return -1;
-      if (!is_punct(&P->tok, ',')) break;
-      if (lex(P)) return -1;
+      if (px_lex(P)) return -1;
+      if (!px_is_punct(&P->tok, ',')) break;
+      if (px_lex(P)) return -1;
     }
   }
 
   Attr attrs[IR_MAX_ATTRS];
   memset(attrs, 0, sizeof attrs);
-  bool has_attrs = is_punct(&P->tok, '{');
+  bool has_attrs = px_is_punct(&P->tok, '{');
   if (has_attrs && parse_attrs(P, op, attrs)) return -1;
 
   char after[96];
@@ -743,32 +429,32 @@ static int parse_node(Parser *P) {
     snprintf(after, sizeof after, "after the operands");
   else
     snprintf(after, sizeof after, "after '%s'", info->name);
-  if (expect(P, ':', after)) return -1;
+  if (px_expect(P, ':', after)) return -1;
 
   size_t ntypes = 0;
   Tok first_type = P->tok;
   for (;;) {
     GROW(P->types, ntypes, P->cap_types);
     if (parse_type(P, &P->types[ntypes++])) return -1;
-    if (!is_punct(&P->tok, ',')) break;
-    if (lex(P)) return -1;
+    if (!px_is_punct(&P->tok, ',')) break;
+    if (px_lex(P)) return -1;
   }
 
   Loc loc = {0};
-  if (is_word(&P->tok, "loc") && parse_loc(P, &loc)) return -1;
-  if (expect_eol(P, "the result types")) return -1;
+  if (px_is_word(&P->tok, "loc") && parse_loc(P, &loc)) return -1;
+  if (px_expect_eol(P, "the result types")) return -1;
 
   /* Counts: operands from the op table; results from it, or for split from
    * its attributes; one written type per result. */
   if ((int)nin < info->min_in ||
       (info->max_in >= 0 && (int)nin > info->max_in)) {
     if (info->max_in < 0)
-      return perr(P, &optok, "'%s' takes at least %d operand%s, got %zu",
+      return px_err(P, &optok, "'%s' takes at least %d operand%s, got %zu",
                   info->name, info->min_in, info->min_in == 1 ? "" : "s", nin);
     if (info->min_in == info->max_in)
-      return perr(P, &optok, "'%s' takes %d operand%s, got %zu", info->name,
+      return px_err(P, &optok, "'%s' takes %d operand%s, got %zu", info->name,
                   info->max_in, info->max_in == 1 ? "" : "s", nin);
-    return perr(P, &optok, "'%s' takes %d to %d operands, got %zu", info->name,
+    return px_err(P, &optok, "'%s' takes %d to %d operands, got %zu", info->name,
                 info->min_in, info->max_in, nin);
   }
   int want = info->nout;
@@ -786,19 +472,19 @@ static int parse_node(Parser *P) {
     }
   }
   if (want >= 0 && (size_t)want != nres)
-    return perr(P, &P->res[0], "'%s'%s has %d result%s, got %zu", info->name,
+    return px_err(P, &P->res[0], "'%s'%s has %d result%s, got %zu", info->name,
                 why, want, want == 1 ? "" : "s", nres);
   if (ntypes != nres)
-    return perr(P, &first_type, "%zu result%s but %zu result type%s", nres,
+    return px_err(P, &first_type, "%zu result%s but %zu result type%s", nres,
                 nres == 1 ? "" : "s", ntypes, ntypes == 1 ? "" : "s");
 
-  Loc here = tok_loc(P, &optok);
+  Loc here = px_tok_loc(P, &optok);
   uint32_t id = ir_add_node(g, op, P->ins, (uint32_t)nin, (uint32_t)nres, here);
   memcpy(g->nodes[id].attr, attrs, sizeof attrs);
   for (size_t k = 0; k < nres; k++) {
     uint32_t v = g->nodes[id].out[k];
     const Tok *r = &P->res[k];
-    if (!is_digit((unsigned char)r->p[0]))
+    if (!px_is_digit((unsigned char)r->p[0]))
       g->values[v].name = ir_strndup(g->arena, r->p, r->len);
     if (info->flags & OPF_SOURCE) {
       g->values[v].dtype = P->types[k].dtype;
@@ -813,7 +499,7 @@ static int parse_node(Parser *P) {
       char written[600], inferred[600];
       format_type(g, ty->dtype, &ty->shape, written, sizeof written);
       format_type(g, v->dtype, &v->shape, inferred, sizeof inferred);
-      return perr(P, &ty->tok, "result type %s does not match inferred %s",
+      return px_err(P, &ty->tok, "result type %s does not match inferred %s",
                   written, inferred);
     }
   }
@@ -826,101 +512,101 @@ static int parse_node(Parser *P) {
 /* 'dim' SYM '<=' INT NL */
 static int parse_dim_decl(Parser *P) {
   char b[80];
-  if (lex(P)) return -1;
+  if (px_lex(P)) return -1;
   Tok name = P->tok;
   if (name.kind != T_IDENT)
-    return perr(P, &name, "expected a dim symbol name after 'dim', got %s",
-                tok_desc(&name, b, sizeof b));
+    return px_err(P, &name, "expected a dim symbol name after 'dim', got %s",
+                px_tok_desc(&name, b, sizeof b));
   if (find_sym(P, &name) >= 0)
-    return perr(P, &name, "redefinition of dim '%.*s'", (int)name.len, name.p);
-  if (lex(P)) return -1;
+    return px_err(P, &name, "redefinition of dim '%.*s'", (int)name.len, name.p);
+  if (px_lex(P)) return -1;
   if (P->tok.kind != T_LE)
-    return perr(P, &P->tok, "expected '<=' after dim '%.*s', got %s",
-                (int)name.len, name.p, tok_desc(&P->tok, b, sizeof b));
-  if (lex(P)) return -1;
+    return px_err(P, &P->tok, "expected '<=' after dim '%.*s', got %s",
+                (int)name.len, name.p, px_tok_desc(&P->tok, b, sizeof b));
+  if (px_lex(P)) return -1;
   Tok bound = P->tok;
   if (bound.kind != T_INT)
-    return perr(P, &bound, "expected the bound of dim '%.*s', got %s",
-                (int)name.len, name.p, tok_desc(&bound, b, sizeof b));
+    return px_err(P, &bound, "expected the bound of dim '%.*s', got %s",
+                (int)name.len, name.p, px_tok_desc(&bound, b, sizeof b));
   if (bound.i < 1)
-    return perr(P, &bound,
+    return px_err(P, &bound,
                 "the bound of dim '%.*s' must be at least 1, got %" PRId64,
                 (int)name.len, name.p, bound.i);
   char *s = ir_strndup(P->g->arena, name.p, name.len);
   ir_add_sym(P->g, s, bound.i, (Loc){P->afile, name.line, name.col});
-  if (lex(P)) return -1;
-  return expect_eol(P, "the dim declaration");
+  if (px_lex(P)) return -1;
+  return px_expect_eol(P, "the dim declaration");
 }
 
 /* 'return' values? NL */
 static int parse_return(Parser *P) {
   char b[80];
-  if (lex(P)) return -1;
+  if (px_lex(P)) return -1;
   if (P->tok.kind == T_VALUE) {
     for (;;) {
       Tok t = P->tok;
       if (t.kind != T_VALUE)
-        return perr(P, &t, "expected a value after ',', got %s",
-                    tok_desc(&t, b, sizeof b));
+        return px_err(P, &t, "expected a value after ',', got %s",
+                    px_tok_desc(&t, b, sizeof b));
       Label *l = label_find(P, &t);
-      if (!l) return perr(P, &t, "undefined value %%%.*s", (int)t.len, t.p);
+      if (!l) return px_err(P, &t, "undefined value %%%.*s", (int)t.len, t.p);
       for (uint32_t i = 0; i < P->g->n_outputs; i++)
         if (P->g->outputs[i] == l->value)
-          return perr(P, &t, "%%%.*s is returned twice", (int)t.len, t.p);
+          return px_err(P, &t, "%%%.*s is returned twice", (int)t.len, t.p);
       ir_add_output(P->g, l->value);
-      if (lex(P)) return -1;
-      if (!is_punct(&P->tok, ',')) break;
-      if (lex(P)) return -1;
+      if (px_lex(P)) return -1;
+      if (!px_is_punct(&P->tok, ',')) break;
+      if (px_lex(P)) return -1;
     }
   }
-  return expect_eol(P, "the returned values");
+  return px_expect_eol(P, "the returned values");
 }
 
 static int parse_graph(Parser *P) {
   char b[80];
-  if (lex(P) || skip_newlines(P)) return -1;
-  if (!is_word(&P->tok, "graph"))
-    return perr(P, &P->tok, "expected 'graph' at the start of the IR, got %s",
-                tok_desc(&P->tok, b, sizeof b));
-  if (lex(P)) return -1;
+  if (px_lex(P) || px_skip_newlines(P)) return -1;
+  if (!px_is_word(&P->tok, "graph"))
+    return px_err(P, &P->tok, "expected 'graph' at the start of the IR, got %s",
+                px_tok_desc(&P->tok, b, sizeof b));
+  if (px_lex(P)) return -1;
   if (P->tok.kind != T_STRING)
-    return perr(P, &P->tok,
+    return px_err(P, &P->tok,
                 "expected the graph's name as a string after 'graph', got %s",
-                tok_desc(&P->tok, b, sizeof b));
+                px_tok_desc(&P->tok, b, sizeof b));
   /* The name decodes into a scratch arena: the graph does not exist yet. */
   Tok name = P->tok;
   P->g = ir_graph_new("");
-  P->g->name = decode_string(P, &name);
+  P->g->name = px_decode_string(P, &name);
   P->afile = ir_strdup(P->g->arena, P->file);
-  if (lex(P) || expect(P, '{', "after the graph's name") ||
-      expect_eol(P, "'{'"))
+  if (px_lex(P) || px_expect(P, '{', "after the graph's name") ||
+      px_expect_eol(P, "'{'"))
     return -1;
 
   for (;;) {
-    if (skip_newlines(P)) return -1;
+    if (px_skip_newlines(P)) return -1;
     Tok t = P->tok;
     if (t.kind == T_VALUE) {
       if (parse_node(P)) return -1;
-    } else if (is_word(&t, "dim")) {
+    } else if (px_is_word(&t, "dim")) {
       if (parse_dim_decl(P)) return -1;
-    } else if (is_word(&t, "return")) {
+    } else if (px_is_word(&t, "return")) {
       if (parse_return(P)) return -1;
       break;
     } else {
-      return perr(P, &t,
+      return px_err(P, &t,
                   "expected a node ('%%x = op ...'), 'dim' or "
                   "'return', got %s",
-                  tok_desc(&t, b, sizeof b));
+                  px_tok_desc(&t, b, sizeof b));
     }
   }
-  if (skip_newlines(P)) return -1;
-  if (!is_punct(&P->tok, '}'))
-    return perr(P, &P->tok, "expected '}' after the return statement, got %s",
-                tok_desc(&P->tok, b, sizeof b));
-  if (lex(P) || skip_newlines(P)) return -1;
+  if (px_skip_newlines(P)) return -1;
+  if (!px_is_punct(&P->tok, '}'))
+    return px_err(P, &P->tok, "expected '}' after the return statement, got %s",
+                px_tok_desc(&P->tok, b, sizeof b));
+  if (px_lex(P) || px_skip_newlines(P)) return -1;
   if (P->tok.kind != T_EOF)
-    return perr(P, &P->tok, "expected end of input after '}', got %s",
-                tok_desc(&P->tok, b, sizeof b));
+    return px_err(P, &P->tok, "expected end of input after '}', got %s",
+                px_tok_desc(&P->tok, b, sizeof b));
   return 0;
 }
 
