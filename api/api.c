@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "api/backend.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 

@@ -14,7 +14,7 @@
 
 #include "codegen/kir/kir.h"
 #include "codegen/lower/lower.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "ir/ir.h"
 
 typedef enum {

@@ -1,7 +1,7 @@
 /* target.h — what the generated code may assume about the CPU, and the
  * tile plan the kernels are blocked by.
  *
- * One Target is resolved per compile (codegen/target.c: detected from the
+ * One Target is resolved per compile (codegen/cpu.c: detected from the
  * host or named with --target) and handed, the same struct, to the graph
  * passes (PassCtx: the layout pass packs weights in the plan's panel
  * width) and to lowering (the register tile and K block of every matmul).

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "codegen/lower/lower.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "frontend/random_weights.h"
 #include "tools/cmd_opt.h"
 

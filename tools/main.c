@@ -31,7 +31,7 @@
 #include "api/backend.h"
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "frontend/frontend.h"
 #include "loom.h"
 #include "passes/pass.h"

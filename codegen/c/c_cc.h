@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "ir/diag.h"
 
 /* The compiler command as configured ($CC or "cc"). */

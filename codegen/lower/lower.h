@@ -15,7 +15,7 @@
 #define LOOM_CODEGEN_LOWER_H
 
 #include "codegen/kir/kir.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "ir/ir.h"
 
 typedef enum { KB_VALUE, KB_SYM } KBindKind;

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "api/backend.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "loom.h"
 #include "passes/pass.h"
 #include "tests/check.h"

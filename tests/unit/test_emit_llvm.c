@@ -20,7 +20,7 @@
  * Skips (exit 77) without LLVM.
  */
 #include "codegen/llvm/llvm_emit.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "tests/check.h"
 
 #include "tests/kir_eval.c"

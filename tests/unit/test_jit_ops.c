@@ -21,7 +21,7 @@
 #include <dirent.h>
 
 #include "api/backend.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "ir/ir.h"
 #include "runtime/npy.h"
 #include "tests/check.h"

@@ -23,7 +23,7 @@
  * forgets to write fails.  A few kernels are printed for the eye.
  */
 #include "codegen/lower/lower.h"
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 #include "ir/ir.h"
 #include "runtime/npy.h"
 #include "tests/check.h"

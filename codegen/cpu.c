@@ -1,10 +1,10 @@
-/* target.c — the host CPU, or a named x86-64 level (see target.h).
+/* cpu.c — the host CPU, or a named x86-64 level (see cpu.h).
  *
  * The host's ISA level comes from the compiler's cpuid builtins; cache
  * sizes from sysfs (the first CPU's data, L2 and L3 caches), with the
  * figures of a common x86-64 core when sysfs does not say.
  */
-#include "codegen/target.h"
+#include "codegen/cpu.h"
 
 #include "codegen/kpass/tile.h"
 

@@ -1,4 +1,4 @@
-/* target.h — resolving the Target (ir/target.h) of a compile.
+/* cpu.h — resolving the Target (ir/target.h) of a compile.
  *
  * Detected from the host (cpuid through the compiler's builtins, cache
  * sizes from sysfs) or named with --target; the tile plan is filled in the
@@ -6,8 +6,8 @@
  * vector width decides the lanes of every vector in the Kernel IR;
  * `generic` has no vectors.
  */
-#ifndef LOOM_CODEGEN_TARGET_H
-#define LOOM_CODEGEN_TARGET_H
+#ifndef LOOM_CODEGEN_CPU_H
+#define LOOM_CODEGEN_CPU_H
 
 #include "ir/target.h"
 
