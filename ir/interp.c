@@ -636,8 +636,40 @@ int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
                        g->syms[s->d[i].sym].name);
       }
   }
+  /* ids against the tables they index: which input, where, which value */
+  k = 0;
+  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
+    const Node *n = &g->nodes[id];
+    if (n->op != OP_INPUT) continue;
+    const Tensor *t = &inputs[k++];
+    uint32_t table = ir_input_table(g, n->out[0]);
+    if (table == IR_NONE || !t->data || t->dtype != DT_I32) continue;
+    Dim rd = g->values[table].shape.d[0];
+    int64_t rows = rd.c * (ir_dim_static(rd) ? 1 : binding[rd.sym]), count = ir_tensor_numel(t);
+    const int32_t *ids = t->data;
+    for (int64_t i = 0; i < count; i++) {
+      if (ids[i] >= 0 && ids[i] < rows) continue;
+      int64_t idx[IR_MAX_RANK];
+      char where[160], nb[32], tb[32];
+      unravel(i, t->rank, t->dims, idx);
+      format_index(idx, t->rank, where, sizeof where);
+      rc = ir_errorf(d, n->loc, "input '%s': id %d at %s is out of range for "
+                                "table '%s' with %lld rows",
+                     vname(g, n->out[0], nb, sizeof nb), ids[i], where,
+                     vname(g, table, tb, sizeof tb), (long long)rows);
+      break;
+    }
+  }
   free(bound_by);
   return rc;
+}
+
+uint32_t ir_input_table(const Graph *g, uint32_t v) {
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (!n->dead && n->op == OP_GATHER && n->in[1] == v) return n->in[0];
+  }
+  return IR_NONE;
 }
 
 /* ---- the graph ---------------------------------------------------------- */

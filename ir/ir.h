@@ -275,6 +275,12 @@ typedef struct {
 
 int64_t ir_tensor_numel(const Tensor *t);
 
+/* The table an input's ids index: the first gather that reads input value
+ * v as its ids, its table's value id; IR_NONE when no gather does.  Every
+ * backend checks such an input's ids against the table's rows before it
+ * runs (ir_bind_inputs; runtime/standalone/sa_model.c's bind). */
+uint32_t ir_input_table(const Graph *g, uint32_t v);
+
 /* Bind symbols from the inputs' concrete shapes: inputs[i] is for the i-th
  * input node (in node order).  Checks ranks, static dims, bounds and that a
  * symbol has one value everywhere.  binding has g->n_syms entries.  An

@@ -389,7 +389,15 @@ static void io_spec(FILE *f, const Graph *g, uint32_t v, bool optional,
   if (!val->shape.rank) fprintf(f, "{0, -1}");
   fprintf(f, "}, %d, ", optional ? 1 : 0);
   c_string(f, shape);
-  fprintf(f, "},\n");
+  uint32_t table = ir_input_table(g, v);
+  if (table == IR_NONE) {
+    fprintf(f, ", {0, -1}, NULL},\n");
+  } else {
+    Dim rows = g->values[table].shape.d[0];
+    fprintf(f, ", {%" PRId64 ", %d}, ", rows.c, rows.sym);
+    c_string(f, vname(g, table, nb, sizeof nb));
+    fprintf(f, "},\n");
+  }
 }
 
 /* The prelude for `lanes`, keeping only the helper functions `code` calls:
@@ -498,10 +506,10 @@ char *cg_c_source(const Program *p, const char *name) {
   for (uint32_t i = 0; i < n_in; i++)
     io_spec(f, g, ins[i], ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"),
             name);
-  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL}};\n", name);
+  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL}};\n", name);
   fprintf(f, "static const IoSpec io_out[N_OUT + 1] = {\n");
   for (uint32_t i = 0; i < g->n_outputs; i++) io_spec(f, g, g->outputs[i], false, name);
-  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL}};\n\n", name);
+  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL}};\n\n", name);
   fprintf(f,
           "/* the weights file's layout (names, shapes, offsets) as a hash, "
           "and sizes */\n"

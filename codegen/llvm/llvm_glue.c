@@ -40,7 +40,8 @@ static const char *value_name(const Graph *g, uint32_t v, char *buf, size_t cap)
 }
 
 /* IoSpec (runtime/standalone/sa_desc.h, which sa_model.c reads):
- * {name, dtype, rank, {{c, sym} x 8}, optional, shape text}. */
+ * {name, dtype, rank, {{c, sym} x 8}, optional, shape text, rows {c, sym},
+ * table name}. */
 static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
                             const Graph *g, uint32_t v, bool optional) {
   LLVMValueRef dims[IR_MAX_RANK];
@@ -53,14 +54,19 @@ static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
   }
   char nb[32], shape[256];
   if (val) ir_format_shape(g, &val->shape, shape, sizeof shape);
-  LLVMValueRef f[6] = {
+  uint32_t table = val ? ir_input_table(g, v) : IR_NONE;
+  Dim rows = table == IR_NONE ? (Dim){0, -1} : g->values[table].shape.d[0];
+  LLVMValueRef rf[2] = {lv_i64(E, rows.c), lv_i32(E, rows.sym)};
+  LLVMValueRef f[8] = {
       val ? cstr(E, value_name(g, v, nb, sizeof nb)) : LLVMConstNull(E->ptr),
       LLVMConstInt(E->i32, val && val->dtype == DT_I32 ? 1 : 0, 0),
       LLVMConstInt(E->i32, val ? (unsigned)val->shape.rank : 0, 0),
       LLVMConstArray2(dim_t, dims, IR_MAX_RANK),
       LLVMConstInt(E->i32, optional, 0),
-      val ? cstr(E, shape) : LLVMConstNull(E->ptr)};
-  return LLVMConstNamedStruct(spec_t, f, 6);
+      val ? cstr(E, shape) : LLVMConstNull(E->ptr),
+      LLVMConstNamedStruct(dim_t, rf, 2),
+      table == IR_NONE ? LLVMConstNull(E->ptr) : cstr(E, value_name(g, table, nb, sizeof nb))};
+  return LLVMConstNamedStruct(spec_t, f, 8);
 }
 
 
@@ -169,9 +175,9 @@ void lv_glue(Em *E, const Program *p, const char *name, LLVMValueRef *kfn) {
   LLVMTypeRef df[2] = {E->i64, E->i32};
   LLVMStructSetBody(dim_t, df, 2, 0);
   LLVMTypeRef spec_t = LLVMStructCreateNamed(E->ctx, "IoSpec");
-  LLVMTypeRef sf[6] = {E->ptr, E->i32, E->i32, LLVMArrayType2(dim_t, IR_MAX_RANK),
-                       E->i32, E->ptr};
-  LLVMStructSetBody(spec_t, sf, 6, 0);
+  LLVMTypeRef sf[8] = {E->ptr, E->i32, E->i32, LLVMArrayType2(dim_t, IR_MAX_RANK),
+                       E->i32, E->ptr, dim_t, E->ptr};
+  LLVMStructSetBody(spec_t, sf, 8, 0);
 
   uint32_t n_in = ir_inputs(g, NULL, 0);
   uint32_t *ins = calloc(n_in + 1, sizeof *ins);

@@ -17,4 +17,8 @@ typedef struct {
   IoDim d[NAME_MAX_RANK];
   int optional;
   const char *shape; /* as text: "[S, 64]" */
+  /* ids a gather reads: the rows of its table (rows.c 0: not ids) and the
+   * table's name; bind() checks every id against them */
+  IoDim rows;
+  const char *table;
 } IoSpec;

@@ -428,6 +428,32 @@ static NAME_status bind(const NAME_tensor *t, int n, int need_data,
       return fail(err, errlen, NAME_ERR_USAGE, "error: input '%s' has no data",
                   io->name);
   }
+  /* ids against the tables they index: which input, where, which value */
+  for (k = 0; k < N_IN && need_data; k++) {
+    const IoSpec *io = &io_in[k];
+    const NAME_tensor *x = by_input[k];
+    const int32_t *ids;
+    int64_t rows, count = 1, j;
+    if (!x || !io->rows.c || io->dtype != NAME_I32) continue;
+    rows = io->rows.c * (io->rows.sym >= 0 ? sym[io->rows.sym] : 1);
+    for (i = 0; i < x->rank; i++) count *= x->dims[i];
+    ids = (const int32_t *)x->data;
+    for (j = 0; j < count; j++)
+      if (ids[j] < 0 || ids[j] >= rows) {
+        char at[160];
+        int64_t rest = j, idx[NAME_MAX_RANK];
+        size_t len = 0;
+        for (i = x->rank - 1; i >= 0; i--) idx[i] = rest % x->dims[i], rest /= x->dims[i];
+        at[0] = 0;
+        for (i = 0; i < x->rank && len < sizeof at; i++)
+          len += (size_t)snprintf(at + len, sizeof at - len, "%s%lld", i ? ", " : "",
+                                  (long long)idx[i]);
+        return fail(err, errlen, NAME_ERR_MODEL,
+                    "error: input '%s': id %d at [%s] is out of range for table "
+                    "'%s' with %lld rows",
+                    io->name, (int)ids[j], at, io->table, (long long)rows);
+      }
+  }
   /* An optional input left out takes its dimensions from the others. */
   for (k = 0; k < N_IN; k++) {
     if (by_input[k]) continue;

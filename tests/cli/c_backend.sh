@@ -72,8 +72,8 @@ expect 0 "" "$LOOM" run "$AH/model.yaml" --backend c --target generic --verify -
 # a cache directory that cannot be made is an error, not a crash
 expect 1 "cannot create the cache directory" env XDG_CACHE_HOME=/dev/null/x "$LOOM" run "$AH/model.yaml" --backend c --input ids=1
 
-# errors: kernels' codes as located messages; bounds; the compiler
-expect 1 "model.yaml:17:7: error: gather: an id in 'ids' is out of range for table 'embed' with 97 rows" \
+# errors: an id out of range (which input, where, what); bounds; the compiler
+expect 1 "model.yaml:7:5: error: input 'ids': id 500 at [2] is out of range for table 'embed' with 97 rows" \
   "$LOOM" run "$AH/model.yaml" --backend c --input ids=1,2,500 --out-dir "$tmp/o1"
 expect 1 "S = 65 exceeds its bound S <= 64" "$LOOM" run "$AH/model.yaml" --backend c --input ids=$(seq -s, 1 65) --out-dir "$tmp/o1"
 expect 1 "the C compiler failed" env CC=false "$LOOM" run "$AH/model.yaml" --backend c --target x86-64-v2 --input ids=1 --out-dir "$tmp/o1"

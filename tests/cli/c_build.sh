@@ -87,7 +87,7 @@ expect 2 "attention-head: error: 'idz' is not an input of the model (inputs: ids
 expect 2 "missing value for option '--out-dir'" "$AHB" --input ids=1 --out-dir
 expect 1 "error: input 'ids' is missing" "$AHB" --out-dir "$tmp/e1"
 expect 1 "error: input 'ids': dimension 0 is 65, so S = 65 exceeds its bound S <= 64" "$AHB" --input ids=$(seq -s, 1 65) --out-dir "$tmp/e1"
-expect 1 "model.yaml:17:7: error: gather: an id in 'ids' is out of range for table 'embed' with 97 rows" "$AHB" --input ids=1,2,500 --out-dir "$tmp/e1"
+expect 1 "error: input 'ids': id 500 at [2] is out of range for table 'embed' with 97 rows" "$AHB" --input ids=1,2,500 --out-dir "$tmp/e1"
 expect 1 "needs rank 1, the file has rank 2" "$AHB" --input ids=data/cli/ids-2x3.npy --out-dir "$tmp/e1"
 expect 1 "nope.npy: error:" "$AHB" --input ids=nope.npy --out-dir "$tmp/e1"
 cp "$AHB" "$tmp/lonely"
