@@ -208,6 +208,9 @@ bool ir_is_output(const Graph *g, uint32_t v);
  * stable by `pos`, then index — and renumber nodes and values in that
  * order.  Value ids change: callers hold none across it. */
 void ir_compact(Graph *g);
+/* A value name not yet taken: base, else base.1, base.2, ... (in the
+ * graph's arena), for the values a pass creates. */
+const char *ir_unique_name(Graph *g, const char *base);
 /* A reshape that is not a graph output: a view of its operand's storage
  * (codegen and plan-memory agree on this). */
 bool ir_is_view(const Graph *g, const Node *n);
