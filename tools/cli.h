@@ -110,6 +110,16 @@ void cli_add_input(CliCompile *cc, const char *path);
  * 0, or a usage error naming both. */
 int cli_check_output(const CliCompile *cc, const char *path);
 
+/* Lines of the --help texts of emit-c, emit-obj and build. */
+#define CLI_HELP_OUTPUT_DIR                                                    \
+  "  -o, --output DIR  where to write (created if absent; files of the same\n" \
+  "                    names in it are replaced)\n"
+#define CLI_HELP_COMPILE                                                       \
+  "  --target T        the CPU to generate code for: native (default),\n"     \
+  "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n" \
+  "  --weights FILE    a safetensors file replacing the model's 'weights:'\n" \
+  "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+
 /* ---- compiling ----------------------------------------------------------- */
 
 /* The model as a lowered program for cc's target: load (with weights),

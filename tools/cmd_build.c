@@ -67,12 +67,8 @@ static const char emit_help[] =
     "with it).  Nothing is written unless everything is.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR  where to write (created if absent; files of the same\n"
-    "                    names in it are replaced)\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_OUTPUT_DIR
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline)\n"
     "  -h, --help        show this help\n";
 
@@ -159,10 +155,7 @@ static const char build_help[] =
     "                    loom's runtime (main.c, npy.c, loom_obj.c) by $CC\n"
     "  --embed-weights   append the weights to the executable instead of\n"
     "                    writing BIN.weights\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline)\n"
     "  -h, --help        show this help\n";
 

@@ -33,12 +33,8 @@ static const char emit_obj_help[] =
     "everything is.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR  where to write (created if absent; files of the same\n"
-    "                    names in it are replaced)\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_OUTPUT_DIR
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline; loom opt --list-passes)\n"
     "  -h, --help        show this help\n";
 

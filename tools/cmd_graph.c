@@ -131,6 +131,61 @@ static int find_clusters(const Graph *g, int *cluster, int *size) {
   return nc;
 }
 
+/* ---- what both languages share ------------------------------------------ */
+
+typedef void (*NodeFn)(StrBuf *o, uint32_t i, const Look *l,
+                       const char *indent);
+
+/* The nodes in node order, each cluster's nodes together at its first
+ * node, between `open` (a format taking the cluster and its size) and
+ * `close`. */
+static void emit_nodes(const Graph *g, const Look *looks, const int *cluster,
+                       const int *size, int nc, NodeFn node, const char *open,
+                       const char *close, StrBuf *o) {
+  bool *done = calloc((size_t)nc + 1, sizeof *done);
+  IR_ASSERT(done);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    int c = cluster[i];
+    if (c < 0) {
+      node(o, i, &looks[i], "  ");
+      continue;
+    }
+    if (done[c]) continue;
+    done[c] = true;
+    sb_printf(o, open, c, size[c]);
+    for (uint32_t j = i; j < g->n_nodes; j++)
+      if (cluster[j] == c) node(o, j, &looks[j], "    ");
+    sb_puts(o, close);
+  }
+  free(done);
+}
+
+/* One edge from value v to node `to` ("n") or graph output `to` ("out"),
+ * labelled with v's result index when its node has several. */
+static void edge(const Graph *g, bool dot, uint32_t v, const char *kind,
+                 uint32_t to, StrBuf *o) {
+  const Value *val = &g->values[v];
+  bool many = g->nodes[val->node].nout > 1;
+  if (dot && many)
+    sb_printf(o, "  n%u -> %s%u [label=\"%u\"];\n", val->node, kind, to,
+              val->index);
+  else if (dot)
+    sb_printf(o, "  n%u -> %s%u;\n", val->node, kind, to);
+  else if (many)
+    sb_printf(o, "  n%u -->|%u| %s%u\n", val->node, val->index, kind, to);
+  else
+    sb_printf(o, "  n%u --> %s%u\n", val->node, kind, to);
+}
+
+/* Every operand edge in node order, then the outputs'. */
+static void emit_edges(const Graph *g, bool dot, StrBuf *o) {
+  for (uint32_t i = 0; i < g->n_nodes; i++)
+    for (uint32_t k = 0; k < g->nodes[i].nin; k++)
+      edge(g, dot, g->nodes[i].in[k], "n", i, o);
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    edge(g, dot, g->outputs[i], "out", i, o);
+}
+
 /* ---- DOT ----------------------------------------------------------------- */
 
 static void dot_str(StrBuf *o, const char *s) {
@@ -175,47 +230,18 @@ static void emit_dot(const Graph *g, const Look *looks, const int *cluster,
          "  node [fontname=\"Helvetica\", fontsize=10];\n"
          "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#495057\"];\n",
       passes);
-  bool *done = calloc((size_t)nc + 1, sizeof *done);
-  IR_ASSERT(done);
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    int c = cluster[i];
-    if (c < 0) {
-      dot_node(o, i, &looks[i], "  ");
-      continue;
-    }
-    if (done[c]) continue;
-    done[c] = true;
-    sb_printf(o, "  subgraph cluster_%d {\n    label=\"fused matmul + split (%d)\";"
-           " style=\"dashed,rounded\"; color=\"#d9480f\"; "
-           "fontcolor=\"#d9480f\";\n", c, size[c]);
-    for (uint32_t j = i; j < g->n_nodes; j++)
-      if (cluster[j] == c) dot_node(o, j, &looks[j], "    ");
-    sb_printf(o, "  }\n");
-  }
-  free(done);
+  emit_nodes(g, looks, cluster, size, nc, dot_node,
+             "  subgraph cluster_%d {\n    label=\"fused matmul + split (%d)\";"
+             " style=\"dashed,rounded\"; color=\"#d9480f\"; "
+             "fontcolor=\"#d9480f\";\n",
+             "  }\n", o);
   for (uint32_t i = 0; i < g->n_outputs; i++) {
     sb_printf(o, "  out%u [label=\"output\\n", i);
     dot_str(o, vname(g, g->outputs[i]));
     sb_printf(o, "\", shape=house, style=filled, fillcolor=\"#d3f9d8\", "
            "color=\"#2b8a3e\"];\n");
   }
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    for (uint32_t k = 0; k < n->nin; k++) {
-      const Value *v = &g->values[n->in[k]];
-      if (g->nodes[v->node].nout > 1)
-        sb_printf(o, "  n%u -> n%u [label=\"%u\"];\n", v->node, i, v->index);
-      else
-        sb_printf(o, "  n%u -> n%u;\n", v->node, i);
-    }
-  }
-  for (uint32_t i = 0; i < g->n_outputs; i++) {
-    const Value *v = &g->values[g->outputs[i]];
-    if (g->nodes[v->node].nout > 1)
-      sb_printf(o, "  n%u -> out%u [label=\"%u\"];\n", v->node, i, v->index);
-    else
-      sb_printf(o, "  n%u -> out%u;\n", v->node, i);
-  }
+  emit_edges(g, true, o);
   sb_printf(o, "}\n");
 }
 
@@ -261,44 +287,15 @@ static void emit_mermaid(const Graph *g, const Look *looks,
   sb_printf(o, "%%%% loom graph --format=mermaid: %s (passes: %s)\n", g->name,
       passes);
   sb_printf(o, "flowchart TD\n");
-  bool *done = calloc((size_t)nc + 1, sizeof *done);
-  IR_ASSERT(done);
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    int c = cluster[i];
-    if (c < 0) {
-      mm_node(o, i, &looks[i], "  ");
-      continue;
-    }
-    if (done[c]) continue;
-    done[c] = true;
-    sb_printf(o, "  subgraph fused%d [\"fused matmul + split (%d)\"]\n", c, size[c]);
-    for (uint32_t j = i; j < g->n_nodes; j++)
-      if (cluster[j] == c) mm_node(o, j, &looks[j], "    ");
-    sb_printf(o, "  end\n");
-  }
-  free(done);
+  emit_nodes(g, looks, cluster, size, nc, mm_node,
+             "  subgraph fused%d [\"fused matmul + split (%d)\"]\n", "  end\n",
+             o);
   for (uint32_t i = 0; i < g->n_outputs; i++) {
     sb_printf(o, "  out%u([\"output ", i);
     mm_str(o, vname(g, g->outputs[i]));
     sb_printf(o, "\"]):::output\n");
   }
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    for (uint32_t k = 0; k < n->nin; k++) {
-      const Value *v = &g->values[n->in[k]];
-      if (g->nodes[v->node].nout > 1)
-        sb_printf(o, "  n%u -->|%u| n%u\n", v->node, v->index, i);
-      else
-        sb_printf(o, "  n%u --> n%u\n", v->node, i);
-    }
-  }
-  for (uint32_t i = 0; i < g->n_outputs; i++) {
-    const Value *v = &g->values[g->outputs[i]];
-    if (g->nodes[v->node].nout > 1)
-      sb_printf(o, "  n%u -->|%u| out%u\n", v->node, v->index, i);
-    else
-      sb_printf(o, "  n%u --> out%u\n", v->node, i);
-  }
+  emit_edges(g, false, o);
   sb_printf(o, "  classDef input fill:#cfe2ff,stroke:#3b5bdb\n"
          "  classDef weight fill:#eeeeee,stroke:#868e96\n"
          "  classDef const fill:#fff3bf,stroke:#e67700\n"
