@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/backend.h"
@@ -100,6 +101,12 @@ int cli_flush_stdout(int status) {
   if (fflush(stdout) == 0 && !ferror(stdout)) return status;
   int err = stdout_error(errno ? errno : EIO);
   return status ? status : err;
+}
+
+double cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* ---- backends ------------------------------------------------------------ */

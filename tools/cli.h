@@ -181,6 +181,8 @@ int cli_load_inputs(const char *cmd, struct loom_model *m, char **specs, int n,
                     loom_tensor *in);
 void cli_free_inputs(loom_tensor *in, int n);
 
+/* A monotonic clock in milliseconds (run --timings, bench). */
+double cli_now_ms(void);
 /* run's and bench's default backend: jit with LLVM, else ref. */
 const char *cli_default_backend(void);
 /* "run: unknown backend ..." as a usage error when loom lacks it. */

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "loom.h"
 #include "tools/cli.h"
@@ -41,12 +40,6 @@ static const char bench_help[] =
     "  -h, --help             show this help\n"
     "\n"
     "Threads come from OMP_NUM_THREADS (default: every core).\n";
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -166,7 +159,7 @@ int cmd_bench(int argc, char **argv) {
   double *times = calloc((size_t)repeat, sizeof *times);
   int n_out = 0;
   char err[8192];
-  double t0 = now_ms();
+  double t0 = cli_now_ms();
   if (!in || !times) {
     status = cli_die(EXIT_MODEL, "out of memory");
     goto done;
@@ -175,7 +168,7 @@ int cmd_bench(int argc, char **argv) {
     status = cli_error(EXIT_MODEL, err);
     goto done;
   }
-  double compile_ms = now_ms() - t0;
+  double compile_ms = cli_now_ms() - t0;
   if ((status = cli_load_inputs("bench", m, specs, nspecs, in))) goto done;
   n_out = loom_num_outputs(m);
   out = calloc((size_t)n_out, sizeof *out);
@@ -193,12 +186,12 @@ int cmd_bench(int argc, char **argv) {
       goto done;
     }
   for (int r = -warmup; r < repeat; r++) {
-    double s = now_ms();
+    double s = cli_now_ms();
     if (loom_run(m, in, nspecs, out, n_out, err, sizeof err)) {
       status = cli_error(EXIT_MODEL, err);
       goto done;
     }
-    if (r >= 0) times[r] = now_ms() - s;
+    if (r >= 0) times[r] = cli_now_ms() - s;
   }
   double flop = 0, wbytes = 0;
   if ((status = count_work(path, weights, in, nspecs, &flop, &wbytes))) goto done;

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/backend.h"
@@ -64,12 +63,6 @@ static const char run_help[] =
     "The c backend compiles the model with $CC (default cc) and caches the\n"
     "result in $XDG_CACHE_HOME/loom (default ~/.cache/loom); the jit backend\n"
     "caches its machine code there too.\n";
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* --print: the first values of each row-major output and its range. */
 static void print_summary(const loom_tensor *t) {
@@ -257,12 +250,12 @@ int cmd_run(int argc, char **argv) {
       goto done;
     }
   }
-  double t0 = now_ms();
+  double t0 = cli_now_ms();
   if (loom_run(m, in_t, nspecs, out_t, n_out, err, sizeof err)) {
     status = cli_error(EXIT_MODEL, err);
     goto done;
   }
-  double run_ms = now_ms() - t0;
+  double run_ms = cli_now_ms() - t0;
   if (timings) fprintf(stderr, "run_ms=%.3f\n", run_ms);
   if (verify) {
     /* The reference: the interpreter on the graph as the frontend built
