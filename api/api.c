@@ -286,7 +286,8 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
   /* Optional inputs left out: zeros of their bound shape. */
   int64_t binding[g->n_syms ? g->n_syms : 1];
   Diag d = {0};
-  if (ir_bind_inputs(g, ordered, (int)m->n_inputs, binding, &d))
+  if (ir_bind_inputs(g, ordered, (int)m->n_inputs, binding, &d) ||
+      ir_check_ids(g, ordered, binding, &d))
     return fail_diag(err, errlen, &d);
   void *zeros[m->n_inputs ? m->n_inputs : 1];
   for (uint32_t k = 0; k < m->n_inputs; k++) {

@@ -636,8 +636,13 @@ int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
                        g->syms[s->d[i].sym].name);
       }
   }
-  /* ids against the tables they index: which input, where, which value */
-  k = 0;
+  free(bound_by);
+  return rc;
+}
+
+int ir_check_ids(const Graph *g, const Tensor *inputs, const int64_t *binding,
+                 Diag *d) {
+  int k = 0, rc = 0;
   for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
     const Node *n = &g->nodes[id];
     if (n->op != OP_INPUT) continue;
@@ -660,7 +665,6 @@ int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
       break;
     }
   }
-  free(bound_by);
   return rc;
 }
 

@@ -212,6 +212,9 @@ bool ir_is_output(const Graph *g, uint32_t v);
  * stable by `pos`, then index — and renumber nodes and values in that
  * order.  Value ids change: callers hold none across it. */
 void ir_compact(Graph *g);
+/* A value name not yet taken: base, else base.1, base.2, ... (in the
+ * graph's arena), for the values a pass creates. */
+const char *ir_unique_name(Graph *g, const char *base);
 /* A reshape that is not a graph output: a view of its operand's storage
  * (codegen and plan-memory agree on this). */
 bool ir_is_view(const Graph *g, const Node *n);
@@ -280,6 +283,11 @@ int64_t ir_tensor_numel(const Tensor *t);
  * backend checks such an input's ids against the table's rows before it
  * runs (ir_bind_inputs; runtime/standalone/sa_model.c's bind). */
 uint32_t ir_input_table(const Graph *g, uint32_t v);
+/* Check every such input's ids (inputs in input-node order, bound by
+ * ir_bind_inputs): an id outside its table is an error naming the input,
+ * the position and the value.  loom_run calls it for every backend. */
+int ir_check_ids(const Graph *g, const Tensor *inputs, const int64_t *binding,
+                 Diag *d);
 
 /* Bind symbols from the inputs' concrete shapes: inputs[i] is for the i-th
  * input node (in node order).  Checks ranks, static dims, bounds and that a

@@ -7,6 +7,7 @@
  * ready node with the smallest `pos`), and renumbers values in node order
  * so that printing stays stable.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,16 @@ void ir_replace_uses(Graph *g, uint32_t from, uint32_t to) {
   }
   for (uint32_t i = 0; i < g->n_outputs; i++)
     if (g->outputs[i] == from) g->outputs[i] = to;
+}
+
+const char *ir_unique_name(Graph *g, const char *base) {
+  if (ir_find_value(g, base) == IR_NONE) return ir_strdup(g->arena, base);
+  size_t cap = strlen(base) + 16;
+  char *buf = ir_alloc(g->arena, cap);
+  for (int i = 1;; i++) {
+    snprintf(buf, cap, "%s.%d", base, i);
+    if (ir_find_value(g, buf) == IR_NONE) return buf;
+  }
 }
 
 bool ir_is_output(const Graph *g, uint32_t v) {

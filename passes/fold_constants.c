@@ -89,17 +89,6 @@ static bool foldable(const Graph *g, const Node *n) {
   return !symbolic_attr(n);
 }
 
-/* A name not yet taken: base, else base.1, base.2, ... (arena). */
-static const char *unique_name(Graph *g, const char *base) {
-  if (ir_find_value(g, base) == IR_NONE) return ir_strdup(g->arena, base);
-  size_t cap = strlen(base) + 16;
-  char *buf = ir_alloc(g->arena, cap);
-  for (int i = 1;; i++) {
-    snprintf(buf, cap, "%s.%d", base, i);
-    if (ir_find_value(g, buf) == IR_NONE) return buf;
-  }
-}
-
 /* Evaluate node `id` of g on its constant operands; outs[r] gets each
  * result (malloc'd by the interpreter).  `len` overrides the len of a
  * sinusoidal_pe (0: as it is).  Returns 0, or -1 when the interpreter
@@ -190,7 +179,7 @@ static bool fold_pe(Graph *g, uint32_t id) {
   if (ov.name) {
     char base[512];
     snprintf(base, sizeof base, "%s.table", ov.name);
-    g->values[c].name = unique_name(g, base);
+    g->values[c].name = ir_unique_name(g, base);
   }
   uint32_t s = ir_add_node(g, OP_SLICE, &c, 1, 1, g->nodes[id].loc);
   g->nodes[s].pos = g->nodes[id].pos;

@@ -80,17 +80,6 @@ static bool same_group(const Graph *g, const Node *x, const Node *m) {
          ir_matmul_act(g, m) == ir_matmul_act(g, x);
 }
 
-/* A name not yet taken: base, else base.1, base.2, ... (arena). */
-static const char *unique(Graph *g, const char *base) {
-  if (ir_find_value(g, base) == IR_NONE) return ir_strdup(g->arena, base);
-  size_t cap = strlen(base) + 16;
-  char *buf = ir_alloc(g->arena, cap);
-  for (int i = 1;; i++) {
-    snprintf(buf, cap, "%s.%d", base, i);
-    if (ir_find_value(g, buf) == IR_NONE) return buf;
-  }
-}
-
 /* A readable name for values joined side by side: the names' common
  * prefix and suffix (cut at '.' or '_') around their differing middles
  * joined by '_':  a.query.weight, a.key.weight -> a.query_key.weight;
@@ -124,7 +113,7 @@ static const char *joined_name(Graph *g, const uint32_t *vals, int n) {
   }
   if (dotted) {
     snprintf(buf, sizeof buf, "%s.fused%d", first, n);
-    return unique(g, buf);
+    return ir_unique_name(g, buf);
   }
   size_t len = (size_t)snprintf(buf, sizeof buf, "%.*s", (int)pre, first);
   for (int i = 0; i < n && len < sizeof buf; i++) {
@@ -136,7 +125,7 @@ static const char *joined_name(Graph *g, const uint32_t *vals, int n) {
   }
   if (len < sizeof buf)
     snprintf(buf + len, sizeof buf - len, "%s", first + lf - suf);
-  return unique(g, buf);
+  return ir_unique_name(g, buf);
 }
 
 /* A node at `pos`, located at node `at`. */

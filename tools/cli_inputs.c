@@ -2,8 +2,12 @@
  * run a model (run, bench).
  *
  * A value matching -?[0-9]+(,-?[0-9]+)* is an inline rank-1 integer tensor;
- * anything else is a .npy path (float32/float64/int32/int64, converted to
- * the input's dtype; extra leading dimensions of size 1 are dropped).
+ * a value of only digits, '-' and ',' that does not (1,,2 or 1,2,) is a
+ * malformed list, a usage error, not a file name; anything else is a .npy
+ * path (float32/float64/int32/int64, converted to the input's dtype; extra
+ * leading dimensions of size 1 are dropped).  A name the model has no
+ * input for is exit status 1, as a missing input is: both are found by
+ * comparing the command line with the model.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include "loom.h"
+#include "ir/strbuf.h"
 #include "runtime/npy.h"
 #include "tools/cli.h"
 
@@ -25,6 +30,11 @@ static int is_inline_ints(const char *s) {
     if (!*s) return 1;
     if (*s++ != ',') return 0;
   }
+}
+
+/* Only [-0-9,]: meant as an inline list, well-formed or not. */
+static int looks_inline(const char *s) {
+  return *s && strspn(s, "-0123456789,") == strlen(s);
 }
 
 static int parse_inline(const char *name, const char *s, loom_dtype want,
@@ -60,10 +70,7 @@ static int load_npy(const char *name, const char *path, const loom_info *info,
                     loom_tensor *t) {
   RtNpy a;
   char err[1024];
-  if (rt_npy_read(path, &a, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
-    return EXIT_MODEL;
-  }
+  if (rt_npy_read(path, &a, err, sizeof err)) return cli_error(EXIT_MODEL, err);
   /* Drop extra leading dimensions of size 1. */
   int skip = 0;
   while (a.rank - skip > info->rank && a.dims[skip] == 1) skip++;
@@ -108,16 +115,17 @@ static int load_npy(const char *name, const char *path, const loom_info *info,
   return 0;
 }
 
-int cli_check_input_specs(const char *cmd, char **specs, int n) {
+int cli_check_input_specs(CliCompile *cc, char **specs, int n) {
   for (int i = 0; i < n; i++) {
     char *eq = strchr(specs[i], '=');
-    if (!eq || eq == specs[i] || !eq[1]) {
-      char msg[512], again[64];
-      snprintf(msg, sizeof msg, "%s: --input '%s' is not NAME=FILE.npy or "
-                                "NAME=1,2,3", cmd, specs[i]);
-      snprintf(again, sizeof again, "%s ", cmd);
-      return cli_usage_error(again, msg);
-    }
+    if (!eq || eq == specs[i] || !eq[1])
+      return cli_usage(cc->cmd, "--input '%s' is not NAME=FILE.npy or "
+                                "NAME=1,2,3", specs[i]);
+    if (looks_inline(eq + 1) && !is_inline_ints(eq + 1))
+      return cli_usage(cc->cmd, "--input %.*s: '%s' is not a list of "
+                                "integers like 1,2,3",
+                       (int)(eq - specs[i]), specs[i], eq + 1);
+    if (!looks_inline(eq + 1)) cli_add_input(cc, eq + 1);
   }
   return 0;
 }
@@ -135,17 +143,16 @@ int cli_load_inputs(const char *cmd, loom_model *m, char **specs, int n,
            (loom_input_info(m, k, &info), strcmp(info.name, name) != 0))
       k++;
     if (k == count) {
-      char msg[1024], again[64];
-      size_t len = (size_t)snprintf(msg, sizeof msg,
-                                    "%s: '%s' is not an input of the model "
-                                    "(inputs:", cmd, name);
-      for (int j = 0; j < count && len < sizeof msg; j++) {
+      StrBuf names = {0};
+      for (int j = 0; j < count; j++) {
         loom_input_info(m, j, &info);
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s", info.name);
+        sb_printf(&names, " %s", info.name);
       }
-      if (len < sizeof msg) snprintf(msg + len, sizeof msg - len, ")");
-      snprintf(again, sizeof again, "%s ", cmd);
-      return cli_usage_error(again, msg);
+      char *list = sb_take(&names);
+      cli_die(EXIT_MODEL, "%s: '%s' is not an input of the model (inputs:%s)",
+              cmd, name, list);
+      free(list);
+      return EXIT_MODEL;
     }
     int status = is_inline_ints(eq + 1)
                      ? parse_inline(name, eq + 1, info.dtype, &in[i])

@@ -13,11 +13,9 @@
  * limits (bench/limits.c) and with a peer measured in the same run is
  * bench/compare.py's job.  Threads: OMP_NUM_THREADS.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "loom.h"
 #include "tools/cli.h"
@@ -43,12 +41,6 @@ static const char bench_help[] =
     "\n"
     "Threads come from OMP_NUM_THREADS (default: every core).\n";
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -63,10 +55,7 @@ static int count_work(const char *path, const char *weights,
   Diag d = {0};
   FeOptions fo = {.weights = weights, .no_weights = true};
   FeModel *fe = fe_load(path, &fo, &d);
-  if (!fe) {
-    fprintf(stderr, "%s\n", d.msg);
-    return EXIT_MODEL;
-  }
+  if (!fe) return cli_error(EXIT_MODEL, d.msg);
   const Graph *g = fe->g;
   uint32_t ids[64];
   uint32_t ni = ir_inputs(g, ids, 64);
@@ -84,9 +73,8 @@ static int count_work(const char *path, const char *weights,
   }
   int64_t binding[64] = {0};
   if (g->n_syms > 64 || ir_bind_inputs(g, t, (int)ni, binding, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
     fe_model_free(fe);
-    return EXIT_MODEL;
+    return cli_error(EXIT_MODEL, d.msg);
   }
   *flop = 0;
   *wbytes = 0;
@@ -108,87 +96,88 @@ static int count_work(const char *path, const char *weights,
   return 0;
 }
 
-int cmd_bench(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"input", required_argument, 0, 'i'},
-      {"backend", required_argument, 0, 'b'},
-      {"target", required_argument, 0, 't'},
-      {"passes", required_argument, 0, 'P'},
-      {"disable", required_argument, 0, 'D'},
-      {"weights", required_argument, 0, 'w'},
-      {"repeat", required_argument, 0, 'r'},
-      {"warmup", required_argument, 0, 'W'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  const char *backend = cli_default_backend(), *target = NULL, *passes = NULL,
-             *disable = NULL, *weights = NULL;
-  char **specs = calloc((size_t)argc, sizeof *specs);
-  int nspecs = 0, repeat = 20, warmup = 3, c, status = 0;
-  if (!specs) return cli_die(EXIT_MODEL, "out of memory");
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+typedef struct {
+  char **specs; /* --input, argc long */
+  int nspecs, repeat, warmup;
+  const char *backend;
+} BenchArgs;
+
+enum { O_INPUT = 256, O_BACKEND, O_REPEAT, O_WARMUP };
+
+static const struct option bench_opts[] = {
+    {"input", required_argument, 0, O_INPUT},
+    {"backend", required_argument, 0, O_BACKEND},
+    {"repeat", required_argument, 0, O_REPEAT},
+    {"warmup", required_argument, 0, O_WARMUP},
+    {0, 0, 0, 0}};
+
+static int bench_option(void *self, int id, const char *arg) {
+  BenchArgs *a = self;
+  switch (id) {
+  case O_INPUT: a->specs[a->nspecs++] = (char *)arg; break;
+  case O_BACKEND: a->backend = arg; break;
+  case O_REPEAT:
+  case O_WARMUP: {
     char *end;
-    switch (c) {
-    case 'i': specs[nspecs++] = optarg; break;
-    case 'b': backend = optarg; break;
-    case 't': target = optarg; break;
-    case 'P': passes = optarg; break;
-    case 'D': disable = optarg; break;
-    case 'w': weights = optarg; break;
-    case 'r':
-    case 'W': {
-      long v = strtol(optarg, &end, 10);
-      if (*end || v < (c == 'r' ? 1 : 0) || v > 100000) {
-        free(specs);
-        char msg[128];
-        snprintf(msg, sizeof msg, "bench: --%s '%s' is not a count",
-                 c == 'r' ? "repeat" : "warmup", optarg);
-        return cli_usage_error("bench ", msg);
-      }
-      *(c == 'r' ? &repeat : &warmup) = (int)v;
-      break;
-    }
-    case 'h': fputs(bench_help, stdout); free(specs); return 0;
-    default: free(specs); return cli_bad_option("bench", c, argv[optind - 1]);
-    }
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < (id == O_REPEAT ? 1 : 0) || v > 100000)
+      return cli_usage("bench", "--%s '%s' is not a count",
+                       id == O_REPEAT ? "repeat" : "warmup", arg);
+    *(id == O_REPEAT ? &a->repeat : &a->warmup) = (int)v;
+    break;
   }
-  if (optind != argc - 1) {
-    free(specs);
-    return cli_usage_error("bench ", optind >= argc ? "bench: no model file given"
-                                                  : "bench: give exactly one model file");
   }
-  if ((target && cli_check_target("bench", target)) ||
-      cli_check_passes("bench", passes, disable) ||
-      (status = cli_check_input_specs("bench", specs, nspecs))) {
-    free(specs);
-    return status ? status : EXIT_USAGE;
+  return 0;
+}
+
+static const CliCommand bench_cmd = {.name = "bench", .help = bench_help,
+                                     .extra = bench_opts,
+                                     .option = bench_option};
+
+int cmd_bench(int argc, char **argv) {
+  BenchArgs a = {.repeat = 20, .warmup = 3, .backend = cli_default_backend()};
+  CliCompile cc;
+  int status = 0;
+  if (!(a.specs = calloc((size_t)argc, sizeof *a.specs)))
+    return cli_die(EXIT_MODEL, "out of memory");
+  if ((status = cli_parse(&bench_cmd, argc, argv, &a, &cc)) || cc.help ||
+      (status = cli_check_backend("bench", a.backend)) ||
+      (status = cli_check_input_specs(&cc, a.specs, a.nspecs)) ||
+      (status = cli_check_model(&cc))) {
+    free(a.specs);
+    return status;
   }
-  const char *path = argv[optind];
+  char **specs = a.specs;
+  int nspecs = a.nspecs, repeat = a.repeat, warmup = a.warmup;
+  const char *backend = a.backend, *target = cc.target, *weights = cc.weights;
+  const char *path = cc.model;
   loom_options lo = {.weights = weights, .backend = backend, .target = target,
-                     .passes = passes, .disable = disable};
+                     .passes = cc.passes, .disable = cc.disable};
   loom_model *m = NULL;
   loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);
   loom_tensor *out = NULL;
   double *times = calloc((size_t)repeat, sizeof *times);
   int n_out = 0;
   char err[8192];
-  double t0 = now_ms();
+  double t0 = cli_now_ms();
   if (!in || !times) {
     status = cli_die(EXIT_MODEL, "out of memory");
     goto done;
   }
   if (loom_load(path, &lo, &m, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
-    status = EXIT_MODEL;
+    status = cli_error(EXIT_MODEL, err);
     goto done;
   }
-  double compile_ms = now_ms() - t0;
+  double compile_ms = cli_now_ms() - t0;
   if ((status = cli_load_inputs("bench", m, specs, nspecs, in))) goto done;
   n_out = loom_num_outputs(m);
   out = calloc((size_t)n_out, sizeof *out);
-  if (!out || loom_output_shapes(m, in, nspecs, out, n_out, err, sizeof err)) {
-    fprintf(stderr, "%s\n", out ? err : "loom: error: out of memory");
-    status = EXIT_MODEL;
+  if (!out) {
+    status = cli_die(EXIT_MODEL, "out of memory");
+    goto done;
+  }
+  if (loom_output_shapes(m, in, nspecs, out, n_out, err, sizeof err)) {
+    status = cli_error(EXIT_MODEL, err);
     goto done;
   }
   for (int i = 0; i < n_out; i++)
@@ -197,15 +186,14 @@ int cmd_bench(int argc, char **argv) {
       goto done;
     }
   for (int r = -warmup; r < repeat; r++) {
-    double s = now_ms();
+    double s = cli_now_ms();
     if (loom_run(m, in, nspecs, out, n_out, err, sizeof err)) {
-      fprintf(stderr, "%s\n", err);
-      status = EXIT_MODEL;
+      status = cli_error(EXIT_MODEL, err);
       goto done;
     }
-    if (r >= 0) times[r] = now_ms() - s;
+    if (r >= 0) times[r] = cli_now_ms() - s;
   }
-  double flop, wbytes;
+  double flop = 0, wbytes = 0;
   if ((status = count_work(path, weights, in, nspecs, &flop, &wbytes))) goto done;
   qsort(times, (size_t)repeat, sizeof *times, cmp_double);
   double med = repeat % 2 ? times[repeat / 2]

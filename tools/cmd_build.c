@@ -25,7 +25,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,43 +39,10 @@
 #include "passes/pass.h"
 #include "tools/cli.h"
 
-int cli_program(const char *path, const char *weights, const char *target,
-                const char *passes, const char *disable, FeModel **fe,
-                Program **p) {
-  Diag d = {0};
-  Target t;
-  *p = NULL;
-  PrepareOptions po = {target, weights, passes, disable, NULL};
-  int st = api_prepare(path, &po, &t, fe, &d);
-  if (st == LOOM_ERR_USAGE)
-    return cli_die(EXIT_USAGE, "%s", strncmp(d.msg, "error: ", 7) ? d.msg : d.msg + 7);
-  if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
-    fe_model_free(*fe);
-    *fe = NULL;
-    st = EXIT_MODEL;
-  }
-  if (st) fprintf(stderr, "%s\n", d.msg);
-  return st ? EXIT_MODEL : 0;
-}
-
-/* The directory part of path ("." when none), for temporary siblings. */
-static void parent_of(const char *path, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s", path);
-  size_t n = strlen(buf);
-  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
-  char *slash = strrchr(buf, '/');
-  if (!slash)
-    snprintf(buf, cap, ".");
-  else if (slash == buf)
-    buf[1] = 0;
-  else
-    *slash = 0;
-}
-
 /* A temporary directory beside `dest` (same file system, so renames work). */
 static char *temp_beside(const char *dest, const char *what) {
   char parent[PATH_MAX], prefix[PATH_MAX + 64];
-  parent_of(dest, parent, sizeof parent);
+  cli_parent_dir(dest, parent, sizeof parent);
   if (cg_mkdir_p(parent)) {
     cli_die(EXIT_MODEL, "cannot create directory '%s': %s", parent, strerror(errno));
     return NULL;
@@ -101,57 +67,37 @@ static const char emit_help[] =
     "with it).  Nothing is written unless everything is.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR  where to write (created if absent; files of the same\n"
-    "                    names in it are replaced)\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_OUTPUT_DIR
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline)\n"
     "  -h, --help        show this help\n";
 
-int cmd_emit_c(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"target", required_argument, 0, 't'},
-                                       {"weights", required_argument, 0, 'w'},
-                                       {"passes", required_argument, 0, 'P'},
-                                       {"disable", required_argument, 0, 'D'},
-                                       {0, 0, 0, 0}};
-  const char *out = NULL, *target = NULL, *weights = NULL, *passes = NULL,
-             *disable = NULL;
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'h': fputs(emit_help, stdout); return 0;
-    case 'o': out = optarg; break;
-    case 't': target = optarg; break;
-    case 'w': weights = optarg; break;
-    case 'P': passes = optarg; break;
-    case 'D': disable = optarg; break;
-    default: return cli_bad_option("emit-c", c, argv[optind - 1]);
-    }
-  }
-  if (optind != argc - 1)
-    return cli_usage_error("emit-c ", optind >= argc ? "emit-c: no model file given"
-                                                     : "emit-c: give exactly one model file");
-  if (!out) return cli_usage_error("emit-c ", "emit-c: give the output directory with -o DIR");
-  if (target && cli_check_target("emit-c", target)) return EXIT_USAGE;
+static const CliCommand emit_c_cmd = {
+    .name = "emit-c", .help = emit_help, .flags = CLI_OUTPUT | CLI_NEED_OUTPUT,
+    .need_output = "the output directory with -o DIR"};
 
+int cmd_emit_c(int argc, char **argv) {
+  CliCompile cc;
+  int status = cli_parse(&emit_c_cmd, argc, argv, NULL, &cc);
+  if (status || cc.help || (status = cli_check_model(&cc))) return status;
+  const char *out = cc.output;
   FeModel *fe;
   Program *p;
-  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
-  if (status) return status;
+  if ((status = cli_program(&cc, &fe, &p))) return status;
   char name[128];
   cg_c_name(p->g->name, name, sizeof name);
+  cli_add_input(&cc, fe->weights_path);
+  if ((status = cli_check_emitted(&cc, name, out, cli_emit_c_files))) {
+    cg_program_free(p);
+    fe_model_free(fe);
+    return status;
+  }
   char *tmp = temp_beside(out, "emit");
   Diag d = {0};
   if (!tmp) {
     status = EXIT_MODEL;
   } else if (cg_emit_c(p, name, tmp, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    status = EXIT_MODEL;
+    status = cli_error_in(d.msg, tmp, out);
   } else {
     struct stat st;
     if (stat(out, &st) != 0) {
@@ -209,10 +155,7 @@ static const char build_help[] =
     "                    loom's runtime (main.c, npy.c, loom_obj.c) by $CC\n"
     "  --embed-weights   append the weights to the executable instead of\n"
     "                    writing BIN.weights\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline)\n"
     "  -h, --help        show this help\n";
 
@@ -256,59 +199,69 @@ static int emit_obj_program(const Program *p, const char *name, const char *dir,
 #endif
 }
 
+typedef struct {
+  const char *via;
+  int embed_weights;
+} BuildArgs;
+
+enum { O_EMBED = 256, O_VIA };
+
+static const struct option build_opts[] = {
+    {"embed-weights", no_argument, 0, O_EMBED},
+    {"via", required_argument, 0, O_VIA},
+    {0, 0, 0, 0}};
+
+static int build_option(void *self, int id, const char *arg) {
+  BuildArgs *a = self;
+  if (id == O_EMBED) a->embed_weights = 1;
+  if (id == O_VIA) a->via = arg;
+  return 0;
+}
+
+static const CliCommand build_cmd = {
+    .name = "build", .help = build_help, .flags = CLI_OUTPUT | CLI_NEED_OUTPUT,
+    .need_output = "the executable with -o BIN", .extra = build_opts,
+    .option = build_option};
+
 int cmd_build(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"target", required_argument, 0, 't'},
-                                       {"weights", required_argument, 0, 'w'},
-                                       {"embed-weights", no_argument, 0, 'e'},
-                                       {"via", required_argument, 0, 'V'},
-                                       {"passes", required_argument, 0, 'P'},
-                                       {"disable", required_argument, 0, 'D'},
-                                       {0, 0, 0, 0}};
-  const char *out = NULL, *target = NULL, *weights = NULL, *via = "c",
-             *passes = NULL, *disable = NULL;
-  int c, embed_weights = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'h': fputs(build_help, stdout); return 0;
-    case 'o': out = optarg; break;
-    case 't': target = optarg; break;
-    case 'w': weights = optarg; break;
-    case 'P': passes = optarg; break;
-    case 'D': disable = optarg; break;
-    case 'e': embed_weights = 1; break;
-    case 'V': via = optarg; break;
-    default: return cli_bad_option("build", c, argv[optind - 1]);
-    }
-  }
-  if (optind != argc - 1)
-    return cli_usage_error("build ", optind >= argc ? "build: no model file given"
-                                                    : "build: give exactly one model file");
-  if (!out) return cli_usage_error("build ", "build: give the executable with -o BIN");
-  if (target && cli_check_target("build", target)) return EXIT_USAGE;
-  bool via_llvm = strcmp(via, "llvm") == 0;
-  if (!via_llvm && strcmp(via, "c") != 0) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "build: --via '%s' is not c or llvm", via);
-    return cli_usage_error("build ", msg);
-  }
+  BuildArgs a = {.via = "c"};
+  CliCompile cc;
+  int status = cli_parse(&build_cmd, argc, argv, &a, &cc);
+  if (status || cc.help) return status;
+  const char *out = cc.output;
+  int embed_weights = a.embed_weights;
+  bool via_llvm = strcmp(a.via, "llvm") == 0;
+  if (!via_llvm && strcmp(a.via, "c") != 0)
+    return cli_usage("build", "--via '%s' is not c or llvm", a.via);
 #ifndef LOOM_HAVE_LLVM
   if (via_llvm)
-    return cli_die(EXIT_USAGE, "build: --via llvm: this loom was built without "
-                               "LLVM (configure with -DLOOM_WITH_LLVM=ON)");
+    return cli_usage("build", "--via llvm: this loom was built without LLVM "
+                              "(configure with -DLOOM_WITH_LLVM=ON)");
 #endif
+  if ((status = cli_check_model(&cc))) return status;
   struct stat st;
   if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
     return cli_die(EXIT_MODEL, "'%s' is a directory", out);
+  char wdest[PATH_MAX + 16];
+  snprintf(wdest, sizeof wdest, "%s.weights", out);
 
   FeModel *fe;
   Program *p;
-  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
-  if (status) return status;
+  if ((status = cli_program(&cc, &fe, &p))) return status;
+  cli_add_input(&cc, fe->weights_path);
+  if ((status = cli_check_output(&cc, out)) ||
+      (!embed_weights && (status = cli_check_output(&cc, wdest)))) {
+    cg_program_free(p);
+    fe_model_free(fe);
+    return status;
+  }
   char name[128], wfile[200], flags[512];
   cg_c_name(p->g->name, name, sizeof name);
+  if ((status = cli_check_emitted(&cc, name, NULL, NULL))) {
+    cg_program_free(p);
+    fe_model_free(fe);
+    return status;
+  }
   snprintf(wfile, sizeof wfile, "%s.weights", name);
   cg_cc_flags(&p->target, false, flags, sizeof flags);
   char *tmp = temp_beside(out, "build");
@@ -317,8 +270,7 @@ int cmd_build(int argc, char **argv) {
   if (!tmp) {
     status = EXIT_MODEL;
   } else if (via_llvm ? emit_obj_program(p, name, tmp, &d) : cg_emit_c(p, name, tmp, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    status = EXIT_MODEL;
+    status = cli_die(EXIT_MODEL, "cannot build '%s': %s", out, cli_bare(d.msg));
   } else {
     char file[200];
     snprintf(file, sizeof file, via_llvm ? "%s.o" : "%s.c", name);
@@ -327,21 +279,17 @@ int cmd_build(int argc, char **argv) {
     const char *const *srcs = via_llvm ? srcs_llvm : srcs_c;
     const char *extra[] = {"-DLOOM_EMBEDDED_WEIGHTS", NULL};
     if (cg_cc_compile(tmp, srcs, "a.out", &p->target, false,
-                      embed_weights ? extra : NULL, &d)) {
-      fprintf(stderr, "%s\n", d.msg);
-      status = EXIT_MODEL;
-    }
+                      embed_weights ? extra : NULL, &d))
+      status = cli_error(EXIT_MODEL, d.msg);
   }
   if (status == 0) {
     snprintf(exe, sizeof exe, "%s/a.out", tmp);
     snprintf(wsrc, sizeof wsrc, "%s/%s", tmp, wfile);
     if (embed_weights) {
       if (embed(exe, wsrc))
-        status = cli_die(EXIT_MODEL, "cannot append the weights to '%s': %s", exe,
+        status = cli_die(EXIT_MODEL, "cannot append the weights to '%s': %s", out,
                          strerror(errno));
     } else {
-      char wdest[PATH_MAX + 16];
-      snprintf(wdest, sizeof wdest, "%s.weights", out);
       if (rename(wsrc, wdest))
         status = cli_die(EXIT_MODEL, "cannot write '%s': %s", wdest, strerror(errno));
     }

@@ -10,7 +10,6 @@
  * into it once all are complete.  Without LLVM the command says so.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +33,17 @@ static const char emit_obj_help[] =
     "everything is.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR  where to write (created if absent; files of the same\n"
-    "                    names in it are replaced)\n"
-    "  --target T        the CPU to generate code for: native (default),\n"
-    "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n"
-    "  --weights FILE    a safetensors file replacing the model's 'weights:'\n"
-    "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+    CLI_HELP_OUTPUT_DIR
+    CLI_HELP_COMPILE
     "                    (default: the default pipeline; loom opt --list-passes)\n"
     "  -h, --help        show this help\n";
 
 #ifndef LOOM_HAVE_LLVM
 int cli_llvm_text(const Program *p, bool assembly, char **text) {
   *text = NULL;
-  return cli_die(EXIT_USAGE, "dump: %s: this loom was built without LLVM "
-                             "(configure with -DLOOM_WITH_LLVM=ON)",
-                 assembly ? "--asm" : "--llvm");
+  return cli_usage("dump", "%s: this loom was built without LLVM "
+                           "(configure with -DLOOM_WITH_LLVM=ON)",
+                   assembly ? "--asm" : "--llvm");
 }
 
 int cmd_emit_obj(int argc, char **argv) {
@@ -57,8 +52,8 @@ int cmd_emit_obj(int argc, char **argv) {
       fputs(emit_obj_help, stdout);
       return 0;
     }
-  return cli_die(EXIT_USAGE, "emit-obj: this loom was built without LLVM "
-                             "(configure with -DLOOM_WITH_LLVM=ON)");
+  return cli_usage("emit-obj", "this loom was built without LLVM "
+                               "(configure with -DLOOM_WITH_LLVM=ON)");
 }
 #else
 int cli_llvm_text(const Program *p, bool assembly, char **text) {
@@ -71,56 +66,44 @@ int cli_llvm_text(const Program *p, bool assembly, char **text) {
   if (f) fclose(f);
   cg_llvm_free(c);
   if (rc) {
-    fprintf(stderr, "%s\n", d.msg[0] ? d.msg : "loom: error: cannot print the module");
     free(*text);
     *text = NULL;
-    return EXIT_MODEL;
+    return d.msg[0] ? cli_error(EXIT_MODEL, d.msg)
+                    : cli_die(EXIT_MODEL, "cannot print the module");
   }
   return 0;
 }
 
+static const CliCommand emit_obj_cmd = {
+    .name = "emit-obj", .help = emit_obj_help,
+    .flags = CLI_OUTPUT | CLI_NEED_OUTPUT,
+    .need_output = "the output directory with -o DIR"};
+
 int cmd_emit_obj(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"target", required_argument, 0, 't'},
-                                       {"weights", required_argument, 0, 'w'},
-                                       {"passes", required_argument, 0, 'P'},
-                                       {"disable", required_argument, 0, 'D'},
-                                       {0, 0, 0, 0}};
-  const char *out = NULL, *target = NULL, *weights = NULL, *passes = NULL,
-             *disable = NULL;
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'h': fputs(emit_obj_help, stdout); return 0;
-    case 'o': out = optarg; break;
-    case 't': target = optarg; break;
-    case 'w': weights = optarg; break;
-    case 'P': passes = optarg; break;
-    case 'D': disable = optarg; break;
-    default: return cli_bad_option("emit-obj", c, argv[optind - 1]);
-    }
-  }
-  if (optind != argc - 1)
-    return cli_usage_error("emit-obj ", optind >= argc
-                                            ? "emit-obj: no model file given"
-                                            : "emit-obj: give exactly one model file");
-  if (!out)
-    return cli_usage_error("emit-obj ", "emit-obj: give the output directory with -o DIR");
-  if (target && cli_check_target("emit-obj", target)) return EXIT_USAGE;
+  CliCompile cc;
+  int status = cli_parse(&emit_obj_cmd, argc, argv, NULL, &cc);
+  if (status || cc.help || (status = cli_check_model(&cc))) return status;
+  const char *out = cc.output;
   struct stat st;
   if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode))
     return cli_die(EXIT_MODEL, "'%s' exists and is not a directory", out);
-  if (cg_mkdir_p(out))
-    return cli_die(EXIT_MODEL, "cannot create directory '%s': %s", out, strerror(errno));
-
   FeModel *fe;
   Program *p;
-  int status = cli_program(argv[optind], weights, target, passes, disable, &fe, &p);
-  if (status) return status;
+  if ((status = cli_program(&cc, &fe, &p))) return status;
   char name[128], prefix[PATH_MAX + 32];
   cg_c_name(p->g->name, name, sizeof name);
+  cli_add_input(&cc, fe->weights_path);
+  if ((status = cli_check_emitted(&cc, name, out, cli_emit_obj_files))) {
+    cg_program_free(p);
+    fe_model_free(fe);
+    return status;
+  }
+  if (cg_mkdir_p(out)) {
+    cg_program_free(p);
+    fe_model_free(fe);
+    return cli_die(EXIT_MODEL, "cannot create directory '%s': %s", out,
+                   strerror(errno));
+  }
   snprintf(prefix, sizeof prefix, "%s/.loom-emit-obj", out);
   char *tmp = cg_mkdtemp(prefix);
   Diag d = {0};
@@ -128,8 +111,7 @@ int cmd_emit_obj(int argc, char **argv) {
     status = cli_die(EXIT_MODEL, "cannot create a directory in '%s': %s", out,
                      strerror(errno));
   } else if (cg_emit_obj(p, name, tmp, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    status = EXIT_MODEL;
+    status = cli_error_in(d.msg, tmp, out);
   } else {
     const char *files[] = {".o", ".h", ".weights", "loom_obj.c"};
     for (size_t i = 0; i < sizeof files / sizeof files[0] && !status; i++) {

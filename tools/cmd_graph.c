@@ -21,38 +21,12 @@
  * the producer has several.  The output depends only on the graph, so two
  * pictures of the same graph are byte-identical and a diff shows a pass.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/cmd_opt.h"
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-} Out;
-
-__attribute__((format(printf, 2, 3))) static void put(Out *o, const char *fmt,
-                                                      ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  IR_ASSERT(n >= 0);
-  if (o->len + (size_t)n + 1 > o->cap) {
-    size_t cap = o->cap ? o->cap : 4096;
-    while (cap < o->len + (size_t)n + 1) cap *= 2;
-    o->s = realloc(o->s, cap);
-    IR_ASSERT(o->s);
-    o->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(o->s + o->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  o->len += (size_t)n;
-}
+#include "ir/strbuf.h"
+#include "tools/cli.h"
 
 /* ---- what each node looks like ------------------------------------------- */
 
@@ -157,16 +131,71 @@ static int find_clusters(const Graph *g, int *cluster, int *size) {
   return nc;
 }
 
+/* ---- what both languages share ------------------------------------------ */
+
+typedef void (*NodeFn)(StrBuf *o, uint32_t i, const Look *l,
+                       const char *indent);
+
+/* The nodes in node order, each cluster's nodes together at its first
+ * node, between `open` (a format taking the cluster and its size) and
+ * `close`. */
+static void emit_nodes(const Graph *g, const Look *looks, const int *cluster,
+                       const int *size, int nc, NodeFn node, const char *open,
+                       const char *close, StrBuf *o) {
+  bool *done = calloc((size_t)nc + 1, sizeof *done);
+  IR_ASSERT(done);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    int c = cluster[i];
+    if (c < 0) {
+      node(o, i, &looks[i], "  ");
+      continue;
+    }
+    if (done[c]) continue;
+    done[c] = true;
+    sb_printf(o, open, c, size[c]);
+    for (uint32_t j = i; j < g->n_nodes; j++)
+      if (cluster[j] == c) node(o, j, &looks[j], "    ");
+    sb_puts(o, close);
+  }
+  free(done);
+}
+
+/* One edge from value v to node `to` ("n") or graph output `to` ("out"),
+ * labelled with v's result index when its node has several. */
+static void edge(const Graph *g, bool dot, uint32_t v, const char *kind,
+                 uint32_t to, StrBuf *o) {
+  const Value *val = &g->values[v];
+  bool many = g->nodes[val->node].nout > 1;
+  if (dot && many)
+    sb_printf(o, "  n%u -> %s%u [label=\"%u\"];\n", val->node, kind, to,
+              val->index);
+  else if (dot)
+    sb_printf(o, "  n%u -> %s%u;\n", val->node, kind, to);
+  else if (many)
+    sb_printf(o, "  n%u -->|%u| %s%u\n", val->node, val->index, kind, to);
+  else
+    sb_printf(o, "  n%u --> %s%u\n", val->node, kind, to);
+}
+
+/* Every operand edge in node order, then the outputs'. */
+static void emit_edges(const Graph *g, bool dot, StrBuf *o) {
+  for (uint32_t i = 0; i < g->n_nodes; i++)
+    for (uint32_t k = 0; k < g->nodes[i].nin; k++)
+      edge(g, dot, g->nodes[i].in[k], "n", i, o);
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    edge(g, dot, g->outputs[i], "out", i, o);
+}
+
 /* ---- DOT ----------------------------------------------------------------- */
 
-static void dot_str(Out *o, const char *s) {
+static void dot_str(StrBuf *o, const char *s) {
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') put(o, "\\");
-    put(o, "%c", *s);
+    if (*s == '"' || *s == '\\') sb_printf(o, "\\");
+    sb_putc(o, *s);
   }
 }
 
-static void dot_node(Out *o, uint32_t i, const Look *l, const char *indent) {
+static void dot_node(StrBuf *o, uint32_t i, const Look *l, const char *indent) {
   static const char *style[] = {
       [K_OP] = "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"",
       [K_FUSED] = "shape=box, style=\"rounded,filled,bold\", "
@@ -178,89 +207,60 @@ static void dot_node(Out *o, uint32_t i, const Look *l, const char *indent) {
       [K_CONST] = "shape=note, style=filled, fillcolor=\"#fff3bf\", "
                   "color=\"#e67700\"",
   };
-  put(o, "%sn%u [label=\"", indent, i);
+  sb_printf(o, "%sn%u [label=\"", indent, i);
   int first = 1;
   for (int k = 0; k < 4; k++) {
     if (!l->lines[k][0]) continue;
-    if (!first) put(o, "\\n");
+    if (!first) sb_printf(o, "\\n");
     dot_str(o, l->lines[k]);
     first = 0;
   }
-  put(o, "\", %s];\n", style[l->kind]);
+  sb_printf(o, "\", %s];\n", style[l->kind]);
 }
 
 static void emit_dot(const Graph *g, const Look *looks, const int *cluster,
-                     const int *size, int nc, const char *passes, Out *o) {
-  put(o, "// loom graph --format=dot (passes: %s)\ndigraph \"", passes);
+                     const int *size, int nc, const char *passes, StrBuf *o) {
+  sb_printf(o, "// loom graph --format=dot (passes: %s)\ndigraph \"", passes);
   dot_str(o, g->name);
-  put(o, "\" {\n"
+  sb_printf(o, "\" {\n"
          "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=11, "
          "labelloc=t, label=\"");
   dot_str(o, g->name);
-  put(o, " (passes: %s)\"];\n"
+  sb_printf(o, " (passes: %s)\"];\n"
          "  node [fontname=\"Helvetica\", fontsize=10];\n"
          "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#495057\"];\n",
       passes);
-  bool *done = calloc((size_t)nc + 1, sizeof *done);
-  IR_ASSERT(done);
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    int c = cluster[i];
-    if (c < 0) {
-      dot_node(o, i, &looks[i], "  ");
-      continue;
-    }
-    if (done[c]) continue;
-    done[c] = true;
-    put(o, "  subgraph cluster_%d {\n    label=\"fused matmul + split (%d)\";"
-           " style=\"dashed,rounded\"; color=\"#d9480f\"; "
-           "fontcolor=\"#d9480f\";\n", c, size[c]);
-    for (uint32_t j = i; j < g->n_nodes; j++)
-      if (cluster[j] == c) dot_node(o, j, &looks[j], "    ");
-    put(o, "  }\n");
-  }
-  free(done);
+  emit_nodes(g, looks, cluster, size, nc, dot_node,
+             "  subgraph cluster_%d {\n    label=\"fused matmul + split (%d)\";"
+             " style=\"dashed,rounded\"; color=\"#d9480f\"; "
+             "fontcolor=\"#d9480f\";\n",
+             "  }\n", o);
   for (uint32_t i = 0; i < g->n_outputs; i++) {
-    put(o, "  out%u [label=\"output\\n", i);
+    sb_printf(o, "  out%u [label=\"output\\n", i);
     dot_str(o, vname(g, g->outputs[i]));
-    put(o, "\", shape=house, style=filled, fillcolor=\"#d3f9d8\", "
+    sb_printf(o, "\", shape=house, style=filled, fillcolor=\"#d3f9d8\", "
            "color=\"#2b8a3e\"];\n");
   }
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    for (uint32_t k = 0; k < n->nin; k++) {
-      const Value *v = &g->values[n->in[k]];
-      if (g->nodes[v->node].nout > 1)
-        put(o, "  n%u -> n%u [label=\"%u\"];\n", v->node, i, v->index);
-      else
-        put(o, "  n%u -> n%u;\n", v->node, i);
-    }
-  }
-  for (uint32_t i = 0; i < g->n_outputs; i++) {
-    const Value *v = &g->values[g->outputs[i]];
-    if (g->nodes[v->node].nout > 1)
-      put(o, "  n%u -> out%u [label=\"%u\"];\n", v->node, i, v->index);
-    else
-      put(o, "  n%u -> out%u;\n", v->node, i);
-  }
-  put(o, "}\n");
+  emit_edges(g, true, o);
+  sb_printf(o, "}\n");
 }
 
 /* ---- Mermaid ------------------------------------------------------------- */
 
 /* Mermaid labels are quoted; a quote is an entity, and so are the
  * characters its parser would take as markup. */
-static void mm_str(Out *o, const char *s) {
+static void mm_str(StrBuf *o, const char *s) {
   for (; *s; s++) {
     switch (*s) {
-    case '"': put(o, "#quot;"); break;
-    case '<': put(o, "#lt;"); break;
-    case '>': put(o, "#gt;"); break;
-    default: put(o, "%c", *s);
+    case '"': sb_printf(o, "#quot;"); break;
+    case '<': sb_printf(o, "#lt;"); break;
+    case '>': sb_printf(o, "#gt;"); break;
+    default: sb_putc(o, *s);
     }
   }
 }
 
-static void mm_node(Out *o, uint32_t i, const Look *l, const char *indent) {
+static void mm_node(StrBuf *o, uint32_t i, const Look *l, const char *indent) {
   static const char *open[] = {[K_OP] = "[\"", [K_FUSED] = "[\"",
                                [K_INPUT] = "[/\"", [K_WEIGHT] = "[(\"",
                                [K_CONST] = "[[\""};
@@ -270,62 +270,33 @@ static void mm_node(Out *o, uint32_t i, const Look *l, const char *indent) {
   static const char *cls[] = {[K_OP] = "", [K_FUSED] = ":::fused",
                               [K_INPUT] = ":::input", [K_WEIGHT] = ":::weight",
                               [K_CONST] = ":::const"};
-  put(o, "%sn%u%s", indent, i, open[l->kind]);
+  sb_printf(o, "%sn%u%s", indent, i, open[l->kind]);
   int first = 1;
   for (int k = 0; k < 4; k++) {
     if (!l->lines[k][0]) continue;
-    if (!first) put(o, "<br/>");
+    if (!first) sb_printf(o, "<br/>");
     mm_str(o, l->lines[k]);
     first = 0;
   }
-  put(o, "%s%s\n", close[l->kind], cls[l->kind]);
+  sb_printf(o, "%s%s\n", close[l->kind], cls[l->kind]);
 }
 
 static void emit_mermaid(const Graph *g, const Look *looks,
                          const int *cluster, const int *size, int nc,
-                         const char *passes, Out *o) {
-  put(o, "%%%% loom graph --format=mermaid: %s (passes: %s)\n", g->name,
+                         const char *passes, StrBuf *o) {
+  sb_printf(o, "%%%% loom graph --format=mermaid: %s (passes: %s)\n", g->name,
       passes);
-  put(o, "flowchart TD\n");
-  bool *done = calloc((size_t)nc + 1, sizeof *done);
-  IR_ASSERT(done);
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    int c = cluster[i];
-    if (c < 0) {
-      mm_node(o, i, &looks[i], "  ");
-      continue;
-    }
-    if (done[c]) continue;
-    done[c] = true;
-    put(o, "  subgraph fused%d [\"fused matmul + split (%d)\"]\n", c, size[c]);
-    for (uint32_t j = i; j < g->n_nodes; j++)
-      if (cluster[j] == c) mm_node(o, j, &looks[j], "    ");
-    put(o, "  end\n");
-  }
-  free(done);
+  sb_printf(o, "flowchart TD\n");
+  emit_nodes(g, looks, cluster, size, nc, mm_node,
+             "  subgraph fused%d [\"fused matmul + split (%d)\"]\n", "  end\n",
+             o);
   for (uint32_t i = 0; i < g->n_outputs; i++) {
-    put(o, "  out%u([\"output ", i);
+    sb_printf(o, "  out%u([\"output ", i);
     mm_str(o, vname(g, g->outputs[i]));
-    put(o, "\"]):::output\n");
+    sb_printf(o, "\"]):::output\n");
   }
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    for (uint32_t k = 0; k < n->nin; k++) {
-      const Value *v = &g->values[n->in[k]];
-      if (g->nodes[v->node].nout > 1)
-        put(o, "  n%u -->|%u| n%u\n", v->node, v->index, i);
-      else
-        put(o, "  n%u --> n%u\n", v->node, i);
-    }
-  }
-  for (uint32_t i = 0; i < g->n_outputs; i++) {
-    const Value *v = &g->values[g->outputs[i]];
-    if (g->nodes[v->node].nout > 1)
-      put(o, "  n%u -->|%u| out%u\n", v->node, v->index, i);
-    else
-      put(o, "  n%u --> out%u\n", v->node, i);
-  }
-  put(o, "  classDef input fill:#cfe2ff,stroke:#3b5bdb\n"
+  emit_edges(g, false, o);
+  sb_printf(o, "  classDef input fill:#cfe2ff,stroke:#3b5bdb\n"
          "  classDef weight fill:#eeeeee,stroke:#868e96\n"
          "  classDef const fill:#fff3bf,stroke:#e67700\n"
          "  classDef fused fill:#ffe8cc,stroke:#d9480f,stroke-width:2px\n"
@@ -362,62 +333,49 @@ static const char graph_help[] =
     "\n"
     "Exit status: 0 success, 1 a bad model or a failing pass, 2 bad usage.\n";
 
+typedef struct {
+  const char *format;
+} GraphArgs;
+
+enum { O_FORMAT = 256 };
+
+static const struct option graph_opts[] = {
+    {"format", required_argument, 0, O_FORMAT}, {0, 0, 0, 0}};
+
+static int graph_option(void *self, int id, const char *arg) {
+  if (id == O_FORMAT) ((GraphArgs *)self)->format = arg;
+  return 0;
+}
+
+static const CliCommand graph_cmd = {.name = "graph", .help = graph_help,
+                                     .flags = CLI_OUTPUT, .extra = graph_opts,
+                                     .option = graph_option};
+
 int cmd_graph(int argc, char **argv) {
-  enum { O_PASSES = 256, O_DISABLE, O_FORMAT, O_TARGET, O_WEIGHTS };
-  static const struct option opts[] = {
-      {"passes", required_argument, 0, O_PASSES},
-      {"disable", required_argument, 0, O_DISABLE},
-      {"format", required_argument, 0, O_FORMAT},
-      {"target", required_argument, 0, O_TARGET},
-      {"weights", required_argument, 0, O_WEIGHTS},
-      {"output", required_argument, 0, 'o'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  PipelineOptions po = {0};
+  GraphArgs a = {.format = "dot"};
+  CliCompile cc;
+  int status = cli_parse(&graph_cmd, argc, argv, &a, &cc);
+  if (status || cc.help) return status;
+  bool dot = strcmp(a.format, "dot") == 0;
+  if (!dot && strcmp(a.format, "mermaid") != 0)
+    return cli_usage("graph", "unknown format '%s' (dot, mermaid)", a.format);
+  if ((status = cli_check_model(&cc)) ||
+      (cc.output && (status = cli_check_output(&cc, cc.output))))
+    return status;
+  PipelineOptions po = {.passes = cc.passes, .disable = cc.disable};
 #ifndef NDEBUG
   po.verify_each = true;
 #endif
-  const char *out = NULL, *format = "dot", *target = NULL, *weights = NULL;
-  int c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-    switch (c) {
-    case O_PASSES: po.passes = optarg; break;
-    case O_DISABLE: po.disable = optarg; break;
-    case O_FORMAT: format = optarg; break;
-    case O_TARGET: target = optarg; break;
-    case O_WEIGHTS: weights = optarg; break;
-    case 'o': out = optarg; break;
-    case 'h': fputs(graph_help, stdout); return 0;
-    case ':':
-      return tool_usage("graph", "graph: missing value for option '%s'",
-                        argv[optind - 1]);
-    default:
-      return tool_usage("graph", "graph: unknown option '%s'",
-                        argv[optind - 1]);
-    }
-  }
-  bool dot = strcmp(format, "dot") == 0;
-  if (!dot && strcmp(format, "mermaid") != 0)
-    return tool_usage("graph", "graph: unknown format '%s' (dot, mermaid)",
-                      format);
-  if (optind != argc - 1)
-    return tool_usage("graph", optind >= argc ? "graph: no model file given"
-                                              : "graph: give exactly one "
-                                                "model file");
   PassCtx ctx;
   Target t;
-  int status = tool_pass_setup("graph", po.passes, po.disable, target, &t, &ctx);
-  if (status) return status;
+  cli_pass_ctx(&cc, &t, &ctx);
   ToolModel tm;
-  if ((status = tool_load(argv[optind], weights, 1, &tm))) return status;
+  if ((status = cli_load_graph(&cc, 1, &tm))) return status;
   Graph *g = tm.g;
   Diag d = {0};
   if (pass_run_pipeline(g, &po, &ctx, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    tool_free(&tm);
-    return EXIT_MODEL;
+    cli_free_graph(&tm);
+    return cli_error(EXIT_MODEL, d.msg);
   }
   char passes[1024];
   snprintf(passes, sizeof passes, "%s%s%s",
@@ -429,19 +387,17 @@ int cmd_graph(int argc, char **argv) {
   IR_ASSERT(looks && cluster && size);
   for (uint32_t i = 0; i < g->n_nodes; i++) look_at(g, i, &looks[i]);
   int nc = find_clusters(g, cluster, size);
-  Out o = {0};
+  StrBuf o = {0};
   if (dot)
     emit_dot(g, looks, cluster, size, nc, passes, &o);
   else
     emit_mermaid(g, looks, cluster, size, nc, passes, &o);
-  if (out)
-    status = tool_write_file(out, o.s);
-  else
-    fputs(o.s, stdout);
-  free(o.s);
+  char *text = sb_take(&o);
+  status = cli_write_output(cc.output, text);
+  free(text);
   free(looks);
   free(cluster);
   free(size);
-  tool_free(&tm);
+  cli_free_graph(&tm);
   return status;
 }

@@ -21,172 +21,16 @@
  * and compares every output within 1e-4 + 1e-3·|before|.  A difference is
  * exit status 3, so a test can tell it from a bad model (1) or bad usage
  * (2).
- *
- * Also here, for tools/cmd_graph.c: opening a model file of either kind,
- * the pass context for a target, all-or-nothing output files.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "codegen/lower/lower.h"
-#include "codegen/cpu.h"
 #include "frontend/random_weights.h"
-#include "tools/cmd_opt.h"
-
-/* ---- shared with loom graph --------------------------------------------- */
-
-int tool_usage(const char *cmd, const char *fmt, ...) {
-  char msg[1024], again[64];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  snprintf(again, sizeof again, "%s ", cmd);
-  return cli_usage_error(again, msg);
-}
-
-/* A Diag's message without its leading "error: " (no location). */
-static const char *bare(const Diag *d) {
-  return strncmp(d->msg, "error: ", 7) == 0 ? d->msg + 7 : d->msg;
-}
-
-int tool_pass_setup(const char *cmd, const char *passes, const char *disable,
-                    const char *target, Target *t, PassCtx *ctx) {
-  Diag d = {0};
-  if (passes && !*passes)
-    return tool_usage(cmd, "%s: --passes needs a list of passes, or 'none'",
-                      cmd);
-  if (pass_check_list(passes, &d) || pass_check_list(disable, &d))
-    return tool_usage(cmd, "%s: %s", cmd, bare(&d));
-  if (cg_target(target, t))
-    return tool_usage(cmd, "%s: unknown target '%s' (available: %s)", cmd,
-                      target, cg_target_names);
-  *ctx = (PassCtx){.target = t};
-  return 0;
-}
-
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* The whole file, NUL-terminated (malloc'd), or NULL with errno set. */
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t len = 0, cap = 1 << 16;
-  char *s = malloc(cap);
-  while (s) {
-    size_t got = fread(s + len, 1, cap - len - 1, f);
-    len += got;
-    if (len + 1 < cap) break;
-    char *t = realloc(s, cap *= 2);
-    if (!t) free(s);
-    s = t;
-  }
-  int err = ferror(f) ? EIO : 0;
-  fclose(f);
-  if (!s || err) {
-    free(s);
-    errno = err ? err : ENOMEM;
-    return NULL;
-  }
-  s[len] = 0;
-  return s;
-}
-
-/* Weights and consts of a parsed graph get deterministic random data:
- * uniform in ±1/sqrt(rows) for matrices (the frontend's scale), ±0.1 else;
- * i32 data is zeros. */
-static void fill_random(Graph *g, uint64_t seed) {
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    if (n->op != OP_WEIGHT && n->op != OP_CONST) continue;
-    Value *v = &g->values[n->out[0]];
-    if (v->data) continue;
-    const char *layout = n->op == OP_CONST ? ir_get_str(g, n, "layout")
-                                           : "row_major";
-    int64_t bytes = ir_const_bytes(g, v, layout);
-    void *data = ir_alloc(g->arena, bytes > 0 ? (size_t)bytes : 1);
-    if (v->dtype == DT_F32) {
-      const Shape *s = &v->shape;
-      float scale = s->rank >= 2 ? 1.0f / sqrtf((float)s->d[s->rank - 2].c)
-                                 : 0.1f;
-      char name[32];
-      if (!v->name) snprintf(name, sizeof name, "%%%u", n->out[0]);
-      fe_random_fill(data, bytes / 4, v->name ? v->name : name, seed, scale);
-    }
-    v->data = data;
-  }
-}
-
-int tool_load(const char *path, const char *weights, uint64_t seed,
-              ToolModel *tm) {
-  *tm = (ToolModel){0};
-  Diag d = {0};
-  char sidecar[4096];
-  fe_ir_data_path(path, sidecar, sizeof sidecar);
-  if (ends_with(path, ".ir") && access(sidecar, F_OK) != 0) {
-    /* IR text without data (pass tests): random values stand in */
-    char *text = read_text(path);
-    if (!text)
-      return cli_die(EXIT_MODEL, "cannot read '%s': %s", path,
-                      strerror(errno));
-    tm->g = ir_parse(text, path, &d);
-    free(text);
-    if (!tm->g) {
-      fprintf(stderr, "%s\n", d.msg);
-      return EXIT_MODEL;
-    }
-    if (ir_verify(tm->g, &d)) {
-      fprintf(stderr, "%s\n", d.msg);
-      tool_free(tm);
-      return EXIT_MODEL;
-    }
-    fill_random(tm->g, seed);
-    return 0;
-  }
-  FeOptions fo = {.weights = weights};
-  tm->m = fe_load(path, &fo, &d);
-  if (!tm->m) {
-    fprintf(stderr, "%s\n", d.msg);
-    return EXIT_MODEL;
-  }
-  tm->g = tm->m->g;
-  return 0;
-}
-
-void tool_free(ToolModel *tm) {
-  if (tm->m)
-    fe_model_free(tm->m);
-  else
-    ir_graph_free(tm->g);
-  *tm = (ToolModel){0};
-}
-
-int tool_write_file(const char *path, const char *text) {
-  size_t len = strlen(path) + 32;
-  char *tmp = malloc(len);
-  if (!tmp) return cli_die(EXIT_MODEL, "out of memory");
-  snprintf(tmp, len, "%s.%ld.tmp", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  int status = 0;
-  if (!f || fputs(text, f) < 0 || fclose(f) || rename(tmp, path)) {
-    int err = errno;
-    if (f) unlink(tmp);
-    status = cli_die(EXIT_MODEL, "cannot write '%s': %s", path,
-                      strerror(err));
-  }
-  free(tmp);
-  return status;
-}
+#include "tools/cli.h"
 
 /* ---- --list-passes ------------------------------------------------------- */
 
@@ -430,138 +274,127 @@ static const char opt_help[] =
     "Exit status: 0 success, 1 a bad model or a failing pass, 2 bad usage\n"
     "(an unknown pass names the nearest one), 3 not equivalent.\n";
 
-int cmd_opt(int argc, char **argv) {
-  enum {
-    O_PASSES = 256, O_DISABLE, O_AFTER_ALL, O_AFTER, O_BEFORE, O_VERIFY,
-    O_TIME, O_MEMORY, O_LIST, O_EQUIV, O_SEED, O_TARGET, O_WEIGHTS
-  };
-  static const struct option opts[] = {
-      {"passes", required_argument, 0, O_PASSES},
-      {"disable", required_argument, 0, O_DISABLE},
-      {"print-after-all", no_argument, 0, O_AFTER_ALL},
-      {"print-after", required_argument, 0, O_AFTER},
-      {"print-before", required_argument, 0, O_BEFORE},
-      {"verify-each", no_argument, 0, O_VERIFY},
-      {"time-passes", no_argument, 0, O_TIME},
-      {"print-memory", no_argument, 0, O_MEMORY},
-      {"list-passes", no_argument, 0, O_LIST},
-      {"check-equivalence", no_argument, 0, O_EQUIV},
-      {"seed", required_argument, 0, O_SEED},
-      {"target", required_argument, 0, O_TARGET},
-      {"weights", required_argument, 0, O_WEIGHTS},
-      {"output", required_argument, 0, 'o'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  PipelineOptions po = {0};
-#ifndef NDEBUG
-  po.verify_each = true;
-#endif
-  const char *out = NULL, *target = NULL, *weights = NULL;
-  bool memory = false, list = false, equiv = false;
-  uint64_t seed = 1;
-  int c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-    switch (c) {
-    case O_PASSES: po.passes = optarg; break;
-    case O_DISABLE: po.disable = optarg; break;
-    case O_AFTER_ALL: po.print_after_all = true; break;
-    case O_AFTER: po.print_after = optarg; break;
-    case O_BEFORE: po.print_before = optarg; break;
-    case O_VERIFY: po.verify_each = true; break;
-    case O_TIME: po.time_passes = true; break;
-    case O_MEMORY: memory = true; break;
-    case O_LIST: list = true; break;
-    case O_EQUIV: equiv = true; break;
-    case O_SEED: {
-      char *end;
-      errno = 0;
-      unsigned long long s = strtoull(optarg, &end, 10);
-      if (errno || !*optarg || *end || optarg[0] == '-')
-        return tool_usage("opt", "opt: --seed '%s' is not a non-negative "
-                                 "integer", optarg);
-      seed = s;
-      break;
-    }
-    case O_TARGET: target = optarg; break;
-    case O_WEIGHTS: weights = optarg; break;
-    case 'o': out = optarg; break;
-    case 'h': fputs(opt_help, stdout); return 0;
-    case ':':
-      return tool_usage("opt", "opt: missing value for option '%s'",
-                        argv[optind - 1]);
-    default:
-      return tool_usage("opt", "opt: unknown option '%s'", argv[optind - 1]);
-    }
+typedef struct {
+  PipelineOptions po;
+  bool memory, list, equiv;
+  uint64_t seed;
+} OptArgs;
+
+enum { O_AFTER_ALL = 256, O_AFTER, O_BEFORE, O_VERIFY, O_TIME, O_MEMORY,
+       O_LIST, O_EQUIV, O_SEED };
+
+static const struct option opt_opts[] = {
+    {"print-after-all", no_argument, 0, O_AFTER_ALL},
+    {"print-after", required_argument, 0, O_AFTER},
+    {"print-before", required_argument, 0, O_BEFORE},
+    {"verify-each", no_argument, 0, O_VERIFY},
+    {"time-passes", no_argument, 0, O_TIME},
+    {"print-memory", no_argument, 0, O_MEMORY},
+    {"list-passes", no_argument, 0, O_LIST},
+    {"check-equivalence", no_argument, 0, O_EQUIV},
+    {"seed", required_argument, 0, O_SEED},
+    {0, 0, 0, 0}};
+
+static int opt_option(void *self, int id, const char *arg) {
+  OptArgs *a = self;
+  switch (id) {
+  case O_AFTER_ALL: a->po.print_after_all = true; break;
+  case O_AFTER: a->po.print_after = arg; break;
+  case O_BEFORE: a->po.print_before = arg; break;
+  case O_VERIFY: a->po.verify_each = true; break;
+  case O_TIME: a->po.time_passes = true; break;
+  case O_MEMORY: a->memory = true; break;
+  case O_LIST: a->list = true; break;
+  case O_EQUIV: a->equiv = true; break;
+  case O_SEED: {
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(arg, &end, 10);
+    if (errno || !*arg || *end || arg[0] == '-')
+      return cli_usage("opt", "--seed '%s' is not a non-negative integer", arg);
+    a->seed = s;
+    break;
   }
-  if (list) {
-    if (optind != argc)
-      return tool_usage("opt", "opt: --list-passes takes no model file");
+  }
+  return 0;
+}
+
+static const CliCommand opt_cmd = {
+    .name = "opt", .help = opt_help, .flags = CLI_OUTPUT | CLI_MODEL_OPTIONAL,
+    .extra = opt_opts, .option = opt_option};
+
+int cmd_opt(int argc, char **argv) {
+  OptArgs a = {.seed = 1};
+#ifndef NDEBUG
+  a.po.verify_each = true;
+#endif
+  CliCompile cc;
+  int status = cli_parse(&opt_cmd, argc, argv, &a, &cc);
+  if (status || cc.help) return status;
+  if (a.list) {
+    if (cc.model) return cli_usage("opt", "--list-passes takes no model file");
     list_passes();
     return 0;
   }
-  if (optind != argc - 1)
-    return tool_usage("opt", optind >= argc ? "opt: no model file given"
-                                            : "opt: give exactly one model "
-                                              "file");
-  PassCtx ctx;
-  Target t;
-  int status = tool_pass_setup("opt", po.passes, po.disable, target, &t, &ctx);
-  if (status) return status;
+  if (!cc.model) return cli_usage("opt", "no model file given");
+  PipelineOptions po = a.po;
+  po.passes = cc.passes;
+  po.disable = cc.disable;
+  bool memory = a.memory, equiv = a.equiv;
+  uint64_t seed = a.seed;
   const char *names[2] = {po.print_after, po.print_before};
   for (int i = 0; i < 2; i++) {
     Diag d = {0};
     if (names[i] && (!*names[i] || pass_check_list(names[i], &d) ||
                      strchr(names[i], ',') || strcmp(names[i], "none") == 0))
-      return tool_usage("opt", "opt: --print-%s: %s", i ? "before" : "after",
-                        d.failed ? bare(&d) : "give one pass name");
+      return cli_usage("opt", "--print-%s: %s", i ? "before" : "after",
+                       d.failed ? cli_bare(d.msg) : "give one pass name");
   }
+  if ((status = cli_check_model(&cc)) ||
+      (cc.output && (status = cli_check_output(&cc, cc.output))))
+    return status;
+  PassCtx ctx;
+  Target t;
+  cli_pass_ctx(&cc, &t, &ctx);
 
   ToolModel tm;
-  if ((status = tool_load(argv[optind], weights, seed, &tm))) return status;
+  if ((status = cli_load_graph(&cc, seed, &tm))) return status;
   Graph *g = tm.g;
   Tensors in = {0}, before = {0}, after = {0};
   Diag d = {0};
   if (equiv) {
     in = make_inputs(g, seed);
     if (run_interp(g, &in, &before, &d)) {
-      fprintf(stderr, "%s\n", d.msg);
-      status = EXIT_MODEL;
+      status = cli_error(EXIT_MODEL, d.msg);
       goto done;
     }
   }
-  fflush(stdout);
+  cli_flush_stdout(0); /* before the passes print on stderr */
   if (pass_run_pipeline(g, &po, &ctx, &d)) {
-    fprintf(stderr, "%s\n", d.msg);
-    status = EXIT_MODEL;
+    status = cli_error(EXIT_MODEL, d.msg);
     goto done;
   }
   if (ir_verify(g, &d)) {
     status = cli_die(EXIT_MODEL, "the IR after the pipeline does not "
-                                       "verify: %s", d.msg);
+                                 "verify: %s", cli_bare(d.msg));
     goto done;
   }
   char *text = ir_print(g);
-  if (out) {
-    /* FILE.ir carries its data beside it (frontend/ir_data.c), so that
-     * `loom run FILE.ir` runs what `loom opt` made */
-    if (ends_with(out, ".ir") && fe_save_ir_data(g, out, &d)) {
-      fprintf(stderr, "%s\n", d.msg);
-      status = EXIT_MODEL;
-    } else {
-      status = tool_write_file(out, text);
-    }
-  } else {
-    fputs(text, stdout);
-  }
+  /* FILE.ir carries its data beside it (frontend/ir_data.c), so that
+   * `loom run FILE.ir` runs what `loom opt` made */
+  size_t olen = cc.output ? strlen(cc.output) : 0;
+  if (olen > 3 && strcmp(cc.output + olen - 3, ".ir") == 0 &&
+      fe_save_ir_data(g, cc.output, &d))
+    status = cli_error(EXIT_MODEL, d.msg);
+  else
+    status = cli_write_output(cc.output, text);
   free(text);
   if (status) goto done;
   if (memory) print_memory(g, stdout);
   if (equiv) {
     if (run_interp(g, &in, &after, &d)) {
       status = cli_die(EXIT_VERIFY, "not equivalent: the graph "
-                        "after the pipeline fails to run: %s", d.msg);
+                        "after the pipeline fails to run: %s", cli_bare(d.msg));
       goto done;
     }
     status = compare(g, &before, &after);
@@ -570,6 +403,6 @@ done:
   tensors_free(&in);
   tensors_free(&before);
   tensors_free(&after);
-  tool_free(&tm);
+  cli_free_graph(&tm);
   return status;
 }

@@ -25,7 +25,7 @@ expect 2 "loom: error: run: missing value for option '--out-dir'" "$LOOM" run "$
 expect 2 "loom: error: run: no model file given" "$LOOM" run
 expect 2 "loom: error: run: give exactly one model file" "$LOOM" run "$M" "$M"
 expect 2 "loom: error: run: --input 'ids' is not NAME=FILE.npy or NAME=1,2,3" "$LOOM" run "$M" --input ids
-expect 2 "loom: error: run: 'idz' is not an input of the model (inputs: ids)" "$LOOM" run "$M" --input idz=1,2
+expect 1 "loom: error: run: 'idz' is not an input of the model (inputs: ids)" "$LOOM" run "$M" --input idz=1,2
 expect 2 "loom: error: run: unknown backend 'gpu' (available: ref, c" "$LOOM" run "$M" --backend gpu --input ids=1
 expect 2 "loom: error: dump: unknown option '-x'" "$LOOM" dump -x "$M"
 # bad data: exit 1

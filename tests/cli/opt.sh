@@ -38,7 +38,7 @@ expect 2 "loom: error: opt: --seed" "$LOOM" opt "$M" --seed=-1
 
 # bad models: exit 1, nothing written
 expect 1 "cannot read weights file 'nope.safetensors'" "$LOOM" opt "$M" --weights=nope.safetensors -o "$tmp/o.ir"
-expect 1 "cannot read 'nope.ir'" "$LOOM" opt nope.ir -o "$tmp/o.ir"
+expect 1 "nope.ir: error: cannot open: No such file or directory" "$LOOM" opt nope.ir -o "$tmp/o.ir"
 printf 'graph "x" {\n  %%x = input : f32[4]\n  %%y = bogus %%x : f32[4]\n  return %%y\n}\n' >"$tmp/bad.ir"
 expect 1 "bad.ir:3:8: error: unknown op 'bogus'" "$LOOM" opt "$tmp/bad.ir" -o "$tmp/o.ir"
 [ -e "$tmp/o.ir" ] && bad "a failed opt wrote its -o file"

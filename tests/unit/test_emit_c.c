@@ -7,7 +7,9 @@
  * and a kernel's error comes back located. */
 #include <unistd.h>
 
+#include "api/backend.h"
 #include "codegen/c/c_emit.h"
+#include "codegen/cpu.h"
 #include "codegen/program.h"
 #include "frontend/frontend.h"
 #include "loom.h"
@@ -74,6 +76,36 @@ static void load_and_run(const char *cache, const char *want_log,
   loom_free(m);
 }
 
+/* Below the API (which checks input ids first): the compiled model's own
+ * check of its inputs (runtime/standalone/sa_model.c, the host code of
+ * every emitted model), from the descriptor's table rows. */
+static void kernel_error(const char *cache, const int32_t *ids, int n) {
+  Diag d = {0};
+  FeModel *fe = fe_load(MODEL, NULL, &d);
+  CHECK_MSG(fe, "%s", d.msg);
+  Target t;
+  CHECK(cg_target(NULL, &t) == 0);
+  BackendOptions bo = {.target = &t, .cache = cache};
+  const Backend *be = loom_backend("c");
+  BackendModel *bm = NULL;
+  CHECK_MSG(be->compile(fe, &bo, &bm, &d) == 0, "%s", d.msg);
+  Tensor in = {.dtype = DT_I32, .rank = 1, .dims = {n}, .data = (void *)ids};
+  int64_t binding[8];
+  CHECK(ir_bind_inputs(fe->g, &in, 1, binding, &d) == 0);
+  void *outs[2];
+  for (uint32_t k = 0; k < fe->g->n_outputs; k++) {
+    int64_t dims[IR_MAX_RANK];
+    int64_t count = ir_shape_eval(&fe->g->values[fe->g->outputs[k]].shape, binding, dims);
+    CHECK((outs[k] = calloc((size_t)count + 1, 4)));
+  }
+  CHECK(be->run(bm, &in, binding, outs, &d) != 0);
+  CHECK_STR_CONTAINS(d.msg, "error: input 'ids': id 500 at [1] is out of range for "
+                            "table 'embed' with 97 rows");
+  be->release(bm);
+  for (uint32_t k = 0; k < fe->g->n_outputs; k++) free(outs[k]);
+  fe_model_free(fe);
+}
+
 int main(void) {
   /* names */
   check_name("attention-head", "attention_head");
@@ -135,7 +167,9 @@ int main(void) {
   load_and_run(cache, "c.cache=hit", ids, 11, NULL);
   const int32_t bad[] = {1, 500};
   load_and_run(cache, "c.cache=hit", bad, 2,
-               "model.yaml:17:7: error: gather: an id in 'ids' is out of range");
+               "model.yaml:7:5: error: input 'ids': id 500 at [1] is out of range "
+               "for table 'embed' with 97 rows");
+  kernel_error(cache, bad, 2);
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
   CHECK(system(cmd) == 0);
