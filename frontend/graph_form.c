@@ -177,6 +177,7 @@ static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
     Shape s;
     if (parse_shape(y, g, fe_map_get(y, v, "shape", NULL), &s)) return -1;
     uint32_t val = ir_add_source(g, op, name, dt, &s, fe_loc(y, k));
+    if (ir_infer(g, g->values[val].node, y->d)) return -1; /* its size */
     yaml_node_t *opt = fe_map_get(y, v, "optional", NULL);
     if (opt) {
       bool b;

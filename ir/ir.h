@@ -230,8 +230,35 @@ int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout);
 void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);
 void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap);
 
-/* Bytes of a value with its symbolic dimensions at their bounds. */
+/* Bytes of a value with its symbolic dimensions at their bounds
+ * (saturated: INT64_MAX when the product overflows). */
 int64_t ir_bound_bytes(const Graph *g, const Value *v);
+
+/* ---- sizes -------------------------------------------------------------- */
+
+/* The largest tensor, weight blob or activation arena loom accepts, in
+ * bytes: 2^40 (1 TiB).  Far beyond any model loom runs, far below where
+ * int64 byte offsets (and size_t on the way to malloc) overflow.  Every
+ * value's size at its bounds is checked against it when its node's shape
+ * rule runs (ir_infer), so products of a checked value's dimensions cannot
+ * overflow anywhere later; sums of many values (an arena, a weights blob)
+ * are checked where they are made. */
+#define IR_MAX_BYTES ((int64_t)1 << 40)
+
+/* a*b and a+b of sizes (a, b >= 0), saturating at INT64_MAX instead of
+ * overflowing: a chain of them is compared with IR_MAX_BYTES once. */
+static inline int64_t ir_size_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+static inline int64_t ir_size_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+/* "too large" as a located error when bytes > IR_MAX_BYTES: "WHAT needs
+ * N bytes (with symbolic dimensions at their bounds); loom's limit is 2^40
+ * bytes".  Returns 0 when it fits. */
+int ir_check_bytes(Diag *d, Loc loc, const char *what, int64_t bytes);
 
 /* Concrete sizes: binding[sym] is each symbol's value.  Returns the
  * number of elements. */
