@@ -127,6 +127,8 @@ static int lookup_value(FeYaml *y, Graph *g, yaml_node_t *n, uint32_t *out) {
 static int parse_dims(FeYaml *y, Graph *g, yaml_node_t *dims) {
   int n = fe_map_len(y, dims, "dims");
   if (n < 0) return -1;
+  if (n > IR_MAX_SYMS)
+    return fe_yaml_error(y, dims, "more than %d dims", IR_MAX_SYMS);
   for (int i = 0; i < n; i++) {
     yaml_node_t *k, *v;
     const char *name;

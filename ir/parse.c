@@ -799,7 +799,7 @@ static int parse_node(Parser *P) {
     uint32_t v = g->nodes[id].out[k];
     const Tok *r = &P->res[k];
     if (!is_digit((unsigned char)r->p[0]))
-      g->values[v].name = ir_strndup(g->arena, r->p, r->len);
+      ir_rename(g, v, ir_strndup(g->arena, r->p, r->len));
     if (info->flags & OPF_SOURCE) {
       g->values[v].dtype = P->types[k].dtype;
       g->values[v].shape = P->types[k].shape;
@@ -833,6 +833,8 @@ static int parse_dim_decl(Parser *P) {
                 tok_desc(&name, b, sizeof b));
   if (find_sym(P, &name) >= 0)
     return perr(P, &name, "redefinition of dim '%.*s'", (int)name.len, name.p);
+  if (P->g->n_syms >= IR_MAX_SYMS)
+    return perr(P, &name, "more than %d dims", IR_MAX_SYMS);
   if (lex(P)) return -1;
   if (P->tok.kind != T_LE)
     return perr(P, &P->tok, "expected '<=' after dim '%.*s', got %s",

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Hostile inputs (issue 16): sizes that overflow int64 are located "too
-# large" errors on every backend and command, never a crash.
+# large" errors on every backend and command, never a crash; large inputs
+# load in linear time (the timeouts guard against hangs — they are not
+# benchmarks: README's "Hostile inputs" has the measurements).
 #
 # tests/bad/too-large-*.yaml check the messages through `loom run`'s
 # default backend; here the same models go through the others.
@@ -28,6 +30,45 @@ done
 expect 1 "hostile/dim-bound-max.ir:3:8: error: input: 'x' f32[S] is too large" \
   "$LOOM" run hostile/dim-bound-max.ir --backend ref --input x=1,2
 expect 1 "is too large" "$LOOM" opt hostile/dim-bound-max.ir --check-equivalence
+
+# ---- no hangs ---------------------------------------------------------------
+# 10^6 nested brackets: refused by the pre-scan, before libyaml.
+awk 'BEGIN { printf "d_model: "; for (i = 0; i < 1000000; i++) printf "[";
+             for (i = 0; i < 1000000; i++) printf "]"; print "" }' > "$tmp/deep.yaml"
+expect 1 "deep.yaml:1:72: error: nested more than 64 levels deep" \
+  timeout 10 "$LOOM" dump "$tmp/deep.yaml"
+# "- - - ... x": block nesting on one line.
+awk 'BEGIN { printf "a:\n  "; for (i = 0; i < 100000; i++) printf "- "; print "x" }' > "$tmp/deep2.yaml"
+expect 1 "nested more than 64 levels deep" timeout 10 "$LOOM" dump "$tmp/deep2.yaml"
+# A model file over 64 MiB.
+head -c $((65 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > "$tmp/big.yaml"
+expect 1 "the file is larger than 64 MiB" timeout 10 "$LOOM" dump "$tmp/big.yaml"
+rm -f "$tmp/big.yaml"
+# A graph-form chain of 10^5 nodes (each operand a name to look up).
+awk 'BEGIN { print "graph:\n  inputs: {x: {shape: [4]}}\n  nodes:"; p = "x";
+             for (i = 0; i < 100000; i++) { printf "    - {op: relu, in: %s, out: v%d}\n", p, i; p = "v" i }
+             print "  outputs: [" p "]" }' > "$tmp/chain.yaml"
+expect 0 "v99999 f32[4]" timeout 60 "$LOOM" run "$tmp/chain.yaml" --backend ref \
+  --input x=1,2,3,4 --out-dir "$tmp/o"
+expect 0 "" timeout 60 "$LOOM" opt "$tmp/chain.yaml" --verify-each -o /dev/null
+# layers: 1000 (the documented maximum) through the whole pipeline.
+cat > "$tmp/deep-gpt2.yaml" <<'YAML'
+name: tiny
+family: gpt2
+d_model: 8
+heads: 2
+layers: 1000
+vocab: 16
+max_len: 16
+weights: {random: {seed: 1}}
+YAML
+expect 0 "" timeout 60 "$LOOM" opt "$tmp/deep-gpt2.yaml" -o /dev/null
+expect 0 "logits f32[3, 16]" timeout 60 "$LOOM" run "$tmp/deep-gpt2.yaml" --backend ref \
+  --input ids=1,2,3 --out-dir "$tmp/o"
+# More dims than a graph may have.
+awk 'BEGIN { printf "graph:\n  dims: {"; for (i = 0; i < 300; i++) printf "%sS%d: 4", i ? ", " : "", i;
+             print "}\n  inputs: {x: {shape: [4]}}\n  nodes: [{op: relu, in: x, out: y}]\n  outputs: [y]" }' > "$tmp/dims.yaml"
+expect 1 "more than 256 dims" "$LOOM" dump "$tmp/dims.yaml"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
