@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile inputs (issue 16): sizes that overflow int64 are located "too
-# large" errors on every backend and command, never a crash; large inputs
-# load in linear time (the timeouts guard against hangs — they are not
+# large" errors on every backend and command, never a crash; a damaged
+# compile cache heals itself, and a killed compile leaves nothing behind;
+# large inputs load in linear time (the timeouts guard against hangs — they are not
 # benchmarks: README's "Hostile inputs" has the measurements).
 #
 # tests/bad/too-large-*.yaml check the messages through `loom run`'s
@@ -30,6 +31,54 @@ done
 expect 1 "hostile/dim-bound-max.ir:3:8: error: input: 'x' f32[S] is too large" \
   "$LOOM" run hostile/dim-bound-max.ir --backend ref --input x=1,2
 expect 1 "is too large" "$LOOM" opt hostile/dim-bound-max.ir --check-equivalence
+
+# ---- a compile cache that heals itself ------------------------------------
+M=goldens/attention-head/model.yaml
+both() { "$@" 2>&1; } # --timings goes to stderr; expect 0 reads stdout
+IN="--input ids=goldens/attention-head/in.ids.npy"
+# damage KIND FILE: truncated, empty or garbage
+damage() {
+  case $1 in
+    truncated) head -c 1000 "$2" > "$2.t" && mv "$2.t" "$2" ;;
+    empty) : > "$2" ;;
+    garbage) head -c 40000 /dev/urandom > "$2" ;;
+  esac
+}
+cache_backends="c"
+$has_jit && cache_backends="c jit"
+for b in $cache_backends; do
+  ext=so; [ "$b" = jit ] && ext=o
+  expect 0 "$b.cache=miss" both "$LOOM" run $M $IN --backend "$b" --timings --out-dir "$tmp/o"
+  entry=$(ls "$XDG_CACHE_HOME"/loom/*."$ext")
+  for kind in truncated empty garbage; do
+    damage "$kind" "$entry"
+    expect 0 "$b.cache=miss" both "$LOOM" run $M $IN --backend "$b" --timings --out-dir "$tmp/o"
+    expect 0 "$b.cache=hit" both "$LOOM" run $M $IN --backend "$b" --timings --out-dir "$tmp/o"
+  done
+done
+# A run killed while the C compiler runs: the compiler goes with it, and
+# the next run removes the temporary directory it left.
+cat > "$tmp/slowcc" <<'SH'
+#!/bin/sh
+sleep 300
+exec cc "$@"
+SH
+chmod +x "$tmp/slowcc"
+export XDG_CACHE_HOME="$tmp/cache-kill"
+CC="$tmp/slowcc" "$LOOM" run $M $IN --backend c --out-dir "$tmp/o" 2>/dev/null &
+lpid=$!
+for _ in $(seq 100); do
+  pgrep -f "$tmp/slowcc" >/dev/null && break
+  sleep 0.1
+done
+pgrep -f "$tmp/slowcc" >/dev/null || bad "the slow compiler never started"
+kill -9 "$lpid"; wait "$lpid" 2>/dev/null
+for _ in $(seq 50); do pgrep -f "$tmp/slowcc" >/dev/null || break; sleep 0.1; done
+if pgrep -f "$tmp/slowcc" >/dev/null; then bad "the compiler outlived loom"; else ok; fi
+expect 0 "c.cache=miss" both "$LOOM" run $M $IN --backend c --timings --out-dir "$tmp/o"
+if ls -a "$XDG_CACHE_HOME/loom" | grep -q '^\.build-'; then
+  bad "a stale .build- directory is left"; else ok; fi
+export XDG_CACHE_HOME="$tmp/cache"
 
 # ---- no hangs ---------------------------------------------------------------
 # 10^6 nested brackets: refused by the pre-scan, before libyaml.
