@@ -406,7 +406,9 @@ __attribute__((format(printf, 2, 3))) static void sp(Str *s, const char *fmt,
   va_list ap;
   for (;;) {
     va_start(ap, fmt);
-    int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
+    /* an empty Str has no buffer: NULL + 0 is undefined (clang's UBSan) */
+    char *at = s->buf ? s->buf + s->len : NULL;
+    int n = vsnprintf(at, s->cap - s->len, fmt, ap);
     va_end(ap);
     IR_ASSERT(n >= 0);
     if (s->len + (size_t)n < s->cap) {
