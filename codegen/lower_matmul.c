@@ -353,9 +353,11 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   m.act = ir_act_index(ir_get_str(g, n, "act"));
   const Node *bp = &g->nodes[g->values[n->in[1]].node];
   if (bp->op == OP_CONST) m.panel = ir_layout_panel(ir_get_str(g, bp, "layout"));
-  if (m.panel && (tb || sb->rank != 2)) {
-    IR_ASSERT(!"a packed b must be a row-major-indexed [K, N] matrix");
-  }
+  /* A packed b the kernels cannot read (IR text may say anything: a
+   * transposed or batched packed b, a panel width that is no multiple of
+   * the register tile's) is the node's located error (lower.c), not an
+   * assertion. */
+  if (m.panel && (tb || sb->rank != 2)) return -1;
   int R = so->rank;
   m.M = cg_dim(L, so->d[R - 2]);
   m.N = cg_dim(L, so->d[R - 1]);
@@ -379,6 +381,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   if (!tb) {
     int MR, V;
     tile_shape(w, &MR, &V);
+    if (m.panel && m.panel % (V * w)) return -1; /* tile_kn's panel */
     cols_kn(&m, MR, V, par_rows);
   } else if (!ta) {
     int MR = 4, C = 4;
