@@ -4,11 +4,14 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 NOLLVM_BUILD ?= build-nollvm
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 10
 PREFIX     ?= /usr/local
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all setup configure test test-fast test-asan test-nollvm install demo clean
+.PHONY: all setup configure test test-fast test-asan test-nollvm fuzz fuzz-build fuzz-smoke install demo clean
 
 all: configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -25,6 +28,7 @@ test: all
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
 	$(MAKE) test-asan
 	$(MAKE) test-nollvm
+	$(MAKE) fuzz-smoke
 
 test-asan: setup
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || \
@@ -42,6 +46,21 @@ test-nollvm: setup
 	cmake --build $(NOLLVM_BUILD) -j$(JOBS) --target loom_cli npycmp
 	scripts/smoke-nollvm.sh $(NOLLVM_BUILD)
 
+# The libFuzzer targets (fuzz/): clang-19, ASan + UBSan, without LLVM.
+# `make fuzz` runs each for FUZZ_SECONDS (default 600); `make test` runs
+# each for FUZZ_SMOKE_SECONDS (10) so that a regression shows.
+fuzz-build: setup
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || \
+	  CC=clang-19 cmake -S . -B $(FUZZ_BUILD) -DLOOM_FUZZ=ON -DLOOM_WITH_LLVM=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_yaml fuzz_safetensors \
+	  fuzz_npy fuzz_ir fuzz_pipeline
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
 # loom, libloom (static and shared), loom.h and loom.pc under PREFIX.
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
@@ -50,4 +69,4 @@ demo: all
 	@examples/demo.sh $(BUILD)/loom
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(NOLLVM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NOLLVM_BUILD) $(FUZZ_BUILD)

@@ -6,8 +6,10 @@
  * text with exactly these compiler flags in the cache — a hash of both
  * names it: $XDG_CACHE_HOME/loom/NAME-HASH.so (default ~/.cache/loom, or
  * BackendOptions.cache).  Only on a miss is the C compiler run: in a fresh
- * directory inside the cache, the result renamed into place, so concurrent
- * runs never see half a file.  Then dlopen, and NAME_create_from_memory on
+ * directory inside the cache, the result sealed (a trailer with its size
+ * and hash, codegen/cache.h) and renamed into place, so concurrent runs
+ * never see half a file; an entry damaged since is found by its trailer
+ * before dlopen, removed and compiled again.  Then dlopen, and NAME_create_from_memory on
  * a weights image assembled from the graph's bound weights (header + blob,
  * the bytes NAME.weights would have).
  *
@@ -31,6 +33,7 @@
 #include "api/backend.h"
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
+#include "codegen/cache.h"
 #include "codegen/program.h"
 
 /* NAME_tensor of the emitted header (emit_c.c), which mirrors loom_tensor. */
@@ -94,7 +97,7 @@ static int write_file(const char *path, const char *text, Diag *d) {
 static int build(const char *dir, const char *name, const char *src,
                  const char *hdr, const char *so, const Target *t, Diag *d) {
   char prefix[PATH_MAX], path[PATH_MAX], file[300], out[300];
-  snprintf(prefix, sizeof prefix, "%s/.build-%s", dir, name);
+  snprintf(prefix, sizeof prefix, "%s/.build-%ld-%s", dir, (long)getpid(), name);
   char *tmp = cg_mkdtemp(prefix);
   if (!tmp)
     return ir_errorf(d, (Loc){0}, "cannot create a directory in '%s': %s", dir,
@@ -109,7 +112,7 @@ static int build(const char *dir, const char *name, const char *src,
   const char *srcs[] = {file, NULL};
   if (!rc) rc = cg_cc_compile(tmp, srcs, out, t, true, NULL, d);
   snprintf(path, sizeof path, "%s/%s.so", tmp, name);
-  if (!rc && rename(path, so))
+  if (!rc && cg_cache_seal(path, so))
     rc = ir_errorf(d, (Loc){0}, "cannot write '%s': %s", so, strerror(errno));
   cg_rmdir_files(tmp);
   free(tmp);
@@ -135,8 +138,8 @@ static int c_compile(const FeModel *m, const BackendOptions *o,
   h = cg_hash(h, flags, strlen(flags) + 1);
   int rc = cache_dir(o, dir, sizeof dir, d);
   snprintf(so, sizeof so, "%s/%s-%016" PRIx64 ".so", dir, name, h);
-  struct stat st;
-  bool hit = rc == 0 && stat(so, &st) == 0;
+  if (rc == 0) cg_cache_clean(dir); /* what killed runs left */
+  bool hit = rc == 0 && cg_cache_check(so);
   double t1 = now_ms();
   if (rc == 0 && !hit) rc = build(dir, name, src, hdr, so, t, d);
   double t2 = now_ms();

@@ -11,7 +11,8 @@
  * unoptimized module's text (with the CPU and its features), the pipeline
  * and the LLVM version — so a model loads again without O3 and code
  * generation: the module is built (a few milliseconds), hashed, and the
- * cached object linked.  The weights are not in it: one object serves any
+ * cached object linked.  Entries are sealed and checked (codegen/cache.h):
+ * a damaged one is compiled again.  The weights are not in it: one object serves any
  * weights of the same shapes.  The activation arena (p->arena_bytes,
  * 64-byte aligned) is allocated here, once.
  *
@@ -33,6 +34,7 @@
 #include "api/backend.h"
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
+#include "codegen/cache.h"
 #include "codegen/llvm/llvm_emit.h"
 #include "codegen/program.h"
 
@@ -65,35 +67,6 @@ static void jit_release(BackendModel *bm) {
  * (the c backend's). */
 static int cache_dir(const BackendOptions *o, char *buf, size_t cap) {
   return cg_cache_dir(o ? o->cache : NULL, buf, cap);
-}
-
-/* The whole file, or NULL. */
-static char *read_file(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  if (len > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len))) {
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-      free(buf);
-      buf = NULL;
-    }
-  }
-  fclose(f);
-  *n = buf ? (size_t)len : 0;
-  return buf;
-}
-
-/* Into the cache under a temporary name, renamed into place: readers see
- * a whole file or none.  Failing to cache is not an error. */
-static void write_cached(const char *dir, const char *path, const char *bytes,
-                         size_t n) {
-  char tmp[PATH_MAX + 64];
-  snprintf(tmp, sizeof tmp, "%s/.jit-%ld-XXXXXX", dir, (long)getpid());
-  int fd = mkstemp(tmp);
-  if (fd < 0) return;
-  bool ok = write(fd, bytes, n) == (ssize_t)n;
-  if (close(fd) || !ok || rename(tmp, path)) unlink(tmp);
 }
 
 /* Whether this CPU runs code built for t: the JIT runs what it compiles. */
@@ -140,7 +113,8 @@ static int jit_compile(const FeModel *m, const BackendOptions *o,
   bool cached = cache_dir(o, dir, sizeof dir) == 0;
   snprintf(path, sizeof path, "%s/%s-%016" PRIx64 ".o", dir, name, cg_llvm_key(c));
   size_t n = 0;
-  char *obj = cached ? read_file(path, &n) : NULL;
+  if (cached) cg_cache_clean(dir); /* what killed runs left */
+  char *obj = cached ? cg_cache_read(path, &n) : NULL; /* checked */
   bool hit = obj != NULL;
   double t_key = now_ms(), ir_ms = 0, o3_ms = 0;
   if (!hit) {
@@ -149,7 +123,7 @@ static int jit_compile(const FeModel *m, const BackendOptions *o,
       jit_release(bm);
       return -1;
     }
-    if (cached) write_cached(dir, path, obj, n);
+    if (cached) cg_cache_write(dir, path, obj, n); /* failing is no error */
   }
   cg_llvm_times(c, &ir_ms, &o3_ms);
   cg_llvm_free(c);

@@ -104,7 +104,12 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     } else if (n->op == OP_WEIGHT || n->op == OP_CONST) {
       p->store[v0] = (PStore){PS_WEIGHT, p->n_weights, p->weight_bytes};
       p->weights[p->n_weights++] = v0;
-      p->weight_bytes += align64(blob_bytes(g, v0));
+      p->weight_bytes = ir_size_add(p->weight_bytes, align64(blob_bytes(g, v0)));
+      if (ir_check_bytes(d, n->loc, "the weights", p->weight_bytes)) {
+        free(root);
+        cg_program_free(p);
+        return NULL;
+      }
     } else if (ir_is_view(g, n)) {
       root[v0] = root[n->in[0]];
     } else {
@@ -165,7 +170,8 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
         p->store[v].offset = g->mem_offset[v];
       } else {
         p->store[v].offset = bump;
-        bump += align64(ir_bound_bytes(g, &g->values[v]));
+        bump = ir_size_add(bump, align64(ir_bound_bytes(g, &g->values[v])));
+        if (ir_check_bytes(d, n->loc, "the activation arena", bump)) goto fail;
       }
     }
   }

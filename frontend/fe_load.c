@@ -136,9 +136,10 @@ static bool ignored(const FeModel *m, const char *name) {
   return false;
 }
 
+/* <= IR_MAX_BYTES / 4: the weight's size was checked by its shape rule. */
 static int64_t static_numel(const Shape *s) {
   int64_t n = 1;
-  for (int i = 0; i < s->rank; i++) n *= s->d[i].c;
+  for (int i = 0; i < s->rank; i++) n = ir_size_mul(n, s->d[i].c);
   return n;
 }
 
@@ -178,7 +179,8 @@ int fe_bind_weights(FeModel *m, Diag *d) {
         return ir_errorf(d, n->loc, "weight '%s' has a symbolic shape %s; "
                                     "weights must be static", v->name, want);
     if (m->source == WS_RANDOM) {
-      if (!tied_to(m, v->name)) owned += (size_t)static_numel(&v->shape);
+      if (!tied_to(m, v->name))
+        owned = (size_t)ir_size_add((int64_t)owned, static_numel(&v->shape));
       continue;
     }
     const StTensor *t = find_tensor(m, v->name);
@@ -205,8 +207,11 @@ int fe_bind_weights(FeModel *m, Diag *d) {
                             transposed ? " (stored transposed?)" : "");
     }
     if (t->dtype != ST_F32 || ((uintptr_t)t->data & 3))
-      owned += (size_t)fe_st_numel(t);
+      owned = (size_t)ir_size_add((int64_t)owned, fe_st_numel(t));
   }
+  if (ir_check_bytes(d, (Loc){m->path, 0, 0}, "the weights",
+                     ir_size_mul((int64_t)owned, 4)))
+    return -1;
   if (m->source == WS_FILE && m->reject_unexpected) {
     /* Every tensor of the file is used or knowingly skipped. */
     bool *used = calloc((size_t)m->st.n + 1, sizeof *used);

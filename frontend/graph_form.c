@@ -127,6 +127,8 @@ static int lookup_value(FeYaml *y, Graph *g, yaml_node_t *n, uint32_t *out) {
 static int parse_dims(FeYaml *y, Graph *g, yaml_node_t *dims) {
   int n = fe_map_len(y, dims, "dims");
   if (n < 0) return -1;
+  if (n > IR_MAX_SYMS)
+    return fe_yaml_error(y, dims, "more than %d dims", IR_MAX_SYMS);
   for (int i = 0; i < n; i++) {
     yaml_node_t *k, *v;
     const char *name;
@@ -177,6 +179,7 @@ static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
     Shape s;
     if (parse_shape(y, g, fe_map_get(y, v, "shape", NULL), &s)) return -1;
     uint32_t val = ir_add_source(g, op, name, dt, &s, fe_loc(y, k));
+    if (ir_infer(g, g->values[val].node, y->d)) return -1; /* its size */
     yaml_node_t *opt = fe_map_get(y, v, "optional", NULL);
     if (opt) {
       bool b;

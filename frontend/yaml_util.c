@@ -5,26 +5,133 @@
 #include <math.h>
 #include <string.h>
 
+/* A lexical pass before libyaml that bounds the nesting depth, as
+ * safetensors.c does for its JSON header.  It over-approximates YAML's
+ * nesting: the block indentation levels open on a line, plus the block
+ * indicators ("- ", "? ", ": ") that open a level further on it, plus the
+ * flow brackets open ([ and {, outside quoted scalars and comments).  Only
+ * a model nested absurdly deep can be refused wrongly.  Returns 0, or -1
+ * with a located error at the character that goes too deep. */
+static int yaml_prescan(FeYaml *y, const char *s, size_t n) {
+  /* the columns of the block levels open, innermost last */
+  int64_t cols[FE_YAML_MAX_DEPTH + 1];
+  int levels = 0, flow = 0;
+  uint32_t line = 1;
+  size_t line_start = 0;
+  bool at_line_start = true, token_start = true;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    int64_t col = (int64_t)(i - line_start);
+    if (c == '\n') {
+      line++, line_start = i + 1, at_line_start = token_start = true;
+      continue;
+    }
+    if (at_line_start && (c == ' ' || c == '\t' || c == '\r')) continue;
+    if (c == '#' && token_start) { /* a comment */
+      while (i + 1 < n && s[i + 1] != '\n') i++;
+      continue;
+    }
+    bool open = false; /* a block level opens at column `at` */
+    int64_t at = col;
+    if (at_line_start) {
+      at_line_start = false;
+      if (flow == 0) {
+        while (levels && cols[levels - 1] > col) levels--;
+        open = !levels || cols[levels - 1] < col;
+      }
+    }
+    if ((c == '"' || c == '\'') && token_start) { /* a quoted scalar */
+      for (i++; i < n && s[i] != c; i++) {
+        if (c == '"' && s[i] == '\\') i++;
+        else if (s[i] == '\n') line++, line_start = i + 1;
+      }
+      token_start = false;
+    } else {
+      bool indicator = (c == '-' || c == '?' || c == ':') &&
+                       (i + 1 == n || s[i + 1] == ' ' || s[i + 1] == '\n');
+      if (c == '[' || c == '{') flow++;
+      else if ((c == ']' || c == '}') && flow > 0) flow--;
+      token_start = c == ' ' || c == '\t' || c == '[' || c == '{' ||
+                    c == ',' || indicator;
+      if (indicator && flow == 0) {
+        /* "- - x": each indicator opens a level past its column */
+        if (open && levels < FE_YAML_MAX_DEPTH) cols[levels++] = col;
+        open = true;
+        at = col + 1;
+      }
+    }
+    if (open && levels < FE_YAML_MAX_DEPTH) cols[levels++] = at;
+    else if (open) levels = FE_YAML_MAX_DEPTH + 1;
+    if (levels + flow > FE_YAML_MAX_DEPTH)
+      return ir_errorf(y->d, (Loc){y->file, line, (uint32_t)col + 1},
+                       "nested more than %d levels deep", FE_YAML_MAX_DEPTH);
+  }
+  return 0;
+}
+
+/* The whole file, NUL-terminated (malloc'd), or NULL with an error. */
+static char *read_model_file(FeYaml *y, const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    ir_file_errorf(y->d, y->file, "cannot open: %s", strerror(errno));
+    return NULL;
+  }
+  size_t cap = 65536, n = 0, got;
+  char *buf = malloc(cap + 1);
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n > FE_YAML_MAX_BYTES) break;
+    if (n == cap) {
+      char *more = realloc(buf, 2 * cap + 1);
+      if (!more) free(buf);
+      buf = more, cap *= 2;
+    }
+  }
+  bool err = ferror(f);
+  fclose(f);
+  if (!buf) {
+    ir_file_errorf(y->d, y->file, "out of memory reading the file");
+  } else if (err) {
+    ir_file_errorf(y->d, y->file, "cannot read: %s", strerror(errno));
+  } else if (n > FE_YAML_MAX_BYTES) {
+    ir_file_errorf(y->d, y->file, "the file is larger than %zu MiB; a model "
+                   "file may be at most that", FE_YAML_MAX_BYTES >> 20);
+  } else {
+    buf[n] = 0;
+    *len = n;
+    return buf;
+  }
+  free(buf);
+  return NULL;
+}
+
 int fe_yaml_load(FeYaml *y, const char *path, const char *text, Arena *arena,
                  Diag *d) {
   memset(y, 0, sizeof *y);
   y->file = ir_strdup(arena, path);
   y->arena = arena;
   y->d = d;
-  FILE *f = NULL;
-  yaml_parser_t p;
-  if (!yaml_parser_initialize(&p))
-    return ir_file_errorf(d, y->file, "cannot initialize the YAML parser");
+  size_t len = 0;
+  char *owned = NULL;
   if (text) {
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+    len = strlen(text);
+    if (len > FE_YAML_MAX_BYTES)
+      return ir_file_errorf(d, y->file, "the text is larger than %zu MiB",
+                            FE_YAML_MAX_BYTES >> 20);
   } else {
-    f = fopen(path, "rb");
-    if (!f) {
-      yaml_parser_delete(&p);
-      return ir_file_errorf(d, y->file, "cannot open: %s", strerror(errno));
-    }
-    yaml_parser_set_input_file(&p, f);
+    text = owned = read_model_file(y, path, &len);
+    if (!text) return -1;
   }
+  if (yaml_prescan(y, text, len)) {
+    free(owned);
+    return -1;
+  }
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) {
+    free(owned);
+    return ir_file_errorf(d, y->file, "cannot initialize the YAML parser");
+  }
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
   int rc = 0;
   if (!yaml_parser_load(&p, &y->doc)) {
     const char *problem = p.problem ? p.problem : "malformed YAML";
@@ -46,7 +153,7 @@ int fe_yaml_load(FeYaml *y, const char *path, const char *text, Arena *arena,
     }
   }
   yaml_parser_delete(&p);
-  if (f) fclose(f);
+  free(owned);
   return rc;
 }
 

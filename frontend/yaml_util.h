@@ -22,8 +22,17 @@ typedef struct {
   Diag *d;
 } FeYaml;
 
+/* The largest model file and the deepest nesting fe_yaml_load accepts:
+ * libyaml's time grows faster than quadratically with nesting (a 2 MB file
+ * of 10^6 nested brackets ran for minutes), and a model nests about 6
+ * levels (the graph form: graph, nodes, a node, its `in` list). */
+#define FE_YAML_MAX_BYTES ((size_t)64 << 20)
+#define FE_YAML_MAX_DEPTH 64
+
 /* Parse one document from path (or from text when text != NULL, with path
- * used in messages).  Syntax errors are located. */
+ * used in messages).  Syntax errors are located; a file larger than
+ * FE_YAML_MAX_BYTES or nested deeper than FE_YAML_MAX_DEPTH is refused
+ * before libyaml sees it. */
 int fe_yaml_load(FeYaml *y, const char *path, const char *text, Arena *arena,
                  Diag *d);
 void fe_yaml_free(FeYaml *y);

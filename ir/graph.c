@@ -159,6 +159,7 @@ void ir_graph_free(Graph *g) {
   free(g->syms);
   free(g->outputs);
   free(g->mem_offset);
+  free(g->name_index);
   ir_arena_free(g->arena);
   free(g);
 }
@@ -210,15 +211,72 @@ uint32_t ir_add_source(Graph *g, Op op, const char *name, DType dt,
   return v;
 }
 
-void ir_set_name(Graph *g, uint32_t value, const char *name) {
+/* ---- the name index ------------------------------------------------------
+ *
+ * Looking names up by a linear scan made loading a graph of n nodes O(n^2)
+ * (every operand is a name).  The index is an open-addressing table of
+ * value ids keyed by their names' hash; renaming adds an entry and leaves
+ * the old one, which lookups skip because the value's current name no
+ * longer matches.  Stale entries go when the table is rebuilt — on growth
+ * and in ir_compact, which renumbers values. */
+
+uint64_t ir_hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static void index_put(Graph *g, uint32_t v) {
+  uint32_t mask = g->name_cap - 1;
+  for (uint32_t i = (uint32_t)ir_hash_str(g->values[v].name) & mask;;
+       i = (i + 1) & mask)
+    if (g->name_index[i] == IR_NONE) {
+      g->name_index[i] = v;
+      g->name_used++;
+      return;
+    }
+}
+
+/* A table for the values named now, with room to grow. */
+void ir_reindex_names(Graph *g) {
+  uint32_t named = 0;
+  for (uint32_t v = 0; v < g->n_values; v++) named += g->values[v].name != NULL;
+  uint32_t cap = 64;
+  while (cap < 4 * (named + 1)) cap *= 2;
+  free(g->name_index);
+  g->name_index = malloc(cap * sizeof *g->name_index);
+  IR_ASSERT(g->name_index);
+  memset(g->name_index, 0xff, cap * sizeof *g->name_index); /* IR_NONE */
+  g->name_cap = cap;
+  g->name_used = 0;
+  for (uint32_t v = 0; v < g->n_values; v++)
+    if (g->values[v].name) index_put(g, v);
+}
+
+void ir_rename(Graph *g, uint32_t value, const char *name) {
   IR_ASSERT(value < g->n_values);
-  g->values[value].name = ir_strdup(g->arena, name);
+  g->values[value].name = name;
+  if (!name) return;
+  if (2 * (g->name_used + 1) > g->name_cap)
+    ir_reindex_names(g); /* drops stale entries, includes this one */
+  else
+    index_put(g, value);
+}
+
+void ir_set_name(Graph *g, uint32_t value, const char *name) {
+  ir_rename(g, value, ir_strdup(g->arena, name));
 }
 
 uint32_t ir_find_value(const Graph *g, const char *name) {
-  for (uint32_t v = 0; v < g->n_values; v++)
-    if (g->values[v].name && strcmp(g->values[v].name, name) == 0) return v;
-  return IR_NONE;
+  if (!g->name_index) return IR_NONE; /* nothing named yet */
+  uint32_t mask = g->name_cap - 1, best = IR_NONE;
+  for (uint32_t i = (uint32_t)ir_hash_str(name) & mask;
+       g->name_index[i] != IR_NONE; i = (i + 1) & mask) {
+    uint32_t v = g->name_index[i];
+    const char *vn = v < g->n_values ? g->values[v].name : NULL;
+    if (vn && v < best && strcmp(vn, name) == 0) best = v;
+  }
+  return best;
 }
 
 void ir_add_output(Graph *g, uint32_t value) {

@@ -27,6 +27,7 @@
 #define IR_MAX_RANK 8
 #define IR_MAX_ATTRS 6
 #define IR_NONE UINT32_MAX
+#define IR_MAX_SYMS 256 /* symbolic dims of a graph (looked up by name) */
 
 /* ---- ops ---------------------------------------------------------------- */
 
@@ -154,6 +155,11 @@ typedef struct Graph {
    * arena's size.  ir_compact drops it. */
   int64_t *mem_offset;
   int64_t mem_bytes;
+  /* Value names, indexed for ir_find_value (ir/graph.c): an open-addressing
+   * table of value ids, kept by ir_set_name / ir_rename, rebuilt by
+   * ir_compact.  An entry whose value has since been renamed is skipped. */
+  uint32_t *name_index;
+  uint32_t name_cap, name_used;
 } Graph;
 
 /* ---- arena -------------------------------------------------------------- */
@@ -183,7 +189,16 @@ uint32_t ir_add_node(Graph *g, Op op, const uint32_t *in, uint32_t nin,
 uint32_t ir_add_source(Graph *g, Op op, const char *name, DType dt,
                        const Shape *shape, Loc loc);
 void ir_set_name(Graph *g, uint32_t value, const char *name);
-uint32_t ir_find_value(const Graph *g, const char *name); /* IR_NONE */
+/* Give `value` the name `name` as it is (not copied: a string of the
+ * graph's arena, another value's name, or NULL for none).  Passes rename
+ * through this, never by assigning Value.name, so the index stays right. */
+void ir_rename(Graph *g, uint32_t value, const char *name);
+/* The first value (lowest id) named `name`, or IR_NONE; O(1) expected. */
+uint32_t ir_find_value(const Graph *g, const char *name);
+/* FNV-1a 64 of a string: the hash of names in every table of loom. */
+uint64_t ir_hash_str(const char *s);
+/* Rebuild the name index from the values' names (ir_compact does). */
+void ir_reindex_names(Graph *g);
 void ir_add_output(Graph *g, uint32_t value);
 
 /* Attribute setters (by key; asserts that the op has it). */
@@ -205,8 +220,16 @@ const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
 
 /* Every use of value `from` (operands, graph outputs) becomes `to`. */
 void ir_replace_uses(Graph *g, uint32_t from, uint32_t to);
-/* Operand uses of v, plus one if it is a graph output. */
+/* Operand uses of v, plus one if it is a graph output.  O(nodes): a pass
+ * that asks for many values takes ir_use_counts once instead. */
 uint32_t ir_use_count(const Graph *g, uint32_t v);
+/* ir_use_count of every value: a malloc'd array of g->n_values counts. */
+uint32_t *ir_use_counts(const Graph *g);
+/* Many ir_replace_uses in one sweep: every use of a value v < n with
+ * fwd[v] != IR_NONE becomes fwd[v] (followed to its end, fwd[fwd[v]]...).
+ * A pass that replaces as it goes records fwd and calls this once, so it
+ * stays linear in the graph's size. */
+void ir_forward_uses(Graph *g, const uint32_t *fwd, uint32_t n);
 bool ir_is_output(const Graph *g, uint32_t v);
 /* Remove dead nodes (and their values), sort the nodes topologically —
  * stable by `pos`, then index — and renumber nodes and values in that
@@ -246,8 +269,35 @@ int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout);
 void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);
 void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap);
 
-/* Bytes of a value with its symbolic dimensions at their bounds. */
+/* Bytes of a value with its symbolic dimensions at their bounds
+ * (saturated: INT64_MAX when the product overflows). */
 int64_t ir_bound_bytes(const Graph *g, const Value *v);
+
+/* ---- sizes -------------------------------------------------------------- */
+
+/* The largest tensor, weight blob or activation arena loom accepts, in
+ * bytes: 2^40 (1 TiB).  Far beyond any model loom runs, far below where
+ * int64 byte offsets (and size_t on the way to malloc) overflow.  Every
+ * value's size at its bounds is checked against it when its node's shape
+ * rule runs (ir_infer), so products of a checked value's dimensions cannot
+ * overflow anywhere later; sums of many values (an arena, a weights blob)
+ * are checked where they are made. */
+#define IR_MAX_BYTES ((int64_t)1 << 40)
+
+/* a*b and a+b of sizes (a, b >= 0), saturating at INT64_MAX instead of
+ * overflowing: a chain of them is compared with IR_MAX_BYTES once. */
+static inline int64_t ir_size_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+static inline int64_t ir_size_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+/* "too large" as a located error when bytes > IR_MAX_BYTES: "WHAT needs
+ * N bytes (with symbolic dimensions at their bounds); loom's limit is 2^40
+ * bytes".  Returns 0 when it fits. */
+int ir_check_bytes(Diag *d, Loc loc, const char *what, int64_t bytes);
 
 /* Concrete sizes: binding[sym] is each symbol's value.  Returns the
  * number of elements. */

@@ -485,7 +485,7 @@ static int parse_node(Parser *P) {
     uint32_t v = g->nodes[id].out[k];
     const Tok *r = &P->res[k];
     if (!px_is_digit((unsigned char)r->p[0]))
-      g->values[v].name = ir_strndup(g->arena, r->p, r->len);
+      ir_rename(g, v, ir_strndup(g->arena, r->p, r->len));
     if (info->flags & OPF_SOURCE) {
       g->values[v].dtype = P->types[k].dtype;
       g->values[v].shape = P->types[k].shape;
@@ -519,6 +519,8 @@ static int parse_dim_decl(Parser *P) {
                 px_tok_desc(&name, b, sizeof b));
   if (find_sym(P, &name) >= 0)
     return px_err(P, &name, "redefinition of dim '%.*s'", (int)name.len, name.p);
+  if (P->g->n_syms >= IR_MAX_SYMS)
+    return px_err(P, &name, "more than %d dims", IR_MAX_SYMS);
   if (px_lex(P)) return -1;
   if (P->tok.kind != T_LE)
     return px_err(P, &P->tok, "expected '<=' after dim '%.*s', got %s",

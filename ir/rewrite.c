@@ -34,6 +34,30 @@ const char *ir_unique_name(Graph *g, const char *base) {
   }
 }
 
+void ir_forward_uses(Graph *g, const uint32_t *fwd, uint32_t n) {
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    Node *nd = &g->nodes[i];
+    if (nd->dead) continue;
+    for (uint32_t k = 0; k < nd->nin; k++)
+      while (nd->in[k] < n && fwd[nd->in[k]] != IR_NONE) nd->in[k] = fwd[nd->in[k]];
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    while (g->outputs[i] < n && fwd[g->outputs[i]] != IR_NONE)
+      g->outputs[i] = fwd[g->outputs[i]];
+}
+
+uint32_t *ir_use_counts(const Graph *g) {
+  uint32_t *c = calloc(g->n_values ? g->n_values : 1, sizeof *c);
+  IR_ASSERT(c);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (uint32_t k = 0; k < n->nin; k++) c[n->in[k]]++;
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++) c[g->outputs[i]]++;
+  return c;
+}
+
 bool ir_is_output(const Graph *g, uint32_t v) {
   for (uint32_t i = 0; i < g->n_outputs; i++)
     if (g->outputs[i] == v) return true;
@@ -178,6 +202,7 @@ void ir_compact(Graph *g) {
   g->values = values;
   g->n_values = nvals;
   g->cap_values = nv ? nv : 1;
+  ir_reindex_names(g);
   free(pending);
   free(order);
   free(ucount);

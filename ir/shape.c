@@ -45,8 +45,8 @@ int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout) {
   int p = ir_layout_panel(layout);
   for (int i = 0; i < v->shape.rank; i++) {
     int64_t d = v->shape.d[i].c;
-    if (p > 0 && i == v->shape.rank - 1) d = (d + p - 1) / p * p;
-    n *= d;
+    if (p > 0 && i == v->shape.rank - 1) d = ir_size_mul((d + p - 1) / p, p);
+    n = ir_size_mul(n, d);
   }
   return n;
 }
@@ -55,20 +55,31 @@ int64_t ir_bound_bytes(const Graph *g, const Value *v) {
   int64_t n = (int64_t)ir_dtype_size(v->dtype);
   for (int i = 0; i < v->shape.rank; i++) {
     Dim d = v->shape.d[i];
-    n *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+    n = ir_size_mul(n, d.sym < 0 ? d.c : ir_size_mul(d.c, g->syms[d.sym].bound));
   }
   return n;
 }
 
+int ir_check_bytes(Diag *d, Loc loc, const char *what, int64_t bytes) {
+  if (bytes <= IR_MAX_BYTES) return 0;
+  if (bytes == INT64_MAX)
+    return ir_errorf(d, loc, "%s is too large: over 2^63 bytes (with symbolic "
+                             "dimensions at their bounds); loom's limit is "
+                             "2^40 bytes", what);
+  return ir_errorf(d, loc, "%s is too large: %" PRId64 " bytes (with symbolic "
+                           "dimensions at their bounds); loom's limit is 2^40 "
+                           "bytes", what, bytes);
+}
+
 int64_t ir_dim_value(Dim d, const int64_t *binding) {
-  return d.sym < 0 ? d.c : d.c * binding[d.sym];
+  return d.sym < 0 ? d.c : ir_size_mul(d.c, binding[d.sym]);
 }
 
 int64_t ir_shape_eval(const Shape *s, const int64_t *binding, int64_t *dims) {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) {
     dims[i] = ir_dim_value(s->d[i], binding);
-    n *= dims[i];
+    n = ir_size_mul(n, dims[i]);
   }
   return n;
 }
@@ -315,7 +326,7 @@ typedef struct {
 } Product;
 
 static void product_mul(Product *p, Dim d) {
-  p->coeff *= d.c;
+  p->coeff = ir_size_mul(p->coeff, d.c);
   if (d.sym >= 0) p->sym[p->n++] = d.sym;
 }
 
@@ -392,7 +403,7 @@ static int infer_transpose(Ctx *c) {
 
 /* Upper bound of a dim (its value when the symbol is at its bound). */
 static int64_t dim_max(const Graph *g, Dim d) {
-  return d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+  return d.sym < 0 ? d.c : ir_size_mul(d.c, g->syms[d.sym].bound);
 }
 
 static int infer_slice(Ctx *c) {
@@ -458,7 +469,7 @@ static int infer_split(Ctx *c) {
   int64_t sum = 0;
   for (int i = 0; i < n; i++) {
     if (sizes->ints[i] < 1) return fail(c, "sizes must be positive");
-    sum += sizes->ints[i];
+    sum = ir_size_add(sum, sizes->ints[i]);
   }
   if (sum != full.c)
     return fail(c, "sizes add up to %" PRId64 " but axis %d of %s is %" PRId64,
@@ -572,6 +583,8 @@ static int infer_source(Ctx *c) {
   return 0;
 }
 
+static int infer_rule(Ctx *c);
+
 int ir_infer(Graph *g, uint32_t id, Diag *d) {
   IR_ASSERT(id < g->n_nodes);
   Ctx c = {g, &g->nodes[id], d};
@@ -591,31 +604,52 @@ int ir_infer(Graph *g, uint32_t id, Diag *d) {
   for (int i = 0; i < info->nattrs; i++)
     if (!info->attrs[i].dflt && !n->attr[i].set)
       return fail(&c, "missing attribute '%s'", info->attrs[i].key);
+  if (infer_rule(&c)) return -1;
+  /* Every value fits IR_MAX_BYTES at its bounds: from here on, no product
+   * of its dimensions overflows (ir.h). */
+  for (uint32_t i = 0; i < n->nout; i++) {
+    const Value *v = &g->values[n->out[i]];
+    int64_t bytes = ir_bound_bytes(g, v);
+    if (n->op == OP_CONST)
+      bytes = ir_const_bytes(g, v, ir_get_str(g, n, "layout"));
+    if (bytes > IR_MAX_BYTES) {
+      char what[400], val[300];
+      snprintf(what, sizeof what, "%s: %s", info->name,
+               describe(&c, n->out[i], val, sizeof val));
+      return ir_check_bytes(d, n->loc, what, bytes);
+    }
+  }
+  return 0;
+}
+
+/* The op's shape rule. */
+static int infer_rule(Ctx *c) {
+  const Node *n = c->n;
   switch (n->op) {
   case OP_INPUT:
   case OP_WEIGHT:
-  case OP_CONST: return infer_source(&c);
-  case OP_GATHER: return infer_gather(&c);
+  case OP_CONST: return infer_source(c);
+  case OP_GATHER: return infer_gather(c);
   case OP_ADD:
-  case OP_MUL: return infer_binary(&c);
+  case OP_MUL: return infer_binary(c);
   case OP_SCALE:
   case OP_RELU:
   case OP_GELU:
-  case OP_GELU_TANH: return infer_unary(&c);
-  case OP_MATMUL: return infer_matmul(&c);
+  case OP_GELU_TANH: return infer_unary(c);
+  case OP_MATMUL: return infer_matmul(c);
   case OP_BIAS_ADD:
-  case OP_LAYERNORM: return infer_last_axis_vectors(&c);
+  case OP_LAYERNORM: return infer_last_axis_vectors(c);
   case OP_SOFTMAX:
-  case OP_L2_NORMALIZE: return infer_axis_same_shape(&c);
-  case OP_RESHAPE: return infer_reshape(&c);
-  case OP_TRANSPOSE: return infer_transpose(&c);
-  case OP_SLICE: return infer_slice(&c);
-  case OP_SPLIT: return infer_split(&c);
-  case OP_CONCAT: return infer_concat(&c);
-  case OP_CAUSAL_MASK: return infer_causal_mask(&c);
-  case OP_SINUSOIDAL_PE: return infer_sinusoidal_pe(&c);
-  case OP_PATCHIFY: return infer_patchify(&c);
-  case OP_MEAN: return infer_mean(&c);
+  case OP_L2_NORMALIZE: return infer_axis_same_shape(c);
+  case OP_RESHAPE: return infer_reshape(c);
+  case OP_TRANSPOSE: return infer_transpose(c);
+  case OP_SLICE: return infer_slice(c);
+  case OP_SPLIT: return infer_split(c);
+  case OP_CONCAT: return infer_concat(c);
+  case OP_CAUSAL_MASK: return infer_causal_mask(c);
+  case OP_SINUSOIDAL_PE: return infer_sinusoidal_pe(c);
+  case OP_PATCHIFY: return infer_patchify(c);
+  case OP_MEAN: return infer_mean(c);
   case OP_COUNT: break;
   }
   IR_ASSERT(!"unknown op");

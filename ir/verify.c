@@ -98,16 +98,10 @@ static bool produced(const Graph *g, uint32_t v) {
          g->nodes[val->node].out[val->index] == v;
 }
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* Record name for node id; returns the earlier node if taken. */
 static uint32_t name_add(Verifier *V, const char *name, uint32_t id) {
   size_t mask = V->cap_names - 1;
-  for (size_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
+  for (size_t i = ir_hash_str(name) & mask;; i = (i + 1) & mask) {
     if (!V->names[i]) {
       V->names[i] = name;
       V->name_node[i] = id;

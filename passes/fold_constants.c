@@ -153,7 +153,7 @@ static bool fold_node(Graph *g, uint32_t id) {
     uint32_t c = add_const(g, id, &ov.shape, ov.dtype, &outs[r]);
     free(outs[r].data);
     /* the const takes the replaced value's name */
-    g->values[c].name = ov.name;
+    ir_rename(g, c, ov.name);
     g->values[old].name = NULL;
     ir_replace_uses(g, old, c);
   }
@@ -179,7 +179,7 @@ static bool fold_pe(Graph *g, uint32_t id) {
   if (ov.name) {
     char base[512];
     snprintf(base, sizeof base, "%s.table", ov.name);
-    g->values[c].name = ir_unique_name(g, base);
+    ir_rename(g, c, ir_unique_name(g, base));
   }
   uint32_t s = ir_add_node(g, OP_SLICE, &c, 1, 1, g->nodes[id].loc);
   g->nodes[s].pos = g->nodes[id].pos;
@@ -188,7 +188,7 @@ static bool fold_pe(Graph *g, uint32_t id) {
   Diag d = {0};
   IR_ASSERT(ir_infer(g, s, &d) == 0);
   uint32_t sv = g->nodes[s].out[0];
-  g->values[sv].name = ov.name;
+  ir_rename(g, sv, ov.name);
   g->values[old].name = NULL;
   ir_replace_uses(g, old, sv);
   g->nodes[id].dead = true;

@@ -20,6 +20,10 @@
  * intermediate must not be needed by anyone else.  The fused node sits
  * where the last fused node was, so a residual computed between the
  * matmul and the add is available.
+ *
+ * Linear in the graph: uses are counted once (a fused chain moves its
+ * last value's uses to the fused matmul, so every count stays right), and
+ * the replacements are recorded and applied in one sweep at the end.
  */
 #include <string.h>
 
@@ -35,16 +39,21 @@ typedef struct {
   int n_fused;
 } Chain;
 
-/* The only user of v, or IR_NONE. */
-static uint32_t sole_user(const Graph *g, uint32_t v) {
-  if (ir_is_output(g, v) || ir_use_count(g, v) != 1) return IR_NONE;
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    if (n->dead) continue;
-    for (uint32_t k = 0; k < n->nin; k++)
-      if (n->in[k] == v) return i;
-  }
-  return IR_NONE;
+/* What the pass knows of the graph as it was (values < nv). */
+typedef struct {
+  uint32_t nv;
+  uint32_t *uses;  /* operand uses + graph outputs */
+  uint32_t *user;  /* a node that reads v (the only one when uses == 1) */
+  bool *is_output;
+  uint32_t *fwd;   /* replaced by (IR_NONE: not replaced) */
+} Uses;
+
+/* The only user of v, or IR_NONE; a user fused into an earlier chain is
+ * dead now, and its fused matmul never extends a chain. */
+static uint32_t sole_user(const Graph *g, const Uses *u, uint32_t v) {
+  if (v >= u->nv || u->is_output[v] || u->uses[v] != 1) return IR_NONE;
+  uint32_t n = u->user[v];
+  return n == IR_NONE || g->nodes[n].dead ? IR_NONE : n;
 }
 
 static bool is_vector_of(const Graph *g, uint32_t v, Dim n) {
@@ -85,7 +94,7 @@ static bool extend(Graph *g, Chain *c, uint32_t u) {
   return true;
 }
 
-static bool fuse_one(Graph *g, uint32_t id) {
+static bool fuse_one(Graph *g, Uses *uses, uint32_t id) {
   const Node *m = &g->nodes[id];
   if (m->dead || m->op != OP_MATMUL) return false;
   Chain c = {m->in[0], m->in[1], IR_NONE, IR_NONE,
@@ -95,7 +104,7 @@ static bool fuse_one(Graph *g, uint32_t id) {
   if (ir_get_int(g, m, "bias")) c.bias = m->in[2];
   if (ir_get_int(g, m, "residual")) c.res = m->in[m->nin - 1];
   uint32_t steps = 0, u;
-  while (c.n_fused < 3 && (u = sole_user(g, c.cur)) != IR_NONE &&
+  while (c.n_fused < 3 && (u = sole_user(g, uses, c.cur)) != IR_NONE &&
          extend(g, &c, u))
     steps++;
   if (!steps) return false;
@@ -119,8 +128,8 @@ static bool fuse_one(Graph *g, uint32_t id) {
   /* The fused result takes the chain's last value's place and name. */
   const char *name = g->values[c.cur].name;
   g->values[c.cur].name = NULL;
-  if (name) g->values[out].name = name;
-  ir_replace_uses(g, c.cur, out);
+  if (name) ir_rename(g, out, name);
+  uses->fwd[c.cur] = out; /* applied at the end */
   /* The matmul and every fused node die. */
   g->nodes[id].dead = true;
   for (int i = 0; i < c.n_fused; i++) g->nodes[c.fused[i]].dead = true;
@@ -131,8 +140,25 @@ int pass_fuse_epilogue(Graph *g, PassCtx *ctx, Diag *d) {
   (void)ctx;
   (void)d;
   uint32_t n = g->n_nodes; /* fused nodes are appended; visit the originals */
+  uint32_t nv = g->n_values;
+  Uses u = {nv, ir_use_counts(g), malloc((nv ? nv : 1) * sizeof *u.user),
+            calloc(nv ? nv : 1, sizeof *u.is_output),
+            malloc((nv ? nv : 1) * sizeof *u.fwd)};
+  IR_ASSERT(u.user && u.is_output && u.fwd);
+  for (uint32_t v = 0; v < nv; v++) u.user[v] = u.fwd[v] = IR_NONE;
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t k = 0; k < g->nodes[i].nin; k++)
+      if (!g->nodes[i].dead) u.user[g->nodes[i].in[k]] = i;
+  for (uint32_t i = 0; i < g->n_outputs; i++) u.is_output[g->outputs[i]] = true;
   bool changed = false;
-  for (uint32_t i = 0; i < n; i++) changed |= fuse_one(g, i);
-  if (changed) ir_compact(g);
+  for (uint32_t i = 0; i < n; i++) changed |= fuse_one(g, &u, i);
+  if (changed) {
+    ir_forward_uses(g, u.fwd, nv);
+    ir_compact(g);
+  }
+  free(u.uses);
+  free(u.user);
+  free(u.is_output);
+  free(u.fwd);
   return 0;
 }

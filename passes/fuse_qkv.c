@@ -141,8 +141,9 @@ static void typed(Graph *g, uint32_t id) {
   IR_ASSERT(ir_infer(g, id, &d) == 0);
 }
 
-/* Replace the matmuls group[0..n) by one matmul and a split. */
-static void fuse(Graph *g, const uint32_t *group, int n) {
+/* Replace the matmuls group[0..n) by one matmul and a split; the uses of
+ * their results move to the split's in fwd (applied once, at the end). */
+static void fuse(Graph *g, const uint32_t *group, int n, uint32_t *fwd) {
   uint32_t first = group[0];
   uint32_t ws[64], bs[64], outs[64];
   int64_t sizes[64];
@@ -170,7 +171,7 @@ static void fuse(Graph *g, const uint32_t *group, int n) {
   ir_set_int(g, wc, "axis", tb ? 0 : 1);
   typed(g, wc);
   uint32_t wv = g->nodes[wc].out[0];
-  g->values[wv].name = joined_name(g, ws, n);
+  ir_rename(g, wv, joined_name(g, ws, n));
   uint32_t in[3] = {g->nodes[first].in[0], wv, IR_NONE};
   if (bias) {
     /* %b = concat %b0, %b1, ... {axis = 0} */
@@ -178,14 +179,14 @@ static void fuse(Graph *g, const uint32_t *group, int n) {
     ir_set_int(g, bc, "axis", 0);
     typed(g, bc);
     in[2] = g->nodes[bc].out[0];
-    g->values[in[2]].name = joined_name(g, bs, n);
+    ir_rename(g, in[2], joined_name(g, bs, n));
   }
   /* %y = matmul %x, %w[, %b] with the group's flags and act */
   uint32_t mm = add_at(g, first, pos, OP_MATMUL, in, bias ? 3 : 2, 1);
   memcpy(g->nodes[mm].attr, g->nodes[first].attr, sizeof g->nodes[mm].attr);
   typed(g, mm);
   uint32_t y = g->nodes[mm].out[0];
-  g->values[y].name = joined_name(g, outs, n);
+  ir_rename(g, y, joined_name(g, outs, n));
   /* %q, %k, %v = split %y {axis = -1, sizes = [...]} */
   uint32_t sp = add_at(g, first, pos, OP_SPLIT, &y, 1, (uint32_t)n);
   ir_set_int(g, sp, "axis", -1);
@@ -193,9 +194,10 @@ static void fuse(Graph *g, const uint32_t *group, int n) {
   typed(g, sp);
   for (int i = 0; i < n; i++) {
     uint32_t piece = g->nodes[sp].out[i];
-    g->values[piece].name = g->values[outs[i]].name;
-    g->values[outs[i]].name = NULL;
-    ir_replace_uses(g, outs[i], piece);
+    const char *name = g->values[outs[i]].name;
+    ir_rename(g, outs[i], NULL);
+    ir_rename(g, piece, name);
+    fwd[outs[i]] = piece;
     g->nodes[group[i]].dead = true;
   }
   /* the fused matmul's name was picked while the originals still had
@@ -207,23 +209,43 @@ int pass_fuse_qkv(Graph *g, PassCtx *ctx, Diag *d) {
   (void)d;
   bool any = false;
   uint32_t n_nodes = g->n_nodes;
+  uint32_t nv = g->n_values;
   bool *taken = calloc(n_nodes ? n_nodes : 1, sizeof *taken);
-  IR_ASSERT(taken);
+  /* Candidates reading each a, in node order: a linked list through
+   * next_of[], so a group is looked for among them only (linear in the
+   * graph, not quadratic). */
+  uint32_t *last_of = malloc((nv ? nv : 1) * sizeof *last_of);
+  uint32_t *next_of = malloc((n_nodes ? n_nodes : 1) * sizeof *next_of);
+  uint32_t *fwd = malloc((nv ? nv : 1) * sizeof *fwd);
+  IR_ASSERT(taken && last_of && next_of && fwd);
+  for (uint32_t v = 0; v < nv; v++) last_of[v] = fwd[v] = IR_NONE;
+  for (uint32_t i = 0; i < n_nodes; i++) {
+    next_of[i] = IR_NONE;
+    if (!candidate(g, &g->nodes[i])) continue;
+    uint32_t a = g->nodes[i].in[0];
+    if (last_of[a] != IR_NONE) next_of[last_of[a]] = i;
+    last_of[a] = i;
+  }
   for (uint32_t i = 0; i < n_nodes; i++) {
     if (taken[i] || !candidate(g, &g->nodes[i])) continue;
     uint32_t group[64];
     int n = 0;
     group[n++] = i;
-    for (uint32_t j = i + 1; j < n_nodes && n < 64; j++)
-      if (!taken[j] && candidate(g, &g->nodes[j]) &&
-          same_group(g, &g->nodes[i], &g->nodes[j]))
+    for (uint32_t j = next_of[i]; j != IR_NONE && n < 64; j = next_of[j])
+      if (!taken[j] && same_group(g, &g->nodes[i], &g->nodes[j]))
         group[n++] = j;
     if (n < 2) continue;
     for (int k = 0; k < n; k++) taken[group[k]] = true;
-    fuse(g, group, n);
+    fuse(g, group, n, fwd);
     any = true;
   }
+  if (any) {
+    ir_forward_uses(g, fwd, nv);
+    ir_compact(g);
+  }
   free(taken);
-  if (any) ir_compact(g);
+  free(last_of);
+  free(next_of);
+  free(fwd);
   return 0;
 }

@@ -29,12 +29,6 @@
 
 #include "passes/pass.h"
 
-typedef struct {
-  uint32_t src; /* the original value */
-  bool tb;
-  uint32_t packed;
-} Packed;
-
 static bool packable(const Graph *g, uint32_t v) {
   const Node *p = &g->nodes[g->values[v].node];
   const Value *val = &g->values[v];
@@ -88,12 +82,12 @@ static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
  * the transpose produce bᵀ instead, so the matmul reads b [K, N] with the
  * broadcast-a kernel rather than dot products.  The transpose costs the
  * same either way.  Only when the transpose has no other user. */
-static bool untranspose_b(Graph *g, uint32_t i) {
+static bool untranspose_b(Graph *g, const uint32_t *uses, uint32_t i) {
   Node *m = &g->nodes[i];
   uint32_t b = m->in[1];
   Node *t = &g->nodes[g->values[b].node];
   if (!ir_get_int(g, m, "transpose_b") || t->op != OP_TRANSPOSE ||
-      ir_use_count(g, b) != 1)
+      uses[b] != 1)
     return false;
   const Attr *perm = ir_get_attr(t, "perm");
   int r = perm->n;
@@ -115,25 +109,28 @@ int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
   (void)d;
   int panel = ctx && ctx->target ? ctx->target->plan.panel : 0;
   if (panel <= 0) return 0;
-  Packed *done = NULL;
-  uint32_t n_done = 0;
   bool changed = false;
-  uint32_t n = g->n_nodes;
+  uint32_t n = g->n_nodes, nv = g->n_values;
+  /* Uses do not change below: untranspose_b rewrites a perm, packing
+   * moves a matmul's b to a new const. */
+  uint32_t *uses = ir_use_counts(g);
   for (uint32_t i = 0; i < n; i++)
-    if (!g->nodes[i].dead && g->nodes[i].op == OP_MATMUL) changed |= untranspose_b(g, i);
+    if (!g->nodes[i].dead && g->nodes[i].op == OP_MATMUL)
+      changed |= untranspose_b(g, uses, i);
+  free(uses);
+  /* done[2 * v + tb]: the packed const of value v (< nv) read that way */
+  uint32_t *done = malloc(2 * (nv ? nv : 1) * sizeof *done);
+  IR_ASSERT(done);
+  for (uint32_t v = 0; v < 2 * nv; v++) done[v] = IR_NONE;
   for (uint32_t i = 0; i < n; i++) {
     Node *m = &g->nodes[i];
     if (m->dead || m->op != OP_MATMUL || !packable(g, m->in[1])) continue;
     bool tb = ir_get_int(g, m, "transpose_b");
-    uint32_t b = m->in[1], packed = IR_NONE;
-    for (uint32_t k = 0; k < n_done; k++)
-      if (done[k].src == b && done[k].tb == tb) packed = done[k].packed;
-    if (packed == IR_NONE) {
-      packed = pack(g, b, tb, panel, g->nodes[g->values[b].node].pos);
-      done = realloc(done, (n_done + 1) * sizeof *done);
-      IR_ASSERT(done);
-      done[n_done++] = (Packed){b, tb, packed};
-    }
+    uint32_t b = m->in[1];
+    uint32_t packed = done[2 * b + tb];
+    if (packed == IR_NONE)
+      packed = done[2 * b + tb] =
+          pack(g, b, tb, panel, g->nodes[g->values[b].node].pos);
     m = &g->nodes[i]; /* pack() may have grown the node array */
     m->in[1] = packed;
     if (tb) m->attr[ir_attr_index(OP_MATMUL, "transpose_b")].set = false;

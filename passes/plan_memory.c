@@ -46,7 +46,7 @@ static int64_t arena_take(Arena64 *a, int64_t size) {
     off = a->free[a->n - 1].off;
     a->n--;
   }
-  a->top = off + size;
+  a->top = ir_size_add(off, size); /* checked against IR_MAX_BYTES */
   return off;
 }
 
@@ -74,10 +74,10 @@ static void arena_give(Arena64 *a, int64_t off, int64_t size) {
   }
 }
 
+/* n <= IR_MAX_BYTES: every value was checked when its node was made. */
 static int64_t align64(int64_t n) { return (n + 63) & ~(int64_t)63; }
 
 int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
-  (void)d;
   uint32_t nv = g->n_values;
   int64_t *off = malloc((nv ? nv : 1) * sizeof *off);
   uint32_t *root = malloc((nv ? nv : 1) * sizeof *root);
@@ -100,6 +100,7 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
       last[root[g->nodes[i].in[k]]] = i;
 
   Arena64 arena = {0};
+  const Node *too_large = NULL; /* where the arena first outgrew the limit */
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     for (uint32_t k = 0; k < n->nout; k++) {
@@ -107,6 +108,7 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
       if (!in_arena[v]) continue;
       off[v] = arena_take(&arena, align64(ir_bound_bytes(g, &g->values[v])));
       if (last[v] < 0) last[v] = i; /* never read: free at once */
+      if (arena.top > IR_MAX_BYTES && !too_large) too_large = n;
     }
     for (uint32_t k = 0; k < n->nin + n->nout; k++) {
       uint32_t v = root[k < n->nin ? n->in[k] : n->out[k - n->nin]];
@@ -118,6 +120,11 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
   }
   for (uint32_t v = 0; v < nv; v++)
     if (root[v] != v) off[v] = off[root[v]];
+  if (too_large) {
+    free(off);
+    off = NULL;
+    ir_check_bytes(d, too_large->loc, "the activation arena", arena.top);
+  }
   free(g->mem_offset);
   g->mem_offset = off;
   g->mem_bytes = arena.top;
@@ -129,5 +136,5 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
   free(root);
   free(last);
   free(in_arena);
-  return 0;
+  return too_large ? -1 : 0;
 }

@@ -6,6 +6,8 @@ set -euo pipefail
 need=(cmake make gcc pkg-config libyaml-dev llvm-19-tools graphviz)
 # the emitted C is tested under clang-19 (with its OpenMP) and tcc too
 need+=(clang-19 libomp-19-dev tcc)
+# the fuzzers (fuzz/, make fuzz): clang-19's libFuzzer and sanitizer runtimes
+need+=(libclang-rt-19-dev)
 # the LLVM backend (cmake -DLOOM_WITH_LLVM=OFF builds without it)
 need+=(llvm-19-dev libzstd-dev)
 

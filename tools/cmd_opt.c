@@ -132,7 +132,7 @@ static void tensors_free(Tensors *ts) {
 }
 
 /* Deterministic random inputs for g, in input-node order. */
-static Tensors make_inputs(const Graph *g, uint64_t seed) {
+static int make_inputs(const Graph *g, uint64_t seed, Tensors *out, Diag *d) {
   Tensors in = {0};
   in.n = (int)ir_inputs(g, NULL, 0);
   in.t = calloc((size_t)(in.n ? in.n : 1), sizeof *in.t);
@@ -147,14 +147,22 @@ static Tensors make_inputs(const Graph *g, uint64_t seed) {
     t->rank = v->shape.rank;
     int64_t numel = 1;
     for (int k = 0; k < t->rank; k++) {
-      Dim d = v->shape.d[k];
-      t->dims[k] = d.sym < 0 ? d.c : d.c * sym_value(&g->syms[d.sym]);
-      numel *= t->dims[k];
+      Dim dk = v->shape.d[k];
+      t->dims[k] = dk.sym < 0 ? dk.c : ir_size_mul(dk.c, sym_value(&g->syms[dk.sym]));
+      numel = ir_size_mul(numel, t->dims[k]);
     }
     size_t esize = ir_dtype_size(v->dtype);
+    /* numel <= IR_MAX_BYTES (the input's checked size at its bounds) */
     t->data = calloc(numel ? (size_t)numel : 1, esize);
     float *u = malloc((numel ? (size_t)numel : 1) * sizeof *u);
-    IR_ASSERT(t->data && u);
+    if (!t->data || !u) {
+      free(u);
+      free(ids);
+      *out = in;
+      return ir_errorf(d, g->nodes[v->node].loc, "out of memory for the "
+                       "random values of input '%s' (%" PRId64 " elements)",
+                       v->name ? v->name : "?", numel);
+    }
     char name[32];
     if (!v->name) snprintf(name, sizeof name, "input%d", i);
     fe_random_fill(u, numel, v->name ? v->name : name, seed ^ 0x5eed, 1.0f);
@@ -171,7 +179,8 @@ static Tensors make_inputs(const Graph *g, uint64_t seed) {
     free(u);
   }
   free(ids);
-  return in;
+  *out = in;
+  return 0;
 }
 
 static int run_interp(const Graph *g, const Tensors *in, Tensors *out,
@@ -363,8 +372,7 @@ int cmd_opt(int argc, char **argv) {
   Tensors in = {0}, before = {0}, after = {0};
   Diag d = {0};
   if (equiv) {
-    in = make_inputs(g, seed);
-    if (run_interp(g, &in, &before, &d)) {
+    if (make_inputs(g, seed, &in, &d) || run_interp(g, &in, &before, &d)) {
       status = cli_error(EXIT_MODEL, d.msg);
       goto done;
     }

@@ -4,6 +4,12 @@
  * need no quoting) in the directory of the sources, so its messages name
  * NAME.c rather than a temporary path.  Its output goes to a log file in
  * that directory; on failure the first lines of it become the error.
+ *
+ * The compiler dies with loom: a loom killed while compiling (Ctrl-C, a
+ * timeout, kill -9) must not leave cc, cc1, as and ld running.  The child
+ * is a small supervisor in a process group of its own, which the kernel
+ * signals when loom dies (PR_SET_PDEATHSIG); it then kills the group —
+ * the compiler driver and everything it started.
  */
 #include "codegen/c/c_cc.h"
 
@@ -14,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,9 +43,38 @@ static int split_cc(char **copy, char **argv, int cap) {
   return n;
 }
 
+/* In the supervisor: loom is gone, so is everything in the group. */
+static void kill_group(int sig) {
+  (void)sig;
+  kill(0, SIGKILL);
+}
+
+/* The supervisor (see the top): runs argv in its own process group and
+ * exits with its status; kills the group when loom dies. */
+static void supervise(pid_t loom, char *const *argv) {
+  setpgid(0, 0);
+  signal(SIGTERM, kill_group);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != loom) kill_group(0); /* loom died before the prctl */
+  pid_t pid = fork();
+  if (pid < 0) _exit(127);
+  if (pid == 0) {
+    signal(SIGTERM, SIG_DFL);
+    execvp(argv[0], argv);
+    fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) _exit(127);
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+}
+
 /* Run argv in dir with stdout and stderr to dir/cc.log; the exit status,
  * or -1 when the process could not be started. */
 static int run_in(const char *dir, char *const *argv) {
+  pid_t loom = getpid();
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -48,9 +85,7 @@ static int run_in(const char *dir, char *const *argv) {
       dup2(fd, 2);
       close(fd);
     }
-    execvp(argv[0], argv);
-    fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
-    _exit(127);
+    supervise(loom, argv);
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
@@ -67,7 +102,8 @@ bool cg_cc_has_openmp(void) {
   known = 0;
   const char *tmp = getenv("TMPDIR");
   char prefix[PATH_MAX];
-  snprintf(prefix, sizeof prefix, "%s/loom-omp", tmp && *tmp ? tmp : "/tmp");
+  snprintf(prefix, sizeof prefix, "%s/loom-omp-%ld", tmp && *tmp ? tmp : "/tmp",
+           (long)getpid()); /* named for cg_cache_clean */
   char *dir = cg_mkdtemp(prefix);
   if (!dir) return false;
   char path[PATH_MAX];

@@ -406,7 +406,9 @@ __attribute__((format(printf, 2, 3))) static void sp(Str *s, const char *fmt,
   va_list ap;
   for (;;) {
     va_start(ap, fmt);
-    int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
+    /* an empty Str has no buffer: NULL + 0 is undefined (clang's UBSan) */
+    char *at = s->buf ? s->buf + s->len : NULL;
+    int n = vsnprintf(at, s->cap - s->len, fmt, ap);
     va_end(ap);
     IR_ASSERT(n >= 0);
     if (s->len + (size_t)n < s->cap) {
@@ -452,11 +454,18 @@ static void print_expr(Str *s, const Kernel *k, uint32_t e) {
   switch (x->kind) {
   case KE_CONST:
     if (x->type.scalar == KT_F32 || x->type.scalar == KT_F64) {
+      /* the fewest digits that read back exactly: a binary search, since
+       * more digits never read back worse (17 always do) — printing is
+       * how kernels are compared, so this is on lowering's hot path */
       char b[40];
-      for (int prec = 1; prec <= 17; prec++) {
-        snprintf(b, sizeof b, "%.*g", prec, x->f);
-        if (strtod(b, NULL) == x->f) break;
+      int lo = 1, hi = 17;
+      while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(b, sizeof b, "%.*g", mid, x->f);
+        if (strtod(b, NULL) == x->f) hi = mid;
+        else lo = mid + 1;
       }
+      snprintf(b, sizeof b, "%.*g", lo, x->f);
       sp(s, "%s%s", b, x->type.scalar == KT_F32 ? "f" : "");
     } else if (x->type.scalar == KT_BOOL) {
       sp(s, "%s", x->i ? "true" : "false");
