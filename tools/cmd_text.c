@@ -131,6 +131,7 @@ static const char tokenize_help[] =
     "  --text TEXT       a text\n"
     "  --file FILE       a text from a file ('-': standard input)\n"
     "  --max-tokens N    truncate to at most N ids in all\n"
+    "  --lines           each line of a --file is a text of its own\n"
     "  --time            print tokenize_ms=... and bytes=... on stderr\n"
     "  -h, --help        show this help\n";
 
@@ -173,10 +174,11 @@ int cmd_tokenize(int argc, char **argv) {
                                        {"file", required_argument, 0, 'f'},
                                        {"max-tokens", required_argument, 0, 'm'},
                                        {"time", no_argument, 0, 'T'},
+                                       {"lines", no_argument, 0, 'L'},
                                        {0, 0, 0, 0}};
   char **texts = calloc((size_t)argc + 1, sizeof *texts);
   char *isfile = calloc((size_t)argc + 1, 1);
-  int n = 0, c, timing = 0, status = 0;
+  int n = 0, c, timing = 0, status = 0, per_line = 0;
   long max_tokens = 0;
   opterr = 0;
   optind = 1;
@@ -186,6 +188,7 @@ int cmd_tokenize(int argc, char **argv) {
     case 'x': texts[n++] = optarg; break;
     case 'f': isfile[n] = 1, texts[n++] = optarg; break;
     case 'T': timing = 1; break;
+    case 'L': per_line = 1; break;
     case 'm': {
       char *end;
       max_tokens = strtol(optarg, &end, 10);
@@ -226,19 +229,26 @@ int cmd_tokenize(int argc, char **argv) {
     if (strlen(text) != len) {
       status = cli_die(EXIT_MODEL, "'%s' holds a NUL byte", texts[i]);
     } else {
-      int32_t *ids;
-      size_t k;
-      double t0 = now_ms();
-      if (loom_tokenize(t, text, (size_t)max_tokens, &ids, &k, NULL, err, sizeof err)) {
-        fprintf(stderr, "loom: %s\n", err);
-        status = EXIT_MODEL;
-      } else {
+      /* one text, or (--lines) each line of a file */
+      char *p = text, *end = text + len;
+      do {
+        char *nl = per_line && isfile[i] ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        if (nl) *nl = 0;
+        int32_t *ids;
+        size_t k;
+        double t0 = now_ms();
+        if (loom_tokenize(t, p, (size_t)max_tokens, &ids, &k, NULL, err, sizeof err)) {
+          fprintf(stderr, "loom: %s\n", err);
+          status = EXIT_MODEL;
+          break;
+        }
         ms += now_ms() - t0;
-        bytes += len;
+        bytes += strlen(p);
         for (size_t j = 0; j < k; j++) fprintf(o, j ? " %d" : "%d", ids[j]);
         fputc('\n', o);
         free(ids);
-      }
+        p = nl ? nl + 1 : end;
+      } while (p < end);
     }
     if (isfile[i]) free(text);
   }

@@ -3,7 +3,8 @@
  *
  * BertNormalizer, per character and in this order:
  *   clean_text    drop U+0000, U+FFFD and "control" characters (categories
- *                 Cc, Cf, Cn, Co, Cs, except \t \n \r); every White_Space
+ *                 Cc, Cf, Co, Cs, except \t \n \r: tokenizers' is_other(),
+ *                 which keeps unassigned code points); every White_Space
  *                 character becomes ' '
  *   chinese       a CJK ideograph (tokenizers' ranges, below) gets a space
  *                 on each side
@@ -41,8 +42,7 @@ static int is_chinese(uint32_t c) {
 static int is_control(uint32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return 0;
   unsigned k = rt_ucd(c)->cat;
-  return k == RT_UC_CC || k == RT_UC_CF || k == RT_UC_CN || k == RT_UC_CO ||
-         k == RT_UC_CS;
+  return k == RT_UC_CC || k == RT_UC_CF || k == RT_UC_CO || k == RT_UC_CS;
 }
 
 static int is_bert_punct(uint32_t c) {
