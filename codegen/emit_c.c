@@ -651,6 +651,13 @@ char *cg_c_source(const Program *p, const char *name) {
 
 /* ---- main.c, Makefile ---------------------------------------------------------- */
 
+char *cg_c_template(const char *path, const char *name) {
+  Mem m;
+  FILE *f = mem_open(&m);
+  put_template(f, embedded(path), name);
+  return mem_close(&m);
+}
+
 char *cg_c_main(const char *name) {
   Mem m;
   FILE *f = mem_open(&m);

@@ -37,6 +37,16 @@ for b in $backends; do
     bad "per-token outputs missing ($b)"
 done
 
+# a standalone binary built from the directory carries the tokenizer
+if "$LOOM" build "$M" -o "$tmp/minilm" >/dev/null 2>"$tmp/err" &&
+   "$tmp/minilm" "${args[@]}" --out-dir "$tmp/bin" >"$tmp/out" 2>>"$tmp/err" &&
+   "$EMBCMP" "$tmp/bin/embedding.npy" $WANT >"$tmp/cmp"; then ok; else
+  bad "standalone binary"; cat "$tmp/err" "$tmp/cmp"; fi
+grep -q "text 11 truncated to 256 tokens" "$tmp/err" && ok || bad "standalone: no truncation note"
+[ -z "$(ls -A "$tmp/bin" | grep '^\.text')" ] && ok || bad "standalone left its scratch folder"
+expect 0 "--text TEXT" "$tmp/minilm" --help
+expect 1 "not valid UTF-8" "$tmp/minilm" --text $'\xff' --out-dir "$tmp/bin2"
+
 # loom import: the YAML runs to the same embeddings
 "$LOOM" import "$M" -o "$tmp/minilm.yaml" >/dev/null
 if "$LOOM" run "$tmp/minilm.yaml" "${args[@]}" --backend ref --out-dir "$tmp/yaml" >/dev/null 2>&1 &&
