@@ -347,9 +347,19 @@ int fe_hf_import(const char *mpath, const char *yaml_path, char **yaml,
                   "(bert, gpt2, vit are)", type ? type : "?");
     goto done;
   }
-  const char *base = strrchr(dir, '/');
-  base = base ? base + 1 : dir;
-  if (!strcmp(base, ".") || !*base) base = "model";
+  /* the model's name: the directory's, or its parent's when the directory
+   * is just "model" (as in a packaged model: .../minilm/model) */
+  char *abs = realpath(dir, NULL), name[256] = "model";
+  if (abs) {
+    char *slash = strrchr(abs, '/');
+    if (slash && !strcmp(slash + 1, "model") && slash > abs) {
+      *slash = 0;
+      slash = strrchr(abs, '/');
+    }
+    if (slash && slash[1]) snprintf(name, sizeof name, "%s", slash + 1);
+    free(abs);
+  }
+  const char *base = name;
   out(&o, "# imported by loom from %s\n", dir);
   out(&o, "name: ");
   out_quoted(&o, base);

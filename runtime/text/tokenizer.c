@@ -155,10 +155,11 @@ int rt_tok_open(const void *blob, size_t n, RtTokenizer **out, char *err,
   t->unk = (int32_t)rd_u32(&r);
   /* the template's ids are checked once the vocabulary is known */
   const unsigned char *tmpl = r.p;
-  uint32_t skip = rd_u32(&r);
-  r.p += 4 * (size_t)skip;
-  if (!r.bad && r.p <= r.end) skip = rd_u32(&r), r.p += 4 * (size_t)skip;
-  if (r.p > r.end) r.bad = 1;
+  for (int part = 0; part < 2 && !r.bad; part++) { /* prefix, suffix */
+    uint32_t skip = rd_u32(&r);
+    if ((size_t)(r.end - r.p) / 4 < skip) r.bad = 1;
+    else r.p += 4 * (size_t)skip;
+  }
   t->n_vocab = rd_u32(&r);
   if (r.bad || t->n_vocab == 0 || t->n_vocab > (1u << 24) ||
       (t->kind != RT_TOK_WORDPIECE && t->kind != RT_TOK_BPE)) {
@@ -257,7 +258,8 @@ int rt_tok_open(const void *blob, size_t n, RtTokenizer **out, char *err,
   uint32_t clen;
   t->cont = (char *)rd_str(&r, &clen);
   t->cont_len = clen;
-  if (r.bad || r.p != r.end || (t->unk >= 0 && (uint32_t)t->unk >= t->n_vocab)) {
+  if (r.bad || r.p != r.end || clen > 16 ||
+      (t->unk >= 0 && (uint32_t)t->unk >= t->n_vocab)) {
     rt_tok_free(t);
     return ERR("error: tokenizer blob: truncated or malformed");
   }

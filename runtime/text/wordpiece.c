@@ -166,7 +166,7 @@ int rt_wordpiece_encode(const RtTokenizer *t, const char *s, size_t n,
   }
   char *buf = malloc(4 * longest + 32);
   size_t *bound = malloc((longest + 2) * sizeof *bound);
-  if (!buf || !bound || t->cont_len > 16) rc = -1;
+  if (!buf || !bound) rc = -1;
   int bert = (t->flags & RT_TOK_BERT_PRE) != 0;
   size_t start = 0;
   for (size_t i = 0; i <= c.n && !rc; i++) {

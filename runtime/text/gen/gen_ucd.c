@@ -180,5 +180,11 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr, "gen_ucd: %d records, %d decomposition code points, %d "
                   "blocks\n", n_recs, n_decomp, n_blocks);
+  free(rhash);
+  free(rec_of);
+  free(stage1);
+  free(blocks);
+  free(recs);
+  free(decomp);
   return 0;
 }
