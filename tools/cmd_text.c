@@ -364,13 +364,29 @@ static int run_texts(const char *cmd, const char *path, const TextRun *r,
               loom_tokenizer_max_tokens(t));
     }
   }
+  /* names live in the model: copies outlive it */
+  for (int i = 0; i < k; i++) {
+    (*infos)[i].name = strdup((*infos)[i].name);
+    for (int d = 0; d < (*infos)[i].rank; d++)
+      if ((*infos)[i].dim_names[d]) (*infos)[i].dim_names[d] = "S";
+  }
+  for (int i = 0; i < k * r->n; i++)
+    if ((*outs)[i].name) (*outs)[i].name = strdup((*outs)[i].name);
   loom_tokenizer_free(t);
   loom_free(m);
   return status;
 }
 
+static void free_infos(loom_info *infos, int n) {
+  for (int i = 0; infos && i < n; i++) free((char *)infos[i].name);
+  free(infos);
+}
+
 static void free_outs(loom_tensor *outs, int n) {
-  for (int i = 0; outs && i < n; i++) free(outs[i].data);
+  for (int i = 0; outs && i < n; i++) {
+    free(outs[i].data);
+    free((char *)outs[i].name);
+  }
   free(outs);
 }
 
@@ -536,7 +552,7 @@ int cmd_run_text(int argc, char **argv) {
   free(lines);
   free(tmp);
   free(fin);
-  free(infos);
+  free_infos(infos, k);
   free_outs(outs, k * r.n);
   free(r.texts);
   return status;
@@ -594,7 +610,7 @@ int cmd_embed(int argc, char **argv) {
       printf("\n");
     }
   }
-  free(infos);
+  free_infos(infos, k);
   free_outs(outs, k * r.n);
   free(r.texts);
   return status;
