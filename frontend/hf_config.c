@@ -49,20 +49,23 @@ typedef struct {
   const char *family;
   const char *const *read;    /* config key -> family key, pairs */
   const char *const *ignored; /* beyond HF_COMMON_IGNORED */
-  /* keys read only to check a value: key, the value(s) accepted ("true",
-   * "false", "absolute", ...) separated by '|' */
+  /* keys read only to check a value: key, the one value accepted ("true",
+   * "false", "absolute", ...), pairs */
   const char *const *checked;
 } HfFamily;
 
+/* BERT's and ViT's configs (both BertLayer-shaped encoders) share these. */
+#define HF_ENCODER_READ                                                       \
+  "hidden_size", "d_model", "num_attention_heads", "heads",                  \
+      "intermediate_size", "d_ff", "num_hidden_layers", "layers",             \
+      "layer_norm_eps", "eps", "hidden_act", "activation"
+#define HF_ENCODER_IGNORED "attention_probs_dropout_prob", "hidden_dropout_prob"
+
 static const char *const bert_read[] = {
-    "hidden_size", "d_model", "num_attention_heads", "heads",
-    "intermediate_size", "d_ff", "num_hidden_layers", "layers",
-    "vocab_size", "vocab", "max_position_embeddings", "max_len",
-    "type_vocab_size", "type_vocab", "layer_norm_eps", "eps",
-    "hidden_act", "activation", NULL};
-static const char *const bert_ignored[] = {
-    "attention_probs_dropout_prob", "hidden_dropout_prob",
-    "classifier_dropout", NULL};
+    HF_ENCODER_READ, "vocab_size", "vocab", "max_position_embeddings",
+    "max_len", "type_vocab_size", "type_vocab", NULL};
+static const char *const bert_ignored[] = {HF_ENCODER_IGNORED,
+                                           "classifier_dropout", NULL};
 static const char *const bert_checked[] = {
     "position_embedding_type", "absolute", "is_decoder", "false",
     "add_cross_attention", "false", "chunk_size_feed_forward", "0", NULL};
@@ -80,14 +83,11 @@ static const char *const gpt2_checked[] = {
     "add_cross_attention", "false", NULL};
 
 static const char *const vit_read[] = {
-    "hidden_size", "d_model", "num_attention_heads", "heads",
-    "intermediate_size", "d_ff", "num_hidden_layers", "layers",
-    "image_size", "image_size", "patch_size", "patch_size",
-    "num_channels", "channels", "layer_norm_eps", "eps",
-    "hidden_act", "activation", NULL};
+    HF_ENCODER_READ, "image_size", "image_size", "patch_size", "patch_size",
+    "num_channels", "channels", NULL};
 static const char *const vit_ignored[] = {
-    "attention_probs_dropout_prob", "hidden_dropout_prob", "encoder_stride",
-    "pooler_act", "pooler_output_size", NULL};
+    HF_ENCODER_IGNORED, "encoder_stride", "pooler_act", "pooler_output_size",
+    NULL};
 static const char *const vit_checked[] = {"qkv_bias", "true", NULL};
 
 static const HfFamily hf_families[] = {
