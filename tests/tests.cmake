@@ -58,3 +58,7 @@ add_executable(npycmp ${LOOM_TESTS}/tools/npycmp.c)
 target_link_libraries(npycmp PRIVATE loom_rt)
 set_target_properties(npycmp PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                       ${CMAKE_BINARY_DIR}/tests)
+add_executable(embcmp ${LOOM_TESTS}/tools/embcmp.c)
+target_link_libraries(embcmp PRIVATE loom_rt)
+set_target_properties(embcmp PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                      ${CMAKE_BINARY_DIR}/tests)

@@ -217,10 +217,14 @@ void cli_add_input(CliCompile *cc, const char *path) {
 int cli_check_model(CliCompile *cc) {
   if (!cc->model) return 0;
   struct stat st;
+  if (stat(cc->model, &st) == 0 && S_ISDIR(st.st_mode)) {
+    /* a Hugging Face model directory (frontend/hf_config.c reads it) */
+    cli_add_input(cc, cc->model);
+    cli_add_input(cc, cc->weights);
+    return 0;
+  }
   FILE *f = fopen(cc->model, "rb");
-  int err = !f ? errno : fstat(fileno(f), &st) ? errno
-                       : S_ISDIR(st.st_mode)   ? EISDIR
-                                               : 0;
+  int err = !f ? errno : fstat(fileno(f), &st) ? errno : 0;
   if (f) fclose(f);
   if (err) {
     fprintf(stderr, "%s: error: cannot open: %s\n", cc->model, strerror(err));

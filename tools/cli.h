@@ -198,6 +198,11 @@ int cmd_emit_obj(int argc, char **argv); /* tools/cmd_emit_obj.c */
 int cmd_opt(int argc, char **argv);      /* tools/cmd_opt.c */
 int cmd_graph(int argc, char **argv);    /* tools/cmd_graph.c */
 int cmd_bench(int argc, char **argv);    /* tools/cmd_bench.c */
+/* build of a model with a tokenizer (tools/build_text.c): writes the text
+ * sources into dir and the list to compile into srcs (room for 16). */
+int cli_text_sources(const FeModel *fe, const char *dir, const char *name,
+                     const char *model_file, bool via_llvm, const char **srcs,
+                     Diag *d);
 /* dump --llvm (assembly false) or --asm: the text into *text (malloc'd);
  * an exit status, the error printed (without LLVM: a usage error). */
 int cli_llvm_text(const Program *p, bool assembly, char **text);

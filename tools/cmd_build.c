@@ -278,8 +278,14 @@ int cmd_build(int argc, char **argv) {
     const char *srcs_llvm[] = {"main.c", file, "loom_obj.c", "npy.c", NULL};
     const char *const *srcs = via_llvm ? srcs_llvm : srcs_c;
     const char *extra[] = {"-DLOOM_EMBEDDED_WEIGHTS", NULL};
-    if (cg_cc_compile(tmp, srcs, "a.out", &p->target, false,
-                      embed_weights ? extra : NULL, &d))
+    const char *text_srcs[16];
+    if (fe->tokenizer) { /* a model directory: its tokenizer goes in too */
+      if (cli_text_sources(fe, tmp, name, file, via_llvm, text_srcs, &d))
+        status = cli_error(EXIT_MODEL, d.msg);
+      srcs = text_srcs;
+    }
+    if (status == 0 && cg_cc_compile(tmp, srcs, "a.out", &p->target, false,
+                                     embed_weights ? extra : NULL, &d))
       status = cli_error(EXIT_MODEL, d.msg);
   }
   if (status == 0) {

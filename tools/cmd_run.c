@@ -52,6 +52,8 @@ static const char run_help[] =
     "  --passes=a,b,c|none    the graph passes to run (default: the default\n"
     "                         pipeline; loom opt --list-passes)\n"
     "  --disable=a,b          passes taken out of that list\n"
+    "  --text TEXT            text instead of --input, for a model with a\n"
+    "                         tokenizer (loom run MODEL --text x --help)\n"
     "  --print                also print each output's first values and\n"
     "                         range, and the run time\n"
     "  --timings              print on stderr, as key=value lines, where the\n"

@@ -22,6 +22,7 @@
 
 #include "loom.h"
 #include "tools/cli.h"
+#include "tools/cmd_text.h"
 
 static const char main_help[] =
     "usage: loom COMMAND [ARGS...]\n"
@@ -38,6 +39,9 @@ static const char main_help[] =
     "  opt      run graph passes on a model and print its Graph IR\n"
     "  graph    draw a model's Graph IR as Graphviz DOT or Mermaid\n"
     "  bench    time a model's runs: median time, GFLOP/s, weight GB/s\n"
+    "  import   write a Hugging Face model directory as family-form YAML\n"
+    "  tokenize, detokenize  text to token ids and back (a model's tokenizer)\n"
+    "  embed    sentence embeddings of texts and their cosine similarities\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help (loom COMMAND --help for a command's)\n"
@@ -59,6 +63,10 @@ static const struct {
     {"opt", cmd_opt},
     {"graph", cmd_graph},
     {"bench", cmd_bench},
+    {"import", cmd_import},
+    {"tokenize", cmd_tokenize},
+    {"detokenize", cmd_detokenize},
+    {"embed", cmd_embed},
 };
 
 int main(int argc, char **argv) {
@@ -73,6 +81,8 @@ int main(int argc, char **argv) {
     printf("loom %s\n", loom_version());
     return cli_flush_stdout(0);
   }
+  if (!strcmp(cmd, "run") && cli_has_text(argc - 1, argv + 1))
+    return cli_flush_stdout(cmd_run_text(argc - 1, argv + 1));
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name))
       return cli_flush_stdout(commands[i].fn(argc - 1, argv + 1));

@@ -564,6 +564,13 @@ char *cg_c_source(const Program *p, const char *name) {
 
 /* ---- main.c, Makefile ---------------------------------------------------------- */
 
+char *cg_c_template(const char *path, const char *name) {
+  Mem m;
+  FILE *f = mem_open(&m);
+  cg_put_template(f, cg_embedded_text(path), name);
+  return mem_close(&m);
+}
+
 char *cg_c_main(const char *name) {
   Mem m;
   FILE *f = mem_open(&m);

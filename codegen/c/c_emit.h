@@ -78,6 +78,8 @@ void cg_c_name(const char *model, char *out, size_t cap);
 char *cg_c_source(const Program *p, const char *name);
 char *cg_c_header(const Program *p, const char *name);
 char *cg_c_main(const char *name);
+/* Any embedded file (cg_embedded's path) with NAME_ made name_ (malloc'd). */
+char *cg_c_template(const char *path, const char *name);
 char *cg_c_makefile(const Program *p, const char *name);
 
 /* The weights file: a 64-byte header (magic, layout hash, sizes), then
