@@ -78,7 +78,9 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
     snprintf(name, sizeof name, "in%u", i);
     cg_buf(&L, n->in[i], false, name);
   }
-  int rc = n->op == OP_MATMUL ? cg_lower_matmul(&L, n) : cg_lower_op(&L, n);
+  int rc = n->op == OP_MATMUL      ? cg_lower_matmul(&L, n)
+           : n->op == OP_ATTENTION ? cg_lower_attention(&L, n)
+                                   : cg_lower_op(&L, n);
   if (rc) {
     k_free(L.k);
     return ir_errorf(d, n->loc, "%s: cannot generate code for this node",

@@ -67,5 +67,6 @@ uint32_t cg_activation(Kernel *k, Op act, uint32_t x);
 /* Per-op entry points. */
 int cg_lower_matmul(Lower *L, const Node *n);
 int cg_lower_op(Lower *L, const Node *n); /* every other op */
+int cg_lower_attention(Lower *L, const Node *n); /* lower_attention.c */
 
 #endif
