@@ -152,6 +152,9 @@ typedef struct Graph {
    * arena's size.  ir_compact drops it. */
   int64_t *mem_offset;
   int64_t mem_bytes;
+  /* Within that arena, the region kernels use as scratch (ir/scratch.h),
+   * shared by every node that needs one: offset and bytes. */
+  int64_t mem_scratch, mem_scratch_bytes;
 } Graph;
 
 /* ---- arena -------------------------------------------------------------- */

@@ -519,7 +519,9 @@ static char *kernels_text(const Program *p) {
         fprintf(f, "%s", g->syms[b.id].name);
         continue;
       }
-      if (g->values[b.id].name)
+      if (b.id == g->n_values) /* the kernels' scratch (program.h) */
+        fprintf(f, "%%scratch");
+      else if (g->values[b.id].name)
         fprintf(f, "%%%s", g->values[b.id].name);
       else
         fprintf(f, "%%%u", b.id);

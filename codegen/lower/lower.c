@@ -20,6 +20,13 @@ uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name) {
   return p;
 }
 
+uint32_t cg_scratch(Lower *L) {
+  IR_ASSERT(L->n_binds < K_MAX_PARAMS);
+  uint32_t p = k_param_buf(L->k, "scratch", KT_F32, true);
+  L->binds[L->n_binds++] = (KBind){KB_SCRATCH, 0};
+  return p;
+}
+
 uint32_t cg_dim(Lower *L, Dim d) {
   if (d.sym < 0) return k_i64(L->k, d.c);
   IR_ASSERT(d.sym < 64);
