@@ -1,0 +1,163 @@
+"""bench/attention.py — attention alone: loom's fused kernel, loom's unfused
+chain (--disable=fuse-attention) and PyTorch's scaled_dot_product_attention,
+in one run, as GFLOP/s and as fractions of the fp32 peak measured in the
+same run (bench/limits.c, before and after).
+
+Shapes: 12 heads, d_head 64, S = 512 and 2048, causal and not, in two
+forms — the bare chain on [H, S, D] inputs, and from [S, H·D] projections
+to [S, H·D] (the head split and merge included: transposes for the
+unfused chain and PyTorch, none for the fused op, which reads and writes
+[S, H, D] in place).  FLOPs: 4·H·Sq·Sk·D, half when causal.
+
+Rounds are interleaved (fused, unfused, torch, fused, ...) and each
+figure is the median of the rounds' medians: the machine is shared and
+noisy.  One thread by default (OMP_NUM_THREADS and torch's).
+
+    python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install torch numpy
+    /work/venv-bench/bin/python bench/attention.py [--loom build/loom] [--rounds 5]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+H, D = 12, 64
+
+
+def limits(threads, tmp):
+    exe = os.path.join(tmp, "limits")
+    if not os.path.exists(exe):
+        subprocess.run(["cc", "-O3", "-march=native", "-fopenmp",
+                        os.path.join(HERE, "limits.c"), "-o", exe], check=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([exe], env=env, capture_output=True, text=True, check=True).stdout
+    kv = dict(line.split("=", 1) for line in out.split())
+    return float(kv["peak_gflops_mt"])
+
+
+def chain_ir(S, causal, proj):
+    """The unfused chain as the frontends emit it, in IR text."""
+    lines = [f'graph "attention-{"proj" if proj else "bare"}-{S}{"-causal" if causal else ""}" {{']
+    if proj:
+        for n in "qkv":
+            lines += [f"  %{n}x = input : f32[{S}, {H * D}]",
+                      f"  %{n}r = reshape %{n}x {{shape = [{S}, {H}, {D}]}} : f32[{S}, {H}, {D}]",
+                      f"  %{n} = transpose %{n}r {{perm = [1, 0, 2]}} : f32[{H}, {S}, {D}]"]
+    else:
+        lines += [f"  %{n} = input : f32[{H}, {S}, {D}]" for n in "qkv"]
+    lines += [f"  %s = matmul %q, %k {{transpose_b = true}} : f32[{H}, {S}, {S}]",
+              f"  %t = scale %s {{by = 0.125}} : f32[{H}, {S}, {S}]"]
+    last = "t"
+    if causal:
+        lines.append(f"  %m = causal_mask %t : f32[{H}, {S}, {S}]")
+        last = "m"
+    lines += [f"  %p = softmax %{last} {{axis = -1}} : f32[{H}, {S}, {S}]",
+              f"  %c = matmul %p, %v : f32[{H}, {S}, {D}]"]
+    out = "c"
+    if proj:
+        lines += [f"  %ct = transpose %c {{perm = [1, 0, 2]}} : f32[{S}, {H}, {D}]",
+                  f"  %o = reshape %ct {{shape = [{S}, {H * D}]}} : f32[{S}, {H * D}]"]
+        out = "o"
+    lines += [f"  return %{out}", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def loom_ms(args, model, inputs, extra):
+    cmd = [args.loom, "bench", model, "--repeat", str(args.repeat), "--warmup", "1",
+           "--backend", args.backend] + extra
+    for k, v in inputs.items():
+        cmd += ["--input", f"{k}={v}"]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr)
+    kv = dict(line.split("=", 1) for line in out.stdout.split())
+    return float(kv["run_ms_median"])
+
+
+def torch_ms(fn, repeat):
+    with torch.no_grad():
+        fn()
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loom", default=os.path.join(ROOT, "build", "loom"))
+    ap.add_argument("--backend", default="jit")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per round")
+    ap.add_argument("--sizes", default="512,2048")
+    ap.add_argument("--forms", default="bare,proj")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    tmp = tempfile.mkdtemp()
+    peaks = [limits(args.threads, tmp)]
+    rng = np.random.default_rng(0)
+    rows = []
+    for S in [int(s) for s in args.sizes.split(",")]:
+        for form in args.forms.split(","):
+            proj = form == "proj"
+            shape = (S, H * D) if proj else (H, S, D)
+            data = {n: rng.standard_normal(shape).astype(np.float32) for n in "qkv"}
+            inputs = {}
+            for n, a in data.items():
+                name = n + "x" if proj else n
+                inputs[name] = os.path.join(tmp, f"{name}-{S}-{form}.npy")
+                np.save(inputs[name], a)
+            tq, tk, tv = (torch.from_numpy(data[n]) for n in "qkv")
+            for causal in (False, True):
+                model = os.path.join(tmp, f"{form}-{S}-{int(causal)}.ir")
+                with open(model, "w") as f:
+                    f.write(chain_ir(S, causal, proj))
+
+                def sdpa(q=tq, k=tk, v=tv, causal=causal):
+                    if proj:
+                        q, k, v = (t.view(S, H, D).transpose(0, 1) for t in (q, k, v))
+                    o = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=0.125)
+                    return o.transpose(0, 1).reshape(S, H * D) if proj else o
+
+                samples = {"fused": [], "unfused": [], "torch": []}
+                for _ in range(args.rounds):
+                    samples["fused"].append(loom_ms(args, model, inputs, []))
+                    samples["unfused"].append(
+                        loom_ms(args, model, inputs, ["--disable=fuse-attention"]))
+                    samples["torch"].append(torch_ms(sdpa, args.repeat))
+                flop = 4 * H * S * S * D / (2 if causal else 1)
+                ms = {k: statistics.median(v) for k, v in samples.items()}
+                rows.append((form, S, causal, ms, flop))
+                print(f"# {form} S={S} causal={causal}: " +
+                      ", ".join(f"{k} {v:.2f} ms" for k, v in ms.items()), flush=True)
+    peaks.append(limits(args.threads, tmp))
+    peak = statistics.median(peaks)
+    print(f"\npeak fp32 (bench/limits.c, {args.threads} thread(s), before/after): "
+          f"{peaks[0]:.1f} / {peaks[1]:.1f} GFLOP/s; torch {torch.__version__}; "
+          f"backend {args.backend}; medians of {args.rounds} interleaved rounds\n")
+    print("| form | S | causal | fused ms | GFLOP/s | % of peak | unfused ms | GFLOP/s "
+          "| SDPA ms | GFLOP/s | fused / SDPA speed |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for form, S, causal, ms, flop in rows:
+        g = {k: flop / v / 1e6 for k, v in ms.items()}
+        print(f"| {'[H, S, D]' if form == 'bare' else '[S, H·D]'} | {S} | "
+              f"{'yes' if causal else 'no'} | {ms['fused']:.2f} | {g['fused']:.0f} | "
+              f"{100 * g['fused'] / peak:.0f}% | {ms['unfused']:.2f} | {g['unfused']:.0f} | "
+              f"{ms['torch']:.2f} | {g['torch']:.0f} | {ms['torch'] / ms['fused']:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
