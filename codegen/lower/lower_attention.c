@@ -34,7 +34,8 @@
  * visited (the key loop ends at kend); blocks wholly below the first
  * query's diagonal (up to kfree) run without any mask; only the blocks in
  * between compare key and query indices.  A keep mask makes every block a
- * masked one.  exp is kmath's km_exp, vectorized like everything else.
+ * masked one.  exp is kmath's km_exp_nonpos (s − max <= 0 always),
+ * vectorized like everything else.
  */
 #include <math.h>
 #include <string.h>
@@ -224,7 +225,7 @@ static void key_block(Lower *L, const Flash *F, uint32_t k0, uint32_t kend,
     uint32_t mi = ws_at(k, F, F->sc.m, k_addi(k, g, c * W));
     uint32_t mo = lw_let_v(k, "mo", k_load(k, F->ws, mi, W));
     mn[c] = lw_let_v(k, "mn", k_binary(k, KO_MAX, mo, k_var(k, mb[c])));
-    alpha[c] = lw_let_v(k, "alpha", km_exp(k, k_binary(k, KO_SUB, mo, mn[c])));
+    alpha[c] = lw_let_v(k, "alpha", km_exp_nonpos(k, k_binary(k, KO_SUB, mo, mn[c])));
     k_store(k, F->ws, mi, mn[c]);
     ls[c] = k_let(k, "ls", lw_splat(k, 0, W));
   }
@@ -233,7 +234,7 @@ static void key_block(Lower *L, const Flash *F, uint32_t k0, uint32_t kend,
     uint32_t si = lw_let_i64(k, "si", ws_at(k, F, F->sc.st, k_add(k, k_muli(k, j, F->sc.bq),
                                                                   k_addi(k, g, c * W))));
     uint32_t sv = lw_let_v(k, "s", k_load(k, F->ws, si, W));
-    uint32_t p = km_exp(k, k_binary(k, KO_SUB, sv, mn[c]));
+    uint32_t p = km_exp_nonpos(k, k_binary(k, KO_SUB, sv, mn[c]));
     if (masked) /* a masked score contributes exactly 0 */
       p = k_select(k, k_binary(k, KO_GT, sv, lw_splat(k, ATT_NEG_BIG / 2, W)), p,
                    lw_splat(k, 0, W));
