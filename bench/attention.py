@@ -9,9 +9,10 @@ to [S, H·D] (the head split and merge included: transposes for the
 unfused chain and PyTorch, none for the fused op, which reads and writes
 [S, H, D] in place).  FLOPs: 4·H·Sq·Sk·D, half when causal.
 
-Rounds are interleaved (fused, unfused, torch, fused, ...) and each
-figure is the median of the rounds' medians: the machine is shared and
-noisy.  One thread by default (OMP_NUM_THREADS and torch's).
+Rounds are interleaved (peak, fused, unfused, torch, peak, fused, ...)
+and each figure is the median of the rounds' medians: the machine is
+shared and noisy, so the fraction of peak is taken per round, against the
+peak measured just before, and its median reported.  One thread by default (OMP_NUM_THREADS and torch's).
 
     python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install torch numpy
     /work/venv-bench/bin/python bench/attention.py [--loom build/loom] [--rounds 5]
@@ -133,29 +134,34 @@ def main():
                     return o.transpose(0, 1).reshape(S, H * D) if proj else o
 
                 samples = {"fused": [], "unfused": [], "torch": []}
+                flop = 4 * H * S * S * D / (2 if causal else 1)
+                ratio = []  # fused GFLOP/s over the peak measured beside it
                 for _ in range(args.rounds):
+                    peak_now = limits(args.threads, tmp)
+                    peaks.append(peak_now)
                     samples["fused"].append(loom_ms(args, model, inputs, []))
+                    ratio.append(flop / samples["fused"][-1] / 1e6 / peak_now)
                     samples["unfused"].append(
                         loom_ms(args, model, inputs, ["--disable=fuse-attention"]))
                     samples["torch"].append(torch_ms(sdpa, args.repeat))
-                flop = 4 * H * S * S * D / (2 if causal else 1)
                 ms = {k: statistics.median(v) for k, v in samples.items()}
-                rows.append((form, S, causal, ms, flop))
+                rows.append((form, S, causal, ms, flop, statistics.median(ratio)))
                 print(f"# {form} S={S} causal={causal}: " +
                       ", ".join(f"{k} {v:.2f} ms" for k, v in ms.items()), flush=True)
     peaks.append(limits(args.threads, tmp))
-    peak = statistics.median(peaks)
-    print(f"\npeak fp32 (bench/limits.c, {args.threads} thread(s), before/after): "
-          f"{peaks[0]:.1f} / {peaks[1]:.1f} GFLOP/s; torch {torch.__version__}; "
-          f"backend {args.backend}; medians of {args.rounds} interleaved rounds\n")
+    print(f"\npeak fp32 (bench/limits.c, {args.threads} thread(s), measured in every "
+          f"round): median {statistics.median(peaks):.1f}, min {min(peaks):.1f}, "
+          f"max {max(peaks):.1f} GFLOP/s; torch {torch.__version__}; backend "
+          f"{args.backend}; medians of {args.rounds} interleaved rounds; % of peak: "
+          f"the median over rounds of fused GFLOP/s / that round's peak\n")
     print("| form | S | causal | fused ms | GFLOP/s | % of peak | unfused ms | GFLOP/s "
           "| SDPA ms | GFLOP/s | fused / SDPA speed |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for form, S, causal, ms, flop in rows:
+    for form, S, causal, ms, flop, ratio in rows:
         g = {k: flop / v / 1e6 for k, v in ms.items()}
         print(f"| {'[H, S, D]' if form == 'bare' else '[S, H·D]'} | {S} | "
               f"{'yes' if causal else 'no'} | {ms['fused']:.2f} | {g['fused']:.0f} | "
-              f"{100 * g['fused'] / peak:.0f}% | {ms['unfused']:.2f} | {g['unfused']:.0f} | "
+              f"{100 * ratio:.0f}% | {ms['unfused']:.2f} | {g['unfused']:.0f} | "
               f"{ms['torch']:.2f} | {g['torch']:.0f} | {ms['torch'] / ms['fused']:.2f}x |")
 
 
