@@ -1,8 +1,8 @@
 /* lower.c — the entry point of lowering: one graph node to one kernel.
  *
  * It creates the kernel, lets the op's lowering (lower_matmul.c for
- * matmul, lower_ops.c for every other op) add parameters through cg_buf
- * and cg_dim, and records what each parameter binds to.  Parameters are
+ * matmul, lower_attention.c for attention, lower_ops.c for every other op)
+ * add parameters through cg_buf, cg_dim and cg_scratch, and records what each parameter binds to.  Parameters are
  * added in the order results, operands, symbols — cg_lower_node adds the
  * buffers up front so every lowering sees the same order.
  */
