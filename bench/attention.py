@@ -10,15 +10,19 @@ unfused chain and PyTorch, none for the fused op, which reads and writes
 [S, H, D] in place).  FLOPs: 4·H·Sq·Sk·D, half when causal.
 
 Rounds are interleaved (peak, fused, unfused, torch, peak, fused, ...)
-and each figure is the median of the rounds' medians: the machine is
-shared and noisy, so the fraction of peak is taken per round, against the
-peak measured just before, and its median reported.  One thread by default (OMP_NUM_THREADS and torch's).
+and each figure is the median of the rounds' medians.  The machine is
+shared: other tenants' load moves the wall-clock peak by 3x within
+minutes, so speeds are per second of CPU time the process actually got
+(loom: the CPU time of a process doing 1 + R runs minus one doing 1,
+over R; PyTorch: process_time) against limits.c's CPU-time peak measured
+in the same round.  Wall-clock times are printed too.  One thread by default (OMP_NUM_THREADS and torch's).
 
     python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install torch numpy
     /work/venv-bench/bin/python bench/attention.py [--loom build/loom] [--rounds 5]
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +39,7 @@ H, D = 12, 64
 
 
 def limits(threads, tmp):
+    """(wall-clock peak, CPU-time peak) in GFLOP/s (bench/limits.c)."""
     exe = os.path.join(tmp, "limits")
     if not os.path.exists(exe):
         subprocess.run(["cc", "-O3", "-march=native", "-fopenmp",
@@ -42,7 +47,12 @@ def limits(threads, tmp):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run([exe], env=env, capture_output=True, text=True, check=True).stdout
     kv = dict(line.split("=", 1) for line in out.split())
-    return float(kv["peak_gflops_mt"])
+    return float(kv["peak_gflops_mt"]), float(kv["peak_gflops_1t_cpu"])
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def chain_ir(S, causal, proj):
@@ -72,28 +82,45 @@ def chain_ir(S, causal, proj):
     return "\n".join(lines) + "\n"
 
 
-def loom_ms(args, model, inputs, extra):
-    cmd = [args.loom, "bench", model, "--repeat", str(args.repeat), "--warmup", "1",
+def loom_run(args, model, inputs, extra, repeat, warmup):
+    cmd = [args.loom, "bench", model, "--repeat", str(repeat), "--warmup", str(warmup),
            "--backend", args.backend] + extra
     for k, v in inputs.items():
         cmd += ["--input", f"{k}={v}"]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    c0 = children_cpu()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode:
         sys.exit(out.stderr)
     kv = dict(line.split("=", 1) for line in out.stdout.split())
-    return float(kv["run_ms_median"])
+    return float(kv["run_ms_median"]), (children_cpu() - c0) * 1e3
+
+
+def loom_ms(args, model, inputs, extra):
+    """Wall-clock median of --repeat runs."""
+    return loom_run(args, model, inputs, extra, args.repeat, 1)[0]
+
+
+def loom_cpu_ms(args, model, inputs, extra):
+    """(wall median, CPU ms per run): the CPU time of a process doing
+    1 + repeat runs minus that of one doing 1 (compile, first run), over
+    repeat."""
+    wall, full = loom_run(args, model, inputs, extra, 1 + args.repeat, 0)
+    _, base = loom_run(args, model, inputs, extra, 1, 0)
+    return wall, (full - base) / args.repeat
 
 
 def torch_ms(fn, repeat):
+    """(wall median, CPU median) in ms."""
     with torch.no_grad():
         fn()
-        times = []
+        wall, cpu = [], []
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+            wall.append((time.perf_counter() - t0) * 1e3)
+            cpu.append((time.process_time() - c0) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main():
@@ -133,36 +160,46 @@ def main():
                     o = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=0.125)
                     return o.transpose(0, 1).reshape(S, H * D) if proj else o
 
-                samples = {"fused": [], "unfused": [], "torch": []}
+                samples = {k: [] for k in ("fused", "fused_cpu", "unfused", "torch", "torch_cpu")}
                 flop = 4 * H * S * S * D / (2 if causal else 1)
-                ratio = []  # fused GFLOP/s over the peak measured beside it
+                ratio = []  # fused GFLOP/s per CPU second over the CPU-time peak
                 for _ in range(args.rounds):
                     peak_now = limits(args.threads, tmp)
                     peaks.append(peak_now)
-                    samples["fused"].append(loom_ms(args, model, inputs, []))
-                    ratio.append(flop / samples["fused"][-1] / 1e6 / peak_now)
+                    wall, cpu = loom_cpu_ms(args, model, inputs, [])
+                    samples["fused"].append(wall)
+                    samples["fused_cpu"].append(cpu)
+                    ratio.append(flop / cpu / 1e6 / peak_now[1])
                     samples["unfused"].append(
                         loom_ms(args, model, inputs, ["--disable=fuse-attention"]))
-                    samples["torch"].append(torch_ms(sdpa, args.repeat))
+                    wall, cpu = torch_ms(sdpa, args.repeat)
+                    samples["torch"].append(wall)
+                    samples["torch_cpu"].append(cpu)
                 ms = {k: statistics.median(v) for k, v in samples.items()}
                 rows.append((form, S, causal, ms, flop, statistics.median(ratio)))
                 print(f"# {form} S={S} causal={causal}: " +
                       ", ".join(f"{k} {v:.2f} ms" for k, v in ms.items()), flush=True)
     peaks.append(limits(args.threads, tmp))
-    print(f"\npeak fp32 (bench/limits.c, {args.threads} thread(s), measured in every "
-          f"round): median {statistics.median(peaks):.1f}, min {min(peaks):.1f}, "
-          f"max {max(peaks):.1f} GFLOP/s; torch {torch.__version__}; backend "
-          f"{args.backend}; medians of {args.rounds} interleaved rounds; % of peak: "
-          f"the median over rounds of fused GFLOP/s / that round's peak\n")
-    print("| form | S | causal | fused ms | GFLOP/s | % of peak | unfused ms | GFLOP/s "
-          "| SDPA ms | GFLOP/s | fused / SDPA speed |")
+    wall = [p[0] for p in peaks]
+    cpu = [p[1] for p in peaks]
+    print(f"\npeak fp32, 1 thread (bench/limits.c, measured in every round): per second "
+          f"of CPU time median {statistics.median(cpu):.1f} (min {min(cpu):.1f}, max "
+          f"{max(cpu):.1f}); wall clock median {statistics.median(wall):.1f} (min "
+          f"{min(wall):.1f}, max {max(wall):.1f}) GFLOP/s.  torch {torch.__version__}; "
+          f"backend {args.backend}; medians of {args.rounds} interleaved rounds.  "
+          f"GFLOP/s per second of CPU time; % of peak: the median over rounds of "
+          f"fused / that round's CPU-time peak; ms: wall clock\n")
+    print("| form | S | causal | fused ms | fused GFLOP/s | % of peak | unfused ms "
+          "| SDPA ms | SDPA GFLOP/s | fused / SDPA speed (CPU) | (wall) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for form, S, causal, ms, flop, ratio in rows:
-        g = {k: flop / v / 1e6 for k, v in ms.items()}
         print(f"| {'[H, S, D]' if form == 'bare' else '[S, H·D]'} | {S} | "
-              f"{'yes' if causal else 'no'} | {ms['fused']:.2f} | {g['fused']:.0f} | "
-              f"{100 * ratio:.0f}% | {ms['unfused']:.2f} | {g['unfused']:.0f} | "
-              f"{ms['torch']:.2f} | {g['torch']:.0f} | {ms['torch'] / ms['fused']:.2f}x |")
+              f"{'yes' if causal else 'no'} | {ms['fused']:.1f} | "
+              f"{flop / ms['fused_cpu'] / 1e6:.0f} | {100 * ratio:.0f}% | "
+              f"{ms['unfused']:.1f} | {ms['torch']:.1f} | "
+              f"{flop / ms['torch_cpu'] / 1e6:.0f} | "
+              f"{ms['torch_cpu'] / ms['fused_cpu']:.2f}x | "
+              f"{ms['torch'] / ms['fused']:.2f}x |")
 
 
 if __name__ == "__main__":
