@@ -556,7 +556,7 @@ static int infer_attention(Ctx *c) {
     if (need_f32(c, (int)i) || need_rank_at_least(c, (int)i, i < 3 ? 3 : 1))
       return -1;
   const Shape *q = shape_of(c, 0), *k = shape_of(c, 1), *v = shape_of(c, 2);
-  int r = q->rank, ih = shd ? r - 2 : r - 3, is = shd ? r - 3 : r - 2;
+  int r = q->rank, is = shd ? r - 3 : r - 2; /* the S axis */
   char s1[300], s2[300];
   for (int i = 1; i < 3; i++) {
     const Shape *x = shape_of(c, i);
@@ -581,7 +581,6 @@ static int infer_attention(Ctx *c) {
       return fail(c, "keep must be [..., Sk] with q's leading dimensions, "
                      "got %s", describe(c, c->n->in[3], s1, sizeof s1));
   }
-  (void)ih;
   Shape out = *q;
   out.d[r - 1] = v->d[r - 1];
   return set_result(c, 0, DT_F32, &out);
