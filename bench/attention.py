@@ -12,10 +12,12 @@ unfused chain and PyTorch, none for the fused op, which reads and writes
 Rounds are interleaved (peak, fused, unfused, torch, peak, fused, ...)
 and each figure is the median of the rounds' medians.  The machine is
 shared: other tenants' load moves the wall-clock peak by 3x within
-minutes, so speeds are per second of CPU time the process actually got
-(loom: the CPU time of a process doing 1 + R runs minus one doing 1,
-over R; PyTorch: process_time) against limits.c's CPU-time peak measured
-in the same round.  Wall-clock times are printed too.  One thread by default (OMP_NUM_THREADS and torch's).
+minutes, so the fraction of peak is taken per round against limits.c's
+peak measured just before, and speeds per second of CPU time the process
+actually got (loom: the CPU time of a process doing 1 + R runs minus one
+doing 1, over R; PyTorch: process_time) are printed beside the wall-clock
+ones: on a loaded machine they are the steadier, on a quiet one the wall
+clock is.  One thread by default (OMP_NUM_THREADS and torch's).
 
     python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install torch numpy
     /work/venv-bench/bin/python bench/attention.py [--loom build/loom] [--rounds 5]
@@ -163,6 +165,7 @@ def main():
                 samples = {k: [] for k in ("fused", "fused_cpu", "unfused", "torch", "torch_cpu")}
                 flop = 4 * H * S * S * D / (2 if causal else 1)
                 ratio = []  # fused GFLOP/s per CPU second over the CPU-time peak
+                wratio = []  # the same in wall-clock time
                 for _ in range(args.rounds):
                     peak_now = limits(args.threads, tmp)
                     peaks.append(peak_now)
@@ -170,13 +173,15 @@ def main():
                     samples["fused"].append(wall)
                     samples["fused_cpu"].append(cpu)
                     ratio.append(flop / cpu / 1e6 / peak_now[1])
+                    wratio.append(flop / wall / 1e6 / peak_now[0])
                     samples["unfused"].append(
                         loom_ms(args, model, inputs, ["--disable=fuse-attention"]))
                     wall, cpu = torch_ms(sdpa, args.repeat)
                     samples["torch"].append(wall)
                     samples["torch_cpu"].append(cpu)
                 ms = {k: statistics.median(v) for k, v in samples.items()}
-                rows.append((form, S, causal, ms, flop, statistics.median(ratio)))
+                rows.append((form, S, causal, ms, flop, statistics.median(ratio),
+                             statistics.median(wratio)))
                 print(f"# {form} S={S} causal={causal}: " +
                       ", ".join(f"{k} {v:.2f} ms" for k, v in ms.items()), flush=True)
     peaks.append(limits(args.threads, tmp))
@@ -187,20 +192,19 @@ def main():
           f"{max(cpu):.1f}); wall clock median {statistics.median(wall):.1f} (min "
           f"{min(wall):.1f}, max {max(wall):.1f}) GFLOP/s.  torch {torch.__version__}; "
           f"backend {args.backend}; medians of {args.rounds} interleaved rounds.  "
-          f"GFLOP/s per second of CPU time; % of peak: the median over rounds of "
-          f"fused / that round's CPU-time peak; ms: wall clock\n")
-    print("| form | S | causal | fused ms | fused GFLOP/s | % of peak | unfused ms "
-          "| SDPA ms | SDPA GFLOP/s | fused / SDPA speed (CPU) | (wall) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for form, S, causal, ms, flop, ratio in rows:
+          f"ms and GFLOP/s: wall clock; % of peak: the median over rounds of "
+          f"fused / that round's peak; last column: per second of CPU time (noisy "
+          f"for short runs: a difference of two processes' CPU times)\n")
+    print("| form | S | causal | fused ms | GFLOP/s | % of peak | unfused ms | GFLOP/s "
+          "| SDPA ms | GFLOP/s | fused / SDPA | fused GFLOP/s, % of peak per CPU second |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for form, S, causal, ms, flop, ratio, wratio in rows:
+        g = lambda k: flop / ms[k] / 1e6  # noqa: E731
         print(f"| {'[H, S, D]' if form == 'bare' else '[S, H·D]'} | {S} | "
-              f"{'yes' if causal else 'no'} | {ms['fused']:.1f} | "
-              f"{flop / ms['fused_cpu'] / 1e6:.0f} | {100 * ratio:.0f}% | "
-              f"{ms['unfused']:.1f} | {ms['torch']:.1f} | "
-              f"{flop / ms['torch_cpu'] / 1e6:.0f} | "
-              f"{ms['torch_cpu'] / ms['fused_cpu']:.2f}x | "
-              f"{ms['torch'] / ms['fused']:.2f}x |")
-
+              f"{'yes' if causal else 'no'} | {ms['fused']:.1f} | {g('fused'):.0f} | "
+              f"{100 * wratio:.0f}% | {ms['unfused']:.1f} | {g('unfused'):.0f} | "
+              f"{ms['torch']:.1f} | {g('torch'):.0f} | {ms['torch'] / ms['fused']:.2f}x | "
+              f"{g('fused_cpu'):.0f}, {100 * ratio:.0f}% |")
 
 if __name__ == "__main__":
     main()
