@@ -13,6 +13,10 @@
  * every value gets a block of its own.  Blocks are sized for symbolic
  * dimensions at their bounds.
  *
+ * A kernel's scratch (ir/scratch.h: attention's blocks) is one region of
+ * the arena, plan-memory's or else placed above every value, shared by the
+ * steps that need it; its storage slot is the one past the graph's values.
+ *
  * Kernels.  Each node is lowered twice (the target's vector width and width
  * 1); nodes whose kernels print the same share one kernel, so the twelve
  * layers of BERT-base call the same few functions.
@@ -21,6 +25,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "ir/scratch.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -86,7 +92,8 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
   IR_ASSERT(p);
   p->g = g;
   p->target = *t;
-  p->store = calloc(g->n_values ? g->n_values : 1, sizeof *p->store);
+  /* one slot past the values: the kernels' scratch region */
+  p->store = calloc(g->n_values + 1, sizeof *p->store);
   p->weights = calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->weights);
   p->steps = calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->steps);
   IR_ASSERT(p->store && p->weights && p->steps);
@@ -133,7 +140,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     }
   }
   /* Walk the nodes: lower, share kernels, place results. */
-  int64_t bump = 0;
+  int64_t bump = 0, scratch = 0;
   char **texts = NULL;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
@@ -161,6 +168,12 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     s->args = malloc(nb * sizeof *s->args);
     IR_ASSERT(s->args);
     memcpy(s->args, binds, nb * sizeof *binds);
+    for (uint32_t a = 0; a < nb; a++)
+      if (s->args[a].kind == KB_SCRATCH) { /* the slot past the values */
+        int64_t need = ir_scratch_bytes(g, n, &t->plan);
+        if (need > scratch) scratch = need;
+        s->args[a] = (KBind){KB_VALUE, g->n_values};
+      }
     /* Arena offsets: plan-memory's, or without it one block per value. */
     for (uint32_t k = 0; k < n->nout; k++) {
       uint32_t v = n->out[k];
@@ -176,6 +189,10 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     }
   }
   p->arena_bytes = g->mem_offset ? g->mem_bytes : bump;
+  /* The scratch region: plan-memory's, or one more block at the top. */
+  p->store[g->n_values] = (PStore){PS_ARENA, 0, g->mem_offset ? g->mem_scratch : bump};
+  if (!g->mem_offset) p->arena_bytes += align64(scratch);
+  IR_ASSERT(!g->mem_offset || scratch <= g->mem_scratch_bytes);
   /* Views take their root's storage. */
   for (uint32_t v = 0; v < g->n_values; v++)
     if (root[v] != v) p->store[v] = p->store[root[v]];

@@ -391,6 +391,58 @@ static void ref_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
     }
 }
 
+/* attention(q, k, v [, keep]) -> out, plainly: per leading index, head
+ * and query row, scores s_j = scale · q·k_j in double over the keys it
+ * sees (j <= i + q_offset when causal; keep[j] != 0 when given), softmax
+ * of those, and the weighted sum of v.  Masked keys are left out, not
+ * given -inf: a row that sees no key is zeros.  order hsd: q [B, H, Sq, D]
+ * (B the leading dims flattened), k [B, H, Sk, D], v [B, H, Sk, Dv],
+ * out [B, H, Sq, Dv]; shd: [B, Sq, H, D] and so on. */
+static void k_attention(const Buf *q, const Buf *k, const Buf *v,
+                        const Buf *keep, bool shd, double scale, bool causal,
+                        int64_t q_offset, Buf *out) {
+  int r = q->rank;
+  int64_t H = q->dims[shd ? r - 2 : r - 3];
+  int64_t Sq = q->dims[shd ? r - 3 : r - 2], Sk = k->dims[shd ? r - 3 : r - 2];
+  int64_t D = q->dims[r - 1], Dv = v->dims[r - 1];
+  int64_t B = numel_of(r - 3, q->dims);
+  IR_ASSERT(out->dims[r - 1] == Dv && k->dims[r - 1] == D);
+  double *s = malloc((size_t)(Sk ? Sk : 1) * sizeof *s);
+  bool *seen = malloc((size_t)(Sk ? Sk : 1) * sizeof *seen);
+  IR_ASSERT(s && seen);
+  /* element (b, h, i, d) of a [B, H, S, X] (hsd) or [B, S, H, X] (shd) */
+#define AT(b, h, i, S, X) \
+  (shd ? (((b) * (S) + (i)) * H + (h)) * (X) : (((b) * H + (h)) * (S) + (i)) * (X))
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < H; h++)
+      for (int64_t i = 0; i < Sq; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < Sk; j++) {
+          seen[j] = (!causal || j <= i + q_offset) &&
+                    (!keep || CF32(keep)[b * Sk + j] != 0);
+          if (!seen[j]) continue;
+          double dot = 0;
+          for (int64_t d = 0; d < D; d++)
+            dot += (double)CF32(q)[AT(b, h, i, Sq, D) + d] *
+                   CF32(k)[AT(b, h, j, Sk, D) + d];
+          s[j] = scale * dot;
+          if (s[j] > mx || isnan(s[j])) mx = s[j];
+        }
+        for (int64_t j = 0; j < Sk; j++)
+          if (seen[j]) sum += s[j] = exp(s[j] - mx);
+        float *o = F32(out) + AT(b, h, i, Sq, Dv);
+        for (int64_t e = 0; e < Dv; e++) {
+          double acc = 0;
+          for (int64_t j = 0; j < Sk; j++)
+            if (seen[j]) acc += s[j] * CF32(v)[AT(b, h, j, Sk, Dv) + e];
+          o[e] = sum == 0 ? 0.0f : (float)(acc / sum); /* none seen */
+        }
+      }
+#undef AT
+  free(seen);
+  free(s);
+}
+
 /* ---- one node ----------------------------------------------------------- */
 
 /* The interpreter computes on f32 (gather's ids: i32); data movement works
@@ -529,6 +581,15 @@ static int eval_node(Interp *it) {
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
     ref_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
     return 0;
+  case OP_ATTENTION: {
+    const Attr *qo = ir_get_attr(n, "q_offset");
+    k_attention(x, y, &it->vals[n->in[2]],
+                n->nin > 3 ? &it->vals[n->in[3]] : NULL,
+                strcmp(ir_get_str(g, n, "order"), "shd") == 0,
+                ir_get_float(g, n, "scale"), ir_get_int(g, n, "causal"),
+                qo->set ? ir_dim_value(qo->dim, it->binding) : 0, out);
+    return 0;
+  }
   case OP_INPUT:
   case OP_WEIGHT:
   case OP_CONST:

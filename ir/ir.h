@@ -160,6 +160,9 @@ typedef struct Graph {
    * ir_compact.  An entry whose value has since been renamed is skipped. */
   uint32_t *name_index;
   uint32_t name_cap, name_used;
+  /* Within that arena, the region kernels use as scratch (ir/scratch.h),
+   * shared by every node that needs one: offset and bytes. */
+  int64_t mem_scratch, mem_scratch_bytes;
 } Graph;
 
 /* ---- arena -------------------------------------------------------------- */

@@ -554,6 +554,49 @@ static int infer_mean(Ctx *c) {
   return set_result(c, 0, DT_F32, &out);
 }
 
+/* attention(q, k, v [, keep]), order hsd: q [..., H, Sq, D],
+ * k [..., H, Sk, D], v [..., H, Sk, Dv] -> [..., H, Sq, Dv]; order shd:
+ * [..., Sq, H, D] and so on.  The leading dims are the same for all three
+ * (no broadcasting); keep is [..., Sk] with those leading dims. */
+static int infer_attention(Ctx *c) {
+  const char *order = ir_get_str(c->g, c->n, "order");
+  bool shd = strcmp(order, "shd") == 0;
+  if (!shd && strcmp(order, "hsd") != 0)
+    return fail(c, "unknown order '%s' (hsd, shd)", order);
+  for (uint32_t i = 0; i < c->n->nin; i++)
+    if (need_f32(c, (int)i) || need_rank_at_least(c, (int)i, i < 3 ? 3 : 1))
+      return -1;
+  const Shape *q = shape_of(c, 0), *k = shape_of(c, 1), *v = shape_of(c, 2);
+  int r = q->rank, is = shd ? r - 3 : r - 2; /* the S axis */
+  char s1[300], s2[300];
+  for (int i = 1; i < 3; i++) {
+    const Shape *x = shape_of(c, i);
+    bool ok = x->rank == r;
+    for (int j = 0; ok && j < r - 1; j++)
+      if (j != is && !ir_dim_eq(x->d[j], q->d[j])) ok = false;
+    if (ok && i == 1 && !ir_dim_eq(x->d[r - 1], q->d[r - 1])) ok = false;
+    if (ok && i == 2 && !ir_dim_eq(x->d[is], k->d[is])) ok = false;
+    if (!ok)
+      return fail(c, "%s does not fit %s (order %s: [..., %s, D] each, "
+                     "k and v with the same keys)",
+                  describe(c, c->n->in[i], s1, sizeof s1),
+                  describe(c, c->n->in[0], s2, sizeof s2), order,
+                  shd ? "S, H" : "H, S");
+  }
+  if (c->n->nin == 4) {
+    const Shape *m = shape_of(c, 3);
+    int lead = r - 3; /* the dims before H (hsd) or S (shd) */
+    bool ok = m->rank == lead + 1 && ir_dim_eq(m->d[lead], k->d[is]);
+    for (int j = 0; ok && j < lead; j++) ok = ir_dim_eq(m->d[j], q->d[j]);
+    if (!ok)
+      return fail(c, "keep must be [..., Sk] with q's leading dimensions, "
+                     "got %s", describe(c, c->n->in[3], s1, sizeof s1));
+  }
+  Shape out = *q;
+  out.d[r - 1] = v->d[r - 1];
+  return set_result(c, 0, DT_F32, &out);
+}
+
 /* "row_major" or "panelP": 0, or P; -1 when neither. */
 int ir_layout_panel(const char *layout) {
   if (strcmp(layout, "row_major") == 0) return 0;
@@ -650,6 +693,7 @@ static int infer_rule(Ctx *c) {
   case OP_SINUSOIDAL_PE: return infer_sinusoidal_pe(c);
   case OP_PATCHIFY: return infer_patchify(c);
   case OP_MEAN: return infer_mean(c);
+  case OP_ATTENTION: return infer_attention(c);
   case OP_COUNT: break;
   }
   IR_ASSERT(!"unknown op");

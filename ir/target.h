@@ -28,6 +28,10 @@ typedef struct {
   int panel;        /* the packed panel width P every plan of a target
                        shares (the layout pass packs constants so):
                        kn_nv · the target's lanes */
+  /* attention (lower_attention.c): blocks of att_bq queries × att_bk
+   * keys; the same at every width, since the scratch they size is
+   * planned once for a node's vector and scalar kernels */
+  int64_t att_bq, att_bk;
 } TilePlan;
 
 typedef struct {

@@ -7,6 +7,9 @@
  *   fuse-qkv         Q, K, V projections of one input into one matmul
  *                    (their biases came along in the epilogue)
  *   fold-constants   again: the concatenated Q|K|V weights and biases
+ *   fuse-attention   Q·Kᵀ → scale → mask → softmax → ·V into one op, the
+ *                    head transposes absorbed (before layout, which would
+ *                    rewrite those transposes for the Q·Kᵀ matmul)
  *   layout           constant matmul operands packed into kernel panels
  *   cse, dce         what the rewrites left duplicated or unused
  *   plan-memory      last: places what remains in one arena
@@ -26,6 +29,9 @@ const Pass pass_table[] = {
     {"fuse-qkv", "merge matmuls of one input by constant weights (Q, K, V) "
                  "into one matmul against concatenated weights",
      pass_fuse_qkv},
+    {"fuse-attention", "rewrite matmul(Q, Kᵀ) -> scale -> mask -> softmax "
+                       "-> matmul(·, V) into one attention op",
+     pass_fuse_attention},
     {"layout", "pack constant matmul operands into the panel layout the "
                "GEMM micro-kernel reads", pass_layout},
     {"cse", "merge nodes that compute the same value", pass_cse},
@@ -37,7 +43,7 @@ const int pass_count = sizeof pass_table / sizeof pass_table[0];
 
 const char *const pass_default_pipeline[] = {
     "fold-constants", "fuse-epilogue", "fuse-qkv", "fold-constants",
-    "layout", "cse", "dce", "plan-memory", NULL};
+    "fuse-attention", "layout", "cse", "dce", "plan-memory", NULL};
 
 const Pass *pass_lookup(const char *name) {
   for (int i = 0; i < pass_count; i++)

@@ -66,6 +66,7 @@ int pass_run_pipeline(Graph *g, const PipelineOptions *o, PassCtx *ctx,
 int pass_fold_constants(Graph *g, PassCtx *ctx, Diag *d);
 int pass_fuse_epilogue(Graph *g, PassCtx *ctx, Diag *d);
 int pass_fuse_qkv(Graph *g, PassCtx *ctx, Diag *d);
+int pass_fuse_attention(Graph *g, PassCtx *ctx, Diag *d);
 int pass_layout(Graph *g, PassCtx *ctx, Diag *d);
 int pass_cse(Graph *g, PassCtx *ctx, Diag *d);
 int pass_dce(Graph *g, PassCtx *ctx, Diag *d);

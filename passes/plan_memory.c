@@ -9,6 +9,9 @@
  * kernels rely on that (`restrict`).  Blocks are sized with symbolic
  * dimensions at their bounds and aligned to 64 bytes.
  *
+ * A kernel's scratch (attention's blocks: ir/scratch.h) is one region at
+ * the bottom of the arena, sized for the largest need and shared by all.
+ *
  * The plan is stored on the graph (Graph.mem_offset, .mem_bytes) for the
  * code generators; `loom opt --print-memory` and `--timings` report the
  * peak.  Without this pass, codegen gives every value a block of its own.
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/scratch.h"
 #include "passes/pass.h"
 
 /* ---- the arena's free list ------------------------------------------------ */
@@ -101,6 +105,16 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
 
   Arena64 arena = {0};
   const Node *too_large = NULL; /* where the arena first outgrew the limit */
+  /* Kernels' scratch (attention's blocks, ir/scratch.h): one region that
+   * every node needing one shares, since nodes run one at a time. */
+  int64_t scratch = 0;
+  const TilePlan *plan = ctx && ctx->target ? &ctx->target->plan : NULL;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    int64_t b = ir_scratch_bytes(g, &g->nodes[i], plan);
+    if (b > scratch) scratch = b;
+  }
+  g->mem_scratch = scratch ? arena_take(&arena, align64(scratch)) : 0;
+  g->mem_scratch_bytes = scratch;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     for (uint32_t k = 0; k < n->nout; k++) {

@@ -65,7 +65,9 @@ static char *kernels_text(const Program *p) {
         sb_printf(&f, "%s", g->syms[b.id].name);
         continue;
       }
-      if (g->values[b.id].name)
+      if (b.id == g->n_values) /* the kernels' scratch (program.h) */
+        sb_printf(&f, "%%scratch");
+      else if (g->values[b.id].name)
         sb_printf(&f, "%%%s", g->values[b.id].name);
       else
         sb_printf(&f, "%%%u", b.id);

@@ -78,6 +78,31 @@ uint32_t km_exp(Kernel *k, uint32_t x) {
   return bind(k, k_select(k, k_binary(k, KO_NE, x, x), x, y));
 }
 
+/* The same reduction and polynomial as km_exp, for x <= 0 only: one clamp
+ * (x >= lo) and no overflow or NaN cases; n = round(x·log2 e) as a
+ * truncating conversion of x·log2 e − 1/2, which rounds to nearest for
+ * arguments <= 0 (so |r| <= ln2/2 as before). */
+uint32_t km_exp_nonpos(Kernel *k, uint32_t x) {
+  KType t = k_type(k, x);
+  IR_ASSERT(t.scalar == KT_F32);
+  KType ti = kt(KT_I32, t.lanes);
+  uint32_t xc = bind(k, k_binary(k, KO_MAX, x, km_const(k, x, -87.3365478515625)));
+  uint32_t n = bind(k, k_convert(k, k_fma(k, xc, km_const(k, x, 1.44269504088896341),
+                                          km_const(k, x, -0.5)), ti));
+  uint32_t fn = bind(k, k_convert(k, n, t));
+  uint32_t r = k_fma(k, fn, km_const(k, x, -0.693359375), xc);
+  r = bind(k, k_fma(k, fn, km_const(k, x, 2.12194440e-4), r));
+  uint32_t p = km_const(k, x, 1.9875691500e-4);
+  static const double c[] = {1.3981999507e-3, 8.3334519073e-3,
+                             4.1665795894e-2, 1.6666665459e-1,
+                             5.0000001201e-1};
+  for (int i = 0; i < 5; i++) p = bind(k, k_fma(k, p, r, km_const(k, x, c[i])));
+  uint32_t y = bind(k, k_fma(k, p, mul(k, r, r), add(k, r, km_const(k, x, 1.0))));
+  uint32_t bits = k_binary(k, KO_SHL, add(k, n, km_const(k, n, 127)),
+                           km_const(k, n, 23));
+  return bind(k, mul(k, y, k_bitcast(k, bits, t)));
+}
+
 uint32_t km_erf(Kernel *k, uint32_t x) {
   IR_ASSERT(k_type(k, x).scalar == KT_F32);
   x = bind(k, x);

@@ -10,6 +10,8 @@
  *
  * Register tile, b [N, K] (dot products along K): MR x NC accumulators.
  *
+ * Attention blocks: att_bq queries × att_bk keys (see cg_tile_plan_at).
+ *
  * K block: kc rows of one panel (kc · NV · lanes floats) fill half of L1,
  * so the panel rows a tile reads come from L1 for every row block; kept
  * between 64 and 1024, a multiple of 8.
@@ -28,6 +30,12 @@ void cg_tile_plan_at(const Target *t, int lanes, TilePlan *p) {
   int64_t kc = t->l1d / 2 / ((int64_t)p->kn_nv * lanes * 4);
   p->kc = kc < 64 ? 64 : kc > 1024 ? 1024 : kc & ~(int64_t)7;
   p->panel = t->plan.panel;
+  /* Attention: 64 queries × 64 keys — the score block (16 KiB) and the
+   * query and output blocks (16 KiB each at d_head 64) stay in L1/L2;
+   * TOOLCHAIN.md measured 64 × 64 best, 32-row query blocks slower.  A
+   * multiple of 4 vectors at every width up to 16 lanes. */
+  p->att_bq = 64;
+  p->att_bk = 64;
 }
 
 void cg_tile_plan(Target *t) {

@@ -1,8 +1,8 @@
 /* lower.c — the entry point of lowering: one graph node to one kernel.
  *
  * It creates the kernel, lets the op's lowering (lower_matmul.c for
- * matmul, lower_ops.c for every other op) add parameters through cg_buf
- * and cg_dim, and records what each parameter binds to.  Parameters are
+ * matmul, lower_attention.c for attention, lower_ops.c for every other op)
+ * add parameters through cg_buf, cg_dim and cg_scratch, and records what each parameter binds to.  Parameters are
  * added in the order results, operands, symbols — cg_lower_node adds the
  * buffers up front so every lowering sees the same order.
  */
@@ -17,6 +17,13 @@ uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name) {
   uint32_t p = k_param_buf(L->k, name, v->dtype == DT_I32 ? KT_I32 : KT_F32,
                            written);
   L->binds[L->n_binds++] = (KBind){KB_VALUE, value};
+  return p;
+}
+
+uint32_t cg_scratch(Lower *L) {
+  IR_ASSERT(L->n_binds < K_MAX_PARAMS);
+  uint32_t p = k_param_buf(L->k, "scratch", KT_F32, true);
+  L->binds[L->n_binds++] = (KBind){KB_SCRATCH, 0};
   return p;
 }
 
@@ -78,7 +85,9 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
     snprintf(name, sizeof name, "in%u", i);
     cg_buf(&L, n->in[i], false, name);
   }
-  int rc = n->op == OP_MATMUL ? cg_lower_matmul(&L, n) : cg_lower_op(&L, n);
+  int rc = n->op == OP_MATMUL      ? cg_lower_matmul(&L, n)
+           : n->op == OP_ATTENTION ? cg_lower_attention(&L, n)
+                                   : cg_lower_op(&L, n);
   if (rc) {
     k_free(L.k);
     return ir_errorf(d, n->loc, "%s: cannot generate code for this node%s%s",

@@ -18,7 +18,9 @@
 #include "codegen/cpu.h"
 #include "ir/ir.h"
 
-typedef enum { KB_VALUE, KB_SYM } KBindKind;
+/* KB_SCRATCH: the kernel's scratch region (ir/scratch.h); cg_program
+ * turns it into a KB_VALUE of a storage slot past the graph's values. */
+typedef enum { KB_VALUE, KB_SYM, KB_SCRATCH } KBindKind;
 
 typedef struct {
   KBindKind kind;
@@ -55,6 +57,8 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
 
 /* Parameters for a value (a buffer) and for the size of a dimension. */
 uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name);
+/* The scratch buffer (f32) of the node, for kernels that need one. */
+uint32_t cg_scratch(Lower *L);
 /* The size of dimension d as an i64 expression: a constant when static,
  * else c * the symbol's i64 parameter (added on first use). */
 uint32_t cg_dim(Lower *L, Dim d);
@@ -69,5 +73,6 @@ uint32_t cg_activation(Kernel *k, Op act, uint32_t x);
 /* Per-op entry points. */
 int cg_lower_matmul(Lower *L, const Node *n);
 int cg_lower_op(Lower *L, const Node *n); /* every other op */
+int cg_lower_attention(Lower *L, const Node *n); /* lower_attention.c */
 
 #endif

@@ -319,6 +319,7 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_WEIGHT:
   case OP_CONST: /* sources: no kernel */
   case OP_MATMUL: /* lower_matmul.c's */
+  case OP_ATTENTION: /* lower_attention.c's */
   case OP_COUNT: break;
   }
   return -1;

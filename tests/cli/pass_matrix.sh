@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
 pass=0 fail=0
-passes="fold-constants fuse-epilogue fuse-qkv layout cse dce plan-memory"
+passes="fold-constants fuse-epilogue fuse-qkv fuse-attention layout cse dce plan-memory"
 backends="ref c"
 "$LOOM" run --help | grep -q "jit" && "$LOOM" run --help | grep -q "default jit" &&
   backends="ref jit c"

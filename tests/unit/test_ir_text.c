@@ -367,6 +367,16 @@ static Graph *build_everything(void) {
   ir_set_str(g, n, "act", "gelu");
   ir_set_int(g, n, "residual", 1);
   uint32_t fused = done(g, n, "fused");
+  /* attention in [S, H, D] order with a keep mask and every attribute */
+  Shape keep_s = {1, {ir_dim_sym(T)}};
+  uint32_t keep = ir_add_source(g, OP_INPUT, "keep", DT_F32, &keep_s, no_loc());
+  n = ir_add_node(g, OP_ATTENTION, (uint32_t[]){tin, tin, tin, keep}, 4, 1,
+                  no_loc());
+  ir_set_str(g, n, "order", "shd");
+  ir_set_float(g, n, "scale", 0.125);
+  ir_set_int(g, n, "causal", 1);
+  ir_set_dim(g, n, "q_offset", dS);
+  uint32_t att = done(g, n, "att");
 
   ir_add_output(g, l2);
   ir_add_output(g, mn);
@@ -374,6 +384,7 @@ static Graph *build_everything(void) {
   ir_add_output(g, gram);
   ir_add_output(g, tt);
   ir_add_output(g, fused);
+  ir_add_output(g, att);
   ir_add_output(g, b);
   return g;
 }

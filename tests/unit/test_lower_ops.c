@@ -25,6 +25,7 @@
 #include "codegen/lower/lower.h"
 #include "codegen/cpu.h"
 #include "ir/ir.h"
+#include "ir/scratch.h"
 #include "runtime/npy.h"
 #include "tests/check.h"
 #include "tests/op_cases.h"
@@ -101,9 +102,16 @@ static int run_lowered(const Graph *g, const Tensor *in, int n_in, int lanes,
     stats->parallel += strstr(text, " parallel {") != NULL;
     free(text);
     KEvalArg args[K_MAX_PARAMS];
+    float *scratch = NULL; /* the kernel's working memory, if it has any */
     for (uint32_t p = 0; p < nb; p++) {
       args[p] = (KEvalArg){0};
-      if (binds[p].kind == KB_VALUE) {
+      if (binds[p].kind == KB_SCRATCH) {
+        int64_t bytes = ir_scratch_bytes(g, n, &t.plan);
+        scratch = malloc((size_t)bytes + 4);
+        CHECK(scratch);
+        args[p].data = scratch;
+        args[p].len = bytes / 4;
+      } else if (binds[p].kind == KB_VALUE) {
         args[p].data = vals[binds[p].id].data;
         args[p].len = vals[binds[p].id].numel;
       } else {
@@ -111,6 +119,7 @@ static int run_lowered(const Graph *g, const Tensor *in, int n_in, int lanes,
       }
     }
     rc = kir_eval(k, args);
+    free(scratch);
     k_free(k);
   }
   for (uint32_t i = 0; i < g->n_outputs; i++) {

@@ -587,6 +587,77 @@ case(lambda: matmul_epilogue_case("matmul_epilogue_gelu_tanh", "gelu_tanh", True
 # kc rows at every vector width), N with vector and scalar tails.
 case(lambda: matmul_epilogue_case("matmul_epilogue_long_k", "relu", False, True, {"S": (32, 11)}, k=1100, n=53))
 
+
+
+def sdpa(q, k, v, scale, mask=None, causal_offset=None):
+    """PyTorch's scaled_dot_product_attention on [B, H, S, D], with a
+    boolean key mask (True = keep) and/or a causal offset (query i sees
+    keys j <= i + offset).  A row that sees no key is NaN in PyTorch;
+    loom's attention defines it as zeros, so those rows are zeroed here."""
+    Sq, Sk = q.shape[-2], k.shape[-2]
+    keep = torch.ones(Sq, Sk, dtype=torch.bool)
+    if causal_offset is not None:
+        keep = torch.arange(Sk)[None, :] <= torch.arange(Sq)[:, None] + causal_offset
+    if mask is not None:
+        keep = keep & mask
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=scale)
+    return torch.nan_to_num(out, nan=0.0) * keep.any(-1)[..., None]
+
+
+def attention_hsd_causal():
+    """[B, H, S, D] heads, causal, S past one 64-row block."""
+    B, H, S, D = 2, 3, 70, 8
+    c = Case("attention_hsd_causal", {"S": (80, S)})
+    q = c.input("q", [B, H, "S", D], randn(B, H, S, D))
+    k = c.input("k", [B, H, "S", D], randn(B, H, S, D))
+    v = c.input("v", [B, H, "S", D], randn(B, H, S, D))
+    ref = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.35)
+    assert torch.allclose(ref, sdpa(q, k, v, 0.35, causal_offset=0), atol=1e-6)
+    c.node("o", "attention", ["q", "k", "v"], {"scale": 0.35, "causal": True},
+           [B, H, "S", D], ref)
+    c.ret("o")
+    return c
+
+
+def attention_shd_keep():
+    """[B, S, H, D] (the projections' layout), cross-attention (T keys,
+    Dv != D), a keep mask whose second batch row keeps nothing: zeros."""
+    B, S, T, H, D, Dv = 2, 9, 75, 4, 8, 5
+    c = Case("attention_shd_keep", {"S": (16, S), "T": (80, T)})
+    q = c.input("q", [B, "S", H, D], randn(B, S, H, D))
+    k = c.input("k", [B, "T", H, D], randn(B, T, H, D))
+    v = c.input("v", [B, "T", H, Dv], randn(B, T, H, Dv))
+    keep = (torch.rand(B, T, generator=GEN) > 0.3).to(torch.float32)
+    keep[1] = 0
+    c.input("keep", [B, "T"], keep)
+    ref = sdpa(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), 0.25,
+               mask=(keep != 0)[:, None, None, :]).transpose(1, 2)
+    assert ref[1].abs().max() == 0
+    c.node("o", "attention", ["q", "k", "v", "keep"], {"order": "shd", "scale": 0.25},
+           [B, "S", H, Dv], ref)
+    c.ret("o")
+    return c
+
+
+def attention_q_offset():
+    """A decode-like step: S new queries after S cached keys (2·S keys),
+    causal with q_offset = S (symbolic): query i sees keys j <= i + S."""
+    H, S, D = 2, 35, 16
+    c = Case("attention_q_offset", {"S": (40, S)})
+    q = c.input("q", [H, "S", D], randn(H, S, D))
+    k = c.input("k", [H, "2*S", D], randn(H, 2 * S, D))
+    v = c.input("v", [H, "2*S", D], randn(H, 2 * S, D))
+    ref = sdpa(q[None], k[None], v[None], 0.25, causal_offset=S)[0]
+    c.node("o", "attention", ["q", "k", "v"], {"scale": 0.25, "causal": True, "q_offset": "S"},
+           [H, "S", D], ref)
+    c.ret("o")
+    return c
+
+
+case(attention_hsd_causal)
+case(attention_shd_keep)
+case(attention_q_offset)
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     main()

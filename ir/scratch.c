@@ -1,0 +1,46 @@
+/* scratch.c — the working memory of kernels (see scratch.h). */
+#include "ir/scratch.h"
+
+#include <string.h>
+
+/* The blocks when no tile plan is given: TOOLCHAIN.md's 64 × 64. */
+#define ATT_DEFAULT_BLOCK 64
+
+void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
+                          AttnScratch *s) {
+  IR_ASSERT(n->op == OP_ATTENTION);
+  const Shape *q = &g->values[n->in[0]].shape, *v = &g->values[n->in[2]].shape;
+  int r = q->rank;
+  bool shd = strcmp(ir_get_str(g, n, "order"), "shd") == 0;
+  memset(s, 0, sizeof *s);
+  s->bq = p && p->att_bq > 0 ? p->att_bq : ATT_DEFAULT_BLOCK;
+  s->bk = p && p->att_bk > 0 ? p->att_bk : ATT_DEFAULT_BLOCK;
+  int64_t D = q->d[r - 1].c, Dv = v->d[r - 1].c; /* static (shape rule) */
+  if (q->d[r - 1].sym >= 0) D *= g->syms[q->d[r - 1].sym].bound;
+  if (v->d[r - 1].sym >= 0) Dv *= g->syms[v->d[r - 1].sym].bound;
+  s->bh = 1;
+  for (int i = 0; i < r - 2; i++) {
+    if (shd && i == r - 3) continue; /* S, not a head */
+    Dim d = q->d[i];
+    s->bh *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+  }
+  if (shd) { /* H is r - 2 */
+    Dim d = q->d[r - 2];
+    s->bh *= d.sym < 0 ? d.c : d.c * g->syms[d.sym].bound;
+  }
+  s->qt = 0;
+  s->st = s->qt + D * s->bq;
+  s->ot = s->st + s->bk * s->bq;
+  s->m = s->ot + Dv * s->bq;
+  s->l = s->m + s->bq;
+  s->iota = s->l + s->bq;
+  s->per_bh = (s->iota + s->bq + 15) & ~(int64_t)15; /* 64-byte blocks */
+  s->bytes = s->bh * s->per_bh * 4;
+}
+
+int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p) {
+  if (n->op != OP_ATTENTION) return 0;
+  AttnScratch s;
+  ir_attention_scratch(g, n, p, &s);
+  return s.bytes;
+}
