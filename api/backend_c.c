@@ -186,7 +186,7 @@ static int c_compile(const FeModel *m, const BackendOptions *o,
       char err[4096];
       if (create(bm->image, bytes, &bm->model, err, sizeof err)) {
         bm->model = NULL;
-        rc = ir_errorf(d, (Loc){0}, "%s", err);
+        rc = ir_error_text(d, err); /* already "error: ..." */
       }
     }
   }
@@ -222,12 +222,7 @@ static int c_run(BackendModel *bm, const Tensor *inputs, const int64_t *binding,
   char err[4096];
   if (bm->run(bm->model, in, (int)bm->n_inputs, out, (int)g->n_outputs, err,
               sizeof err)) {
-    /* already "FILE:LINE:COL: error: ..." or "error: ..." */
-    if (!d->failed) {
-      d->failed = 1;
-      snprintf(d->msg, sizeof d->msg, "%s", err);
-    }
-    return -1;
+    return ir_error_text(d, err); /* already "FILE:LINE:COL: error: ..." */
   }
   return 0;
 }

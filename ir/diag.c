@@ -71,3 +71,11 @@ int ir_file_errorf(Diag *d, const char *file, const char *fmt, ...) {
   va_end(ap);
   return -1;
 }
+
+int ir_error_text(Diag *d, const char *msg) {
+  if (!d->failed) {
+    d->failed = 1;
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+  }
+  return -1;
+}

@@ -38,6 +38,10 @@ int ir_verrorf(Diag *d, Loc loc, const char *fmt, va_list ap);
 int ir_file_errorf(Diag *d, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Record a message that is already formatted ("FILE:LINE:COL: error: ..." or
+ * "error: ..."), as a generated model's functions return them. */
+int ir_error_text(Diag *d, const char *msg);
+
 /* Bugs in loom: print __FILE__:__LINE__ and abort. */
 #define IR_ASSERT(c)                                                          \
   do {                                                                        \
