@@ -362,8 +362,8 @@ int main(int argc, char **argv) {
         NAME_input_info(k, &info);
         fprintf(stderr, " %s", info.name);
       }
-      fprintf(stderr, ")\nTry '%s --help'.\n", prog);
-      status = EXIT_USAGE;
+      fprintf(stderr, ")\n");
+      status = EXIT_MODEL; /* as for a missing input, and as loom run says */
       goto done;
     }
     in[i].name = info.name;
