@@ -32,20 +32,26 @@
  * It runs after fuse-qkv (Q, K and V are then slices of one projection) and
  * before layout, which would otherwise rewrite Q·Kᵀ's transposes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes/pass.h"
 
+/* Who uses what, taken once before the pass rewrites anything: the pass
+ * only appends nodes and marks chains dead, and it redirects the fused
+ * results' uses in one sweep at the end, so the table stays true for the
+ * values it asks about (those of the original graph). */
+typedef struct Uses {
+  uint32_t n;     /* values of the original graph */
+  uint32_t *count; /* ir_use_counts */
+  uint32_t *user;  /* a node using v (the only one when count[v] == 1) */
+  uint32_t *fwd;   /* replaced value -> the fused result, or IR_NONE */
+} Uses;
+
 /* The only user of v (not a graph output), or IR_NONE. */
-static uint32_t sole_user(const Graph *g, uint32_t v) {
-  if (ir_is_output(g, v) || ir_use_count(g, v) != 1) return IR_NONE;
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    if (n->dead) continue;
-    for (uint32_t k = 0; k < n->nin; k++)
-      if (n->in[k] == v) return i;
-  }
-  return IR_NONE;
+static uint32_t sole_user(const Graph *g, const Uses *u, uint32_t v) {
+  if (v >= u->n || u->count[v] != 1 || ir_is_output(g, v)) return IR_NONE;
+  return u->user[v];
 }
 
 static const Node *producer(const Graph *g, uint32_t v) {
@@ -90,7 +96,7 @@ static uint32_t add_unit_dim(Graph *g, uint32_t x, int drop, Loc loc,
 }
 
 /* Fuse the chain ending in softmax node `sm`; false if it does not fit. */
-static bool fuse_one(Graph *g, uint32_t sm) {
+static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
   const Node *s = &g->nodes[sm];
   if (s->dead || s->op != OP_SOFTMAX) return false;
   int rank = g->values[s->in[0]].shape.rank;
@@ -106,7 +112,7 @@ static bool fuse_one(Graph *g, uint32_t sm) {
   uint32_t v = s->in[0], m1 = IR_NONE;
   for (;;) {
     const Node *p = producer(g, v);
-    if (sole_user(g, v) == IR_NONE) return false;
+    if (sole_user(g, u, v) == IR_NONE) return false;
     uint32_t pid = g->values[v].node;
     if (p->op == OP_CAUSAL_MASK && !causal && !scaled) {
       causal = true;
@@ -126,7 +132,7 @@ static bool fuse_one(Graph *g, uint32_t sm) {
   }
   chain[n_chain++] = m1;
   /* Forward: probabilities -> matmul(P, V). */
-  uint32_t m2 = sole_user(g, s->out[0]);
+  uint32_t m2 = sole_user(g, u, s->out[0]);
   if (m2 == IR_NONE || !plain_matmul(g, &g->nodes[m2], false) ||
       g->nodes[m2].in[0] != s->out[0])
     return false;
@@ -146,7 +152,7 @@ static bool fuse_one(Graph *g, uint32_t sm) {
   uint32_t merge = IR_NONE;
   if (qs->rank >= 3 && head_swap(g, producer(g, q)) &&
       head_swap(g, producer(g, k)) && head_swap(g, producer(g, vv))) {
-    merge = sole_user(g, out);
+    merge = sole_user(g, u, out);
     if (merge != IR_NONE && head_swap(g, &g->nodes[merge])) {
       shd = true;
       q = producer(g, q)->in[0];
@@ -180,7 +186,7 @@ static bool fuse_one(Graph *g, uint32_t sm) {
   const char *name = g->values[replaced].name;
   g->values[replaced].name = NULL;
   if (name) g->values[res].name = name;
-  ir_replace_uses(g, replaced, res);
+  u->fwd[replaced] = res;
   for (uint32_t i = 0; i < n_chain; i++) g->nodes[chain[i]].dead = true;
   g->nodes[m2].dead = true;
   if (shd) g->nodes[merge].dead = true;
@@ -190,9 +196,26 @@ static bool fuse_one(Graph *g, uint32_t sm) {
 int pass_fuse_attention(Graph *g, PassCtx *ctx, Diag *d) {
   (void)ctx;
   (void)d;
+  Uses u = {g->n_values, ir_use_counts(g), NULL, NULL};
+  u.user = malloc(sizeof *u.user * (u.n ? u.n : 1));
+  u.fwd = malloc(sizeof *u.fwd * (u.n ? u.n : 1));
+  IR_ASSERT(u.user && u.fwd);
+  for (uint32_t v = 0; v < u.n; v++) u.user[v] = u.fwd[v] = IR_NONE;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (uint32_t k = 0; k < n->nin; k++)
+      if (n->in[k] != IR_NONE) u.user[n->in[k]] = i;
+  }
   uint32_t n = g->n_nodes; /* new nodes are appended; visit the originals */
   bool changed = false;
-  for (uint32_t i = 0; i < n; i++) changed |= fuse_one(g, i);
-  if (changed) ir_compact(g);
+  for (uint32_t i = 0; i < n; i++) changed |= fuse_one(g, &u, i);
+  if (changed) {
+    ir_forward_uses(g, u.fwd, u.n);
+    ir_compact(g);
+  }
+  free(u.count);
+  free(u.user);
+  free(u.fwd);
   return 0;
 }

@@ -112,22 +112,24 @@ static void look_at(const Graph *g, uint32_t i, Look *l) {
  * none); returns how many there are, `size[c]` the split's pieces. */
 static int find_clusters(const Graph *g, int *cluster, int *size) {
   int nc = 0;
+  uint32_t *uses = ir_use_counts(g);
   for (uint32_t i = 0; i < g->n_nodes; i++) cluster[i] = -1;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *s = &g->nodes[i];
     if (s->op != OP_SPLIT) continue;
     uint32_t mv = s->in[0], m = g->values[mv].node;
-    if (g->nodes[m].op != OP_MATMUL || ir_use_count(g, mv) != 1) continue;
+    if (g->nodes[m].op != OP_MATMUL || uses[mv] != 1) continue;
     cluster[i] = cluster[m] = nc;
     size[nc] = (int)s->nout;
     for (uint32_t k = 1; k < g->nodes[m].nin; k++) {
       uint32_t p = g->values[g->nodes[m].in[k]].node;
       if (g->nodes[p].op == OP_CONCAT && cluster[p] < 0 &&
-          ir_use_count(g, g->nodes[m].in[k]) == 1)
+          uses[g->nodes[m].in[k]] == 1)
         cluster[p] = nc;
     }
     nc++;
   }
+  free(uses);
   return nc;
 }
 
