@@ -3,7 +3,7 @@
  * Every pass and every backend is tested against this file, so it is written
  * to be obviously correct rather than fast:
  *
- *   1. ir_bind_inputs gives each symbolic dimension (S <= 256) its value from
+ *   1. ir_bind_inputs (ir/bind.c) gives each symbolic dimension (S <= 256) its value from
  *      the concrete shapes of the inputs, checking ranks, static dims,
  *      bounds, c*S divisibility and that a symbol has one value everywhere.
  *      An input declared {optional = true} may be left out (a Tensor with
@@ -36,6 +36,7 @@
  * is a Diag located at the node.
  */
 #include "ir/ir.h"
+#include "ir/ref_util.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,15 +65,6 @@ static int64_t numel_of(int rank, const int64_t *dims) {
   int64_t n = 1;
   for (int i = 0; i < rank; i++) n *= dims[i];
   return n;
-}
-
-/* flat (row-major) -> multi-index idx[0..rank) of an array of `dims`. */
-static void unravel(int64_t flat, int rank, const int64_t *dims,
-                    int64_t *idx) {
-  for (int i = rank - 1; i >= 0; i--) {
-    idx[i] = flat % dims[i];
-    flat /= dims[i];
-  }
 }
 
 /* The offset (in elements) into an array of `rank`/`dims` that NumPy
@@ -105,25 +97,6 @@ static void split_at_axis(const Buf *x, int axis, int64_t *outer,
   *inner = numel_of(x->rank - axis - 1, x->dims + axis + 1);
 }
 
-static const char *vname(const Graph *g, uint32_t v, char *buf, size_t cap) {
-  if (g->values[v].name) return g->values[v].name;
-  snprintf(buf, cap, "%%%u", v);
-  return buf;
-}
-
-static void format_index(const int64_t *idx, int rank, char *buf,
-                         size_t cap) {
-  size_t len = 0;
-  buf[0] = 0;
-  for (int i = 0; i < rank && len + 1 < cap; i++) {
-    int w = snprintf(buf + len, cap - len, "%s%lld", i ? ", " : "[",
-                     (long long)idx[i]);
-    if (w < 0) break;
-    len += (size_t)w;
-  }
-  if (len + 2 < cap) snprintf(buf + len, cap - len, rank ? "]" : "[]");
-}
-
 static int node_error(Interp *it, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -154,13 +127,13 @@ static int ref_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
     if (id[i] < 0 || id[i] >= V) {
       int64_t idx[IR_MAX_RANK];
       char where[160], nb0[32], nb1[32];
-      unravel(i, ids->rank, ids->dims, idx);
-      format_index(idx, ids->rank, where, sizeof where);
+      ir_unravel(i, ids->rank, ids->dims, idx);
+      ir_format_index(idx, ids->rank, where, sizeof where);
       return node_error(it,
                         "id %d at %s of '%s' is out of range for table '%s' "
                         "with %lld rows",
-                        id[i], where, vname(it->g, it->n->in[1], nb1, 32),
-                        vname(it->g, it->n->in[0], nb0, 32), (long long)V);
+                        id[i], where, ir_value_label(it->g, it->n->in[1], nb1, 32),
+                        ir_value_label(it->g, it->n->in[0], nb0, 32), (long long)V);
     }
     memcpy(F32(out) + i * row, CF32(table) + (int64_t)id[i] * row,
            (size_t)row * sizeof(float));
@@ -172,7 +145,7 @@ static int ref_gather(Interp *it, const Buf *table, const Buf *ids, Buf *out) {
 static void ref_binary(Op op, const Buf *a, const Buf *b, Buf *out) {
   int64_t idx[IR_MAX_RANK];
   for (int64_t i = 0; i < out->numel; i++) {
-    unravel(i, out->rank, out->dims, idx);
+    ir_unravel(i, out->rank, out->dims, idx);
     float x = CF32(a)[bcast_offset(idx, out->rank, a->rank, a->dims)];
     float y = CF32(b)[bcast_offset(idx, out->rank, b->rank, b->dims)];
     F32(out)[i] = op == OP_ADD ? x + y : x * y;
@@ -200,7 +173,7 @@ static void ref_matmul(const Buf *a, const Buf *b, bool ta, bool tb, Buf *out) {
   int64_t batches = numel_of(ob, out->dims);
   int64_t idx[IR_MAX_RANK];
   for (int64_t t = 0; t < batches; t++) {
-    unravel(t, ob, out->dims, idx);
+    ir_unravel(t, ob, out->dims, idx);
     const float *A = CF32(a) + bcast_offset(idx, ob, ab, a->dims) * M * K;
     const float *B = CF32(b) + bcast_offset(idx, ob, bb, b->dims) * K * N;
     float *O = F32(out) + t * M * N;
@@ -294,7 +267,7 @@ static void ref_transpose(const Buf *x, const int64_t *perm, Buf *out) {
     s *= x->dims[k];
   }
   for (int64_t i = 0; i < out->numel; i++) {
-    unravel(i, out->rank, out->dims, idx);
+    ir_unravel(i, out->rank, out->dims, idx);
     int64_t off = 0;
     for (int k = 0; k < out->rank; k++) {
       IR_ASSERT(out->dims[k] == x->dims[perm[k]]);
@@ -398,7 +371,7 @@ static void ref_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
  * given -inf: a row that sees no key is zeros.  order hsd: q [B, H, Sq, D]
  * (B the leading dims flattened), k [B, H, Sk, D], v [B, H, Sk, Dv],
  * out [B, H, Sq, Dv]; shd: [B, Sq, H, D] and so on. */
-static void k_attention(const Buf *q, const Buf *k, const Buf *v,
+static void ref_attention(const Buf *q, const Buf *k, const Buf *v,
                         const Buf *keep, bool shd, double scale, bool causal,
                         int64_t q_offset, Buf *out) {
   int r = q->rank;
@@ -457,7 +430,7 @@ static int check_dtypes(Interp *it) {
       char nb[32];
       return node_error(it, "operand %u ('%s') is %s; the interpreter "
                         "computes this op on %s",
-                        i, vname(it->g, n->in[i], nb, sizeof nb),
+                        i, ir_value_label(it->g, n->in[i], nb, sizeof nb),
                         ir_dtype_name(got), ir_dtype_name(want));
     }
   }
@@ -583,7 +556,7 @@ static int eval_node(Interp *it) {
     return 0;
   case OP_ATTENTION: {
     const Attr *qo = ir_get_attr(n, "q_offset");
-    k_attention(x, y, &it->vals[n->in[2]],
+    ref_attention(x, y, &it->vals[n->in[2]],
                 n->nin > 3 ? &it->vals[n->in[3]] : NULL,
                 strcmp(ir_get_str(g, n, "order"), "shd") == 0,
                 ir_get_float(g, n, "scale"), ir_get_int(g, n, "causal"),
@@ -597,144 +570,6 @@ static int eval_node(Interp *it) {
   }
   IR_ASSERT(!"eval_node: unhandled op");
   return -1;
-}
-
-/* ---- binding symbols ---------------------------------------------------- */
-
-int64_t ir_tensor_numel(const Tensor *t) { return numel_of(t->rank, t->dims); }
-
-/* An input declared {optional = true} is left out by passing a Tensor
- * without data; it then reads as zeros of its declared shape. */
-static bool omitted_input(const Graph *g, const Node *n, const Tensor *t) {
-  return ir_get_int(g, n, "optional") && t->data == NULL;
-}
-
-int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
-                   int64_t *binding, Diag *d) {
-  for (uint32_t s = 0; s < g->n_syms; s++) binding[s] = 0;
-  uint32_t want = ir_inputs(g, NULL, 0);
-  if (n_inputs < 0 || (uint32_t)n_inputs != want)
-    return ir_errorf(d, (Loc){0}, "graph '%s' has %u inputs but %d were given",
-                     g->name, want, n_inputs);
-  /* which input bound each symbol first, for the message on a conflict */
-  const char **bound_by = calloc(g->n_syms ? g->n_syms : 1, sizeof *bound_by);
-  IR_ASSERT(bound_by);
-  int k = 0, rc = 0;
-  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
-    const Node *n = &g->nodes[id];
-    if (n->op != OP_INPUT) continue;
-    const Value *v = &g->values[n->out[0]];
-    const Tensor *t = &inputs[k++];
-    if (omitted_input(g, n, t)) continue; /* its dims: checked below */
-    char nb[32], want_s[256];
-    const char *name = vname(g, n->out[0], nb, sizeof nb);
-    ir_format_shape(g, &v->shape, want_s, sizeof want_s);
-    if (t->dtype != v->dtype) {
-      rc = ir_errorf(d, n->loc, "input '%s' must be %s%s, got %s", name,
-                     ir_dtype_name(v->dtype), want_s, ir_dtype_name(t->dtype));
-      break;
-    }
-    if (t->rank != v->shape.rank) {
-      rc = ir_errorf(d, n->loc, "input '%s' must have rank %d %s, got rank %d",
-                     name, v->shape.rank, want_s, t->rank);
-      break;
-    }
-    for (int i = 0; i < t->rank && rc == 0; i++) {
-      Dim dm = v->shape.d[i];
-      int64_t got = t->dims[i];
-      char ds[64];
-      ir_format_dim(g, dm, ds, sizeof ds);
-      if (ir_dim_static(dm)) {
-        if (got != dm.c)
-          rc = ir_errorf(d, n->loc,
-                         "input '%s': dimension %d is %lld, must be %lld "
-                         "(shape %s)",
-                         name, i, (long long)got, (long long)dm.c, want_s);
-        continue;
-      }
-      const Sym *s = &g->syms[dm.sym];
-      if (got < 1 || got % dm.c != 0) {
-        rc = ir_errorf(d, n->loc,
-                       "input '%s': dimension %d is %lld, not a positive "
-                       "multiple of %lld (%s)",
-                       name, i, (long long)got, (long long)dm.c, ds);
-        continue;
-      }
-      int64_t val = got / dm.c;
-      if (val > s->bound) {
-        rc = ir_errorf(d, n->loc,
-                       "input '%s': dimension %d is %lld, so %s = %lld "
-                       "exceeds its bound %s <= %lld",
-                       name, i, (long long)got, s->name, (long long)val,
-                       s->name, (long long)s->bound);
-      } else if (binding[dm.sym] && binding[dm.sym] != val) {
-        rc = ir_errorf(d, n->loc,
-                       "input '%s': dimension %d gives %s = %lld, but input "
-                       "'%s' gave %s = %lld",
-                       name, i, s->name, (long long)val, bound_by[dm.sym],
-                       s->name, (long long)binding[dm.sym]);
-      } else {
-        binding[dm.sym] = val;
-        bound_by[dm.sym] = name == nb ? "(unnamed)" : name;
-      }
-    }
-    if (rc == 0 && ir_tensor_numel(t) > 0 && !t->data)
-      rc = ir_errorf(d, n->loc, "input '%s' has no data", name);
-  }
-  /* a left-out optional input takes its symbols from the others */
-  k = 0;
-  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
-    const Node *n = &g->nodes[id];
-    if (n->op != OP_INPUT || !omitted_input(g, n, &inputs[k++])) continue;
-    const Shape *s = &g->values[n->out[0]].shape;
-    for (int i = 0; i < s->rank && rc == 0; i++)
-      if (s->d[i].sym >= 0 && binding[s->d[i].sym] == 0) {
-        char nb[32];
-        rc = ir_errorf(d, n->loc,
-                       "optional input '%s' was left out, but no other input "
-                       "gives its dimension %s",
-                       vname(g, n->out[0], nb, sizeof nb),
-                       g->syms[s->d[i].sym].name);
-      }
-  }
-  free(bound_by);
-  return rc;
-}
-
-int ir_check_ids(const Graph *g, const Tensor *inputs, const int64_t *binding,
-                 Diag *d) {
-  int k = 0, rc = 0;
-  for (uint32_t id = 0; id < g->n_nodes && rc == 0; id++) {
-    const Node *n = &g->nodes[id];
-    if (n->op != OP_INPUT) continue;
-    const Tensor *t = &inputs[k++];
-    uint32_t table = ir_input_table(g, n->out[0]);
-    if (table == IR_NONE || !t->data || t->dtype != DT_I32) continue;
-    Dim rd = g->values[table].shape.d[0];
-    int64_t rows = rd.c * (ir_dim_static(rd) ? 1 : binding[rd.sym]), count = ir_tensor_numel(t);
-    const int32_t *ids = t->data;
-    for (int64_t i = 0; i < count; i++) {
-      if (ids[i] >= 0 && ids[i] < rows) continue;
-      int64_t idx[IR_MAX_RANK];
-      char where[160], nb[32], tb[32];
-      unravel(i, t->rank, t->dims, idx);
-      format_index(idx, t->rank, where, sizeof where);
-      rc = ir_errorf(d, n->loc, "input '%s': id %d at %s is out of range for "
-                                "table '%s' with %lld rows",
-                     vname(g, n->out[0], nb, sizeof nb), ids[i], where,
-                     vname(g, table, tb, sizeof tb), (long long)rows);
-      break;
-    }
-  }
-  return rc;
-}
-
-uint32_t ir_input_table(const Graph *g, uint32_t v) {
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
-    const Node *n = &g->nodes[i];
-    if (!n->dead && n->op == OP_GATHER && n->in[1] == v) return n->in[0];
-  }
-  return IR_NONE;
 }
 
 /* ---- the graph ---------------------------------------------------------- */
@@ -799,7 +634,7 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
       uint32_t v = n->out[0];
       Buf *b = &vals[v];
       if ((rc = eval_shape(&it, v, b))) break;
-      if (n->op == OP_INPUT && omitted_input(g, n, &inputs[k])) {
+      if (n->op == OP_INPUT && ir_omitted_input(g, n, &inputs[k])) {
         k++;
         b->data = calloc(b->numel ? (size_t)b->numel : 1, b->esize);
         IR_ASSERT(b->data);
@@ -809,7 +644,7 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
       } else if (!(b->data = (void *)g->values[v].data)) {
         char nb[32];
         rc = ir_errorf(d, n->loc, "%s '%s' has no data",
-                       ir_op_info(n->op)->name, vname(g, v, nb, sizeof nb));
+                       ir_op_info(n->op)->name, ir_value_label(g, v, nb, sizeof nb));
       } else if (n->op == OP_CONST) {
         /* panelP: [K, N] stored as ceil(N/P) panels of [K, P] */
         int p = ir_layout_panel(ir_get_str(g, n, "layout"));
