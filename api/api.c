@@ -297,6 +297,7 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
     int64_t n = ir_shape_eval(&v->shape, binding, ordered[k].dims);
     zeros[k] = ordered[k].data = calloc((size_t)(n ? n : 1), ir_dtype_size(v->dtype));
     IR_ASSERT(zeros[k]);
+    ir_fill_input(g, &g->nodes[v->node], zeros[k], n);
   }
   void *outs[g->n_outputs ? g->n_outputs : 1];
   for (int i = 0; i < n_outputs; i++) outs[i] = outputs[i].data;

@@ -37,7 +37,7 @@ static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, int i) {
   uint32_t parts[3]; /* q, k, v [S, d] */
   fb_split(b, qkv, 1, 3, parts, names);
   fb_scope(b, "h.%d.attn", i);
-  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true);
+  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true, IR_NONE);
   fb_scope(b, "h.%d", i);
   a = fb_conv1d(b, a, d, d, "attn.out", "h.%d.attn.c_proj", i);
   h = fb_add(b, h, a, "x1");

@@ -34,7 +34,7 @@ static uint32_t layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
                             "encoder.layer.%d.attention.attention.key", i);
   uint32_t v = fb_nn_linear(b, h, d, d, "v",
                             "encoder.layer.%d.attention.attention.value", i);
-  uint32_t a = fb_attention(b, q, k, v, f->heads, false); /* [L, d] */
+  uint32_t a = fb_attention(b, q, k, v, f->heads, false, IR_NONE); /* [L, d] */
   fb_scope(b, "layer.%d", i);
   a = fb_nn_linear(b, a, d, d, "attn.out",
                    "encoder.layer.%d.attention.output.dense", i);

@@ -375,6 +375,35 @@ static void ref_mean(const Buf *x, int axis, Buf *out) {
     }
 }
 
+/* x viewed as [outer, L, inner], keep [outer, L] -> out [outer, inner]:
+ * the mean over the positions l with keep != 0, zeros when there is none
+ * (sentence-transformers: Σ x·mask / clamp(Σ mask, 1e-9)). */
+static void ref_masked_mean(const Buf *x, const Buf *keep, int axis, Buf *out) {
+  int64_t outer, L, inner;
+  split_at_axis(x, axis, &outer, &L, &inner);
+  IR_ASSERT(keep->numel == outer * L && out->numel == outer * inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double s = 0, n = 0;
+      for (int64_t j = 0; j < L; j++)
+        if (CF32(keep)[o * L + j] != 0) {
+          s += CF32(x)[(o * L + j) * inner + i];
+          n += 1;
+        }
+      F32(out)[o * inner + i] = n > 0 ? (float)(s / n) : 0.0f;
+    }
+}
+
+/* x [X...], keep broadcast to X -> out [X...]: x, -inf where keep == 0 */
+static void ref_mask(const Buf *x, const Buf *keep, Buf *out) {
+  int64_t idx[IR_MAX_RANK];
+  for (int64_t i = 0; i < out->numel; i++) {
+    unravel(i, out->rank, out->dims, idx);
+    float m = CF32(keep)[bcast_offset(idx, out->rank, keep->rank, keep->dims)];
+    F32(out)[i] = m != 0 ? CF32(x)[i] : -INFINITY;
+  }
+}
+
 /* x viewed as [outer, L, inner] -> out same shape:
  * x / max(||x||_2 along L, eps), as torch.nn.functional.normalize. */
 static void ref_l2_normalize(const Buf *x, int axis, double eps, Buf *out) {
@@ -575,8 +604,10 @@ static int eval_node(Interp *it) {
   }
   case OP_MEAN:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
-    ref_mean(x, axis, out);
+    if (y) ref_masked_mean(x, y, axis, out);
+    else ref_mean(x, axis, out);
     return 0;
+  case OP_MASK: ref_mask(x, y, out); return 0;
   case OP_L2_NORMALIZE:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
     ref_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
@@ -602,6 +633,21 @@ static int eval_node(Interp *it) {
 /* ---- binding symbols ---------------------------------------------------- */
 
 int64_t ir_tensor_numel(const Tensor *t) { return numel_of(t->rank, t->dims); }
+
+int ir_input_optional_code(const Graph *g, uint32_t v) {
+  const Node *n = &g->nodes[g->values[v].node];
+  if (!ir_get_int(g, n, "optional")) return 0;
+  return ir_get_int(g, n, "fill") == 1 ? 2 : 1;
+}
+
+void ir_fill_input(const Graph *g, const Node *input, void *data, int64_t numel) {
+  if (ir_get_int(g, input, "fill") != 1) return;
+  DType dt = g->values[input->out[0]].dtype;
+  for (int64_t i = 0; i < numel; i++) {
+    if (dt == DT_I32) ((int32_t *)data)[i] = 1;
+    else ((float *)data)[i] = 1.0f;
+  }
+}
 
 /* An input declared {optional = true} is left out by passing a Tensor
  * without data; it then reads as zeros of its declared shape. */
@@ -803,6 +849,7 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
         k++;
         b->data = calloc(b->numel ? (size_t)b->numel : 1, b->esize);
         IR_ASSERT(b->data);
+        ir_fill_input(g, n, b->data, b->numel);
         b->owned = true;
       } else if (n->op == OP_INPUT) {
         b->data = inputs[k++].data;

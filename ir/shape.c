@@ -286,6 +286,23 @@ static int infer_binary(Ctx *c) {
   return set_result(c, 0, DT_F32, &out);
 }
 
+/* mask(x, keep): keep broadcasts to x, whose shape the result keeps */
+static int infer_mask(Ctx *c) {
+  if (need_f32(c, 0) || need_f32(c, 1)) return -1;
+  const Shape *x = shape_of(c, 0), *m = shape_of(c, 1);
+  Shape out;
+  if (broadcast(c, x, x->rank, m, m->rank, &out)) return -1;
+  bool same = out.rank == x->rank;
+  for (int i = 0; same && i < x->rank; i++) same = ir_dim_eq(out.d[i], x->d[i]);
+  if (!same) {
+    char s1[300], s2[300];
+    return fail(c, "keep %s must broadcast to the shape of %s",
+                describe(c, c->n->in[1], s1, sizeof s1),
+                describe(c, c->n->in[0], s2, sizeof s2));
+  }
+  return set_result(c, 0, DT_F32, x);
+}
+
 static int infer_unary(Ctx *c) {
   if (need_f32(c, 0)) return -1;
   return set_result(c, 0, DT_F32, shape_of(c, 0));
@@ -539,11 +556,23 @@ static int infer_patchify(Ctx *c) {
 }
 
 static int infer_mean(Ctx *c) {
-  int axis;
+  int axis = 0;
   const Shape *x = shape_of(c, 0);
   if (need_f32(c, 0) || need_rank_at_least(c, 0, 1) ||
       axis_of(c, "axis", x->rank, &axis))
     return -1;
+  if (c->n->nin > 1) { /* keep: x's dims up to and including axis */
+    const Shape *m = shape_of(c, 1);
+    bool ok = m->rank == axis + 1;
+    for (int i = 0; ok && i <= axis; i++) ok = ir_dim_eq(m->d[i], x->d[i]);
+    if (need_f32(c, 1)) return -1;
+    if (!ok) {
+      char s1[300], s2[300];
+      return fail(c, "keep must have the dims of %s up to axis %d, got %s",
+                  describe(c, c->n->in[0], s1, sizeof s1), axis,
+                  describe(c, c->n->in[1], s2, sizeof s2));
+    }
+  }
   Shape out = *x;
   if (ir_get_int(c->g, c->n, "keepdims")) {
     out.d[axis] = ir_dim(1);
@@ -609,6 +638,11 @@ int ir_layout_panel(const char *layout) {
 /* Sources carry their declared type; check it is well formed. */
 static int infer_source(Ctx *c) {
   const Value *v = &c->g->values[c->n->out[0]];
+  if (c->n->op == OP_INPUT) {
+    int64_t fill = ir_get_int(c->g, c->n, "fill");
+    if (fill != 0 && fill != 1)
+      return fail(c, "fill must be 0 or 1, got %lld", (long long)fill);
+  }
   if (c->n->op == OP_CONST) {
     int p = ir_layout_panel(ir_get_str(c->g, c->n, "layout"));
     if (p < 0)
@@ -693,6 +727,7 @@ static int infer_rule(Ctx *c) {
   case OP_SINUSOIDAL_PE: return infer_sinusoidal_pe(c);
   case OP_PATCHIFY: return infer_patchify(c);
   case OP_MEAN: return infer_mean(c);
+  case OP_MASK: return infer_mask(c);
   case OP_ATTENTION: return infer_attention(c);
   case OP_COUNT: break;
   }

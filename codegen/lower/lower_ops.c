@@ -69,6 +69,13 @@ static uint32_t val_scale(Lower *L, const Node *n, const uint32_t *in,
               lw_splat(L->k, ir_get_float(L->g, n, "by"), lanes));
 }
 
+/* mask: x where keep != 0, else -inf */
+static uint32_t val_mask(Lower *L, const Node *n, const uint32_t *in, int lanes) {
+  Kernel *k = L->k;
+  return k_select(k, lw_vbin(k, KO_NE, in[1], lw_splat(k, 0, lanes)), in[0],
+                  lw_splat(k, -INFINITY, lanes));
+}
+
 /* relu, gelu, gelu_tanh: cg_activation (lower_act.c) */
 static uint32_t val_act(Lower *L, const Node *n, const uint32_t *in, int lanes) {
   return cg_activation(L->k, n->op, in[0]);
@@ -299,6 +306,7 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_ADD:
   case OP_BIAS_ADD: lw_binary(L, n, val_add); return 0;
   case OP_MUL: lw_binary(L, n, val_mul); return 0;
+  case OP_MASK: lw_binary(L, n, val_mask); return 0;
   case OP_SCALE: lw_map(L, n, val_scale); return 0;
   case OP_RELU:
   case OP_GELU:
