@@ -53,7 +53,7 @@ static const char *const transformer_required[] = {
     "max_len", NULL};
 
 static const char *const gpt2_keys[] = {COMMON, "max_len", "layers", "vocab",
-                                        NULL};
+                                        "max_batch", NULL};
 static const char *const gpt2_required[] = {"d_model", "heads", "layers",
                                             "vocab", "max_len", NULL};
 static const char *const gpt2_prefixes[] = {"transformer.", NULL};
@@ -73,7 +73,8 @@ static const char *const bert_ignore[] = {"embeddings.position_ids",
                                           NULL};
 
 static const char *const vit_keys[] = {COMMON, "layers", "image_size",
-                                       "patch_size", "channels", NULL};
+                                       "patch_size", "channels", "max_batch",
+                                       NULL};
 static const char *const vit_required[] = {"d_model", "heads", "d_ff",
                                            "layers", "image_size",
                                            "patch_size", NULL};

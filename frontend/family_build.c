@@ -152,6 +152,13 @@ uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
   return finish(b, id, name);
 }
 
+uint32_t fb_expand(Fb *b, uint32_t x, int rank, const Dim *dims,
+                   const char *name) {
+  uint32_t id = begin(b, OP_EXPAND, &x, 1, 1);
+  ir_set_dims(b->g, id, "shape", dims, rank);
+  return finish(b, id, name);
+}
+
 uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
                       const char *name) {
   uint32_t id = begin(b, OP_TRANSPOSE, &x, 1, 1);

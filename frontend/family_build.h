@@ -88,6 +88,8 @@ uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name);
 uint32_t fb_activation(Fb *b, Op act, uint32_t x, const char *name);
 uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
                     const char *name);
+uint32_t fb_expand(Fb *b, uint32_t x, int rank, const Dim *dims,
+                   const char *name);
 uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
                       const char *name);
 uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,

@@ -357,6 +357,29 @@ static bool product_take(Product *p, int32_t sym) {
   return false;
 }
 
+/* expand(x) {shape}: x broadcasts to shape (no -1) */
+static int infer_expand(Ctx *c) {
+  if (need_f32(c, 0)) return -1;
+  const Attr *a = ir_get_attr(c->n, "shape");
+  if (a->n > IR_MAX_RANK) return fail(c, "shape has more than %d entries", IR_MAX_RANK);
+  Shape want = {.rank = a->n}, out;
+  for (int i = 0; i < a->n; i++) {
+    if (a->dims[i].c < 1)
+      return fail(c, "shape entry %d is %" PRId64 "; sizes must be positive", i,
+                  a->dims[i].c);
+    want.d[i] = a->dims[i];
+  }
+  const Shape *x = shape_of(c, 0);
+  bool ok = x->rank <= want.rank && !broadcast(c, &want, want.rank, x, x->rank, &out);
+  for (int i = 0; ok && i < want.rank; i++) ok = ir_dim_eq(out.d[i], want.d[i]);
+  if (!ok) {
+    char s1[300], w[300];
+    ir_format_shape(c->g, &want, w, sizeof w);
+    return fail(c, "cannot expand %s to %s", describe(c, c->n->in[0], s1, sizeof s1), w);
+  }
+  return set_result(c, 0, DT_F32, &want);
+}
+
 static int infer_reshape(Ctx *c) {
   if (need_f32(c, 0)) return -1;
   const Attr *a = ir_get_attr(c->n, "shape");
@@ -544,14 +567,19 @@ static int infer_patchify(Ctx *c) {
   char s1[300];
   int64_t p = ir_get_int(c->g, c->n, "patch");
   if (need_f32(c, 0)) return -1;
-  if (x->rank != 3 || x->d[0].sym >= 0 || x->d[1].sym >= 0 || x->d[2].sym >= 0)
-    return fail(c, "operand must be a static image [C, H, W], got %s",
+  int r = x->rank; /* [..., C, H, W]: the image static, batch dims any */
+  if (r > IR_MAX_RANK - 2)
+    return fail(c, "at most %d batch dims before the image", IR_MAX_RANK - 5);
+  if (r < 3 || x->d[r - 3].sym >= 0 || x->d[r - 2].sym >= 0 || x->d[r - 1].sym >= 0)
+    return fail(c, "operand must be a static image [..., C, H, W], got %s",
                 describe(c, c->n->in[0], s1, sizeof s1));
-  if (p < 1 || x->d[1].c % p || x->d[2].c % p)
+  if (p < 1 || x->d[r - 2].c % p || x->d[r - 1].c % p)
     return fail(c, "patch %" PRId64 " does not divide the image %s", p,
                 describe(c, c->n->in[0], s1, sizeof s1));
-  int64_t dims[2] = {(x->d[1].c / p) * (x->d[2].c / p), x->d[0].c * p * p};
-  Shape out = ir_shape(2, dims);
+  Shape out = {.rank = r - 1};
+  for (int i = 0; i < r - 3; i++) out.d[i] = x->d[i];
+  out.d[r - 3] = ir_dim((x->d[r - 2].c / p) * (x->d[r - 1].c / p));
+  out.d[r - 2] = ir_dim(x->d[r - 3].c * p * p);
   return set_result(c, 0, DT_F32, &out);
 }
 
@@ -719,6 +747,7 @@ static int infer_rule(Ctx *c) {
   case OP_SOFTMAX:
   case OP_L2_NORMALIZE: return infer_axis_same_shape(c);
   case OP_RESHAPE: return infer_reshape(c);
+  case OP_EXPAND: return infer_expand(c);
   case OP_TRANSPOSE: return infer_transpose(c);
   case OP_SLICE: return infer_slice(c);
   case OP_SPLIT: return infer_split(c);

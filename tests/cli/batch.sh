@@ -90,5 +90,33 @@ n=$("$LOOM" opt "$M" --disable=fuse-attention | grep -c "= mask ")
 awk '/^kernel k[0-9]+_matmul/{m=1} /^kernel/&&!/_matmul/{m=0} m&&/for b[0-9]* = /{print}' "$tmp/k" >"$tmp/bl"
 [ ! -s "$tmp/bl" ] && ok || { bad "a matmul of a batch loops over it"; head -3 "$tmp/bl"; }
 
+# vit: each image alone ([C, H, W], a batch of one) is its row of the batch
+for be in ref c jit; do
+  for k in 0 1 2; do
+    if "$LOOM" run goldens/vit-batch/model.yaml --backend $be \
+         --input pixels=goldens/vit-batch/alone/pixels.$k.npy --out-dir "$tmp/v.$be.$k" >/dev/null 2>"$tmp/err" &&
+       "$NPYCMP" "$tmp/v.$be.$k/hidden.npy" goldens/vit-batch/alone/hidden.$k.npy >/dev/null; then
+      ok
+    else
+      bad "vit image $k alone on $be"; cat "$tmp/err"
+    fi
+  done
+done
+
+# gpt2: each row alone (ids [len]) gives HF's logits of it alone
+for be in ref c jit; do
+  for k in 0 1 2; do
+    if "$LOOM" run goldens/gpt2-batch/model.yaml --backend $be \
+         --input ids=goldens/gpt2-batch/alone/ids.$k.npy --out-dir "$tmp/g.$be.$k" >/dev/null 2>"$tmp/err" &&
+       "$NPYCMP" "$tmp/g.$be.$k/logits.npy" goldens/gpt2-batch/alone/logits.$k.npy >/dev/null; then
+      ok
+    else
+      bad "gpt2 row $k alone on $be"; cat "$tmp/err"
+    fi
+  done
+done
+n=$("$LOOM" opt goldens/gpt2-batch/model.yaml | grep -c "= attention .*%attention_mask {order = shd, scale = .*, causal = true}")
+[ "$n" = 2 ] && ok || bad "gpt2-batch: fused causal attentions with keep: $n, want 2"
+
 echo "batch: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -291,6 +291,10 @@ static Graph *build_everything(void) {
   Dim flat[2] = {dS, ir_dim(64)};
   ir_set_dims(g, n, "shape", flat, 2);
   o = done(g, n, "attn_out");
+  n = op1(g, OP_EXPAND, o); /* [S, 64] -> [2, S, 64] */
+  Dim ex[3] = {ir_dim(2), dS, ir_dim(64)};
+  ir_set_dims(g, n, "shape", ex, 3);
+  done(g, n, "expanded");
   /* a multiple of a symbol */
   n = op1(g, OP_RESHAPE, o);
   Dim s8[2] = {(Dim){8, S}, ir_dim(8)};
