@@ -198,6 +198,13 @@ static loom_status order_inputs(loom_model *m, const loom_tensor *inputs,
     ordered[k].dtype = want;
     ordered[k].rank = t->rank;
     memcpy(ordered[k].dims, t->dims, sizeof(int64_t) * (size_t)t->rank);
+    /* Fewer dims than the input: leading 1s (ids [S] for [B, S] is B = 1). */
+    int lead = v->shape.rank - t->rank;
+    if (lead > 0) {
+      memmove(ordered[k].dims + lead, ordered[k].dims, sizeof(int64_t) * (size_t)t->rank);
+      for (int j = 0; j < lead; j++) ordered[k].dims[j] = 1;
+      ordered[k].rank = v->shape.rank;
+    }
     /* A non-NULL placeholder marks "given" for shape-only queries. */
     ordered[k].data = t->data ? t->data : (void *)t;
   }
@@ -297,6 +304,7 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
     int64_t n = ir_shape_eval(&v->shape, binding, ordered[k].dims);
     zeros[k] = ordered[k].data = calloc((size_t)(n ? n : 1), ir_dtype_size(v->dtype));
     IR_ASSERT(zeros[k]);
+    ir_fill_input(g, &g->nodes[v->node], zeros[k], n);
   }
   void *outs[g->n_outputs ? g->n_outputs : 1];
   for (int i = 0; i < n_outputs; i++) outs[i] = outputs[i].data;

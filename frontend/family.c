@@ -53,7 +53,7 @@ static const char *const transformer_required[] = {
     "max_len", NULL};
 
 static const char *const gpt2_keys[] = {COMMON, "max_len", "layers", "vocab",
-                                        NULL};
+                                        "max_batch", NULL};
 static const char *const gpt2_required[] = {"d_model", "heads", "layers",
                                             "vocab", "max_len", NULL};
 static const char *const gpt2_prefixes[] = {"transformer.", NULL};
@@ -64,7 +64,7 @@ static const char *const gpt2_tied[] = {"lm_head.weight", "wte.weight", NULL};
 
 static const char *const bert_keys[] = {COMMON, "max_len", "layers", "vocab",
                                         "type_vocab", "pooling", "normalize",
-                                        NULL};
+                                        "max_batch", NULL};
 static const char *const bert_required[] = {"d_model", "heads", "d_ff",
                                             "layers", "vocab", "max_len", NULL};
 static const char *const bert_prefixes[] = {"bert.", NULL};
@@ -73,7 +73,8 @@ static const char *const bert_ignore[] = {"embeddings.position_ids",
                                           NULL};
 
 static const char *const vit_keys[] = {COMMON, "layers", "image_size",
-                                       "patch_size", "channels", NULL};
+                                       "patch_size", "channels", "max_batch",
+                                       NULL};
 static const char *const vit_required[] = {"d_model", "heads", "d_ff",
                                            "layers", "image_size",
                                            "patch_size", NULL};
@@ -182,7 +183,8 @@ static int read_family(FeYaml *y, yaml_node_t *root, const FamilyInfo *fi,
                          f->d_model, f->heads);
   f->d_ff = 4 * f->d_model; /* GPT-2's default; the others require it */
   if (read_count(y, root, "d_ff", 4 * max_dim, &f->d_ff, NULL) ||
-      read_count(y, root, "max_len", max_dim, &f->max_len, &f->at_max_len))
+      read_count(y, root, "max_len", max_dim, &f->max_len, &f->at_max_len) ||
+      read_count(y, root, "max_batch", 1 << 16, &f->max_batch, &f->at_max_batch))
     return -1;
   yaml_node_t *eps = fe_map_get(y, root, "eps", NULL);
   if (eps) {

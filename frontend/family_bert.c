@@ -15,16 +15,25 @@
  *                                                      # normalize: true
  *
  * token_type_ids is an optional input: left out, it is zeros, as in
- * BertModel.  There is no attention mask (every token attends to every
- * token) and no final norm; the pooler is not used.
+ * BertModel.  There is no final norm; the pooler is not used.
  *
  * Inputs ids [S], token_type_ids [S] (i32, S <= max_len); outputs
  * hidden [S, d] and, with pooling: mean, embedding [d].
+ *
+ * With max_batch: a batch of B <= max_batch rows, right-padded: ids and
+ * token_type_ids [B, S], and attention_mask f32 [B, S] (nonzero = token;
+ * left out, every position is one), as BertModel takes them.  Padded keys
+ * are left out of every attention (`mask` before the softmax, the
+ * attention op's keep once fused), padded positions still get outputs (as
+ * in HF), positions are 0..S-1 in every row, and the mean pooling is over
+ * each row's tokens only (sentence-transformers' masked mean):
+ * hidden [B, S, d], embedding [B, d].
  */
 #include "frontend/family_build.h"
 
 /* BertLayer i: x [S, d] -> [S, d]. */
-static uint32_t layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
+static uint32_t layer(Fb *b, const FeFamily *f, uint32_t x, uint32_t keep,
+                      int i) {
   int64_t d = f->d_model;
   fb_scope(b, "layer.%d.attn", i);
   uint32_t q = fb_nn_linear(b, x, d, d, "q",
@@ -33,7 +42,7 @@ static uint32_t layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
                             "encoder.layer.%d.attention.self.key", i);
   uint32_t v = fb_nn_linear(b, x, d, d, "v",
                             "encoder.layer.%d.attention.self.value", i);
-  uint32_t a = fb_attention(b, q, k, v, f->heads, false); /* [S, d] */
+  uint32_t a = fb_attention(b, q, k, v, f->heads, false, keep); /* [S, d] */
   fb_scope(b, "layer.%d", i);
   a = fb_nn_linear(b, a, d, d, "attn.out",
                    "encoder.layer.%d.attention.output.dense", i);
@@ -54,9 +63,23 @@ void fe_build_bert(Fb *b, const FeFamily *f) {
   b->loc = f->at_family;
   int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
   Shape seq = {1, {ir_dim_sym(S)}};
-  uint32_t ids = fb_input(b, "ids", DT_I32, &seq);            /* [S] */
-  uint32_t types = fb_input(b, "token_type_ids", DT_I32, &seq); /* [S] */
+  uint32_t keep = IR_NONE, mask = IR_NONE;
+  if (f->max_batch) {
+    b->loc = f->at_max_batch;
+    int32_t B = ir_add_sym(g, "B", f->max_batch, f->at_max_batch);
+    seq = (Shape){2, {ir_dim_sym(B), ir_dim_sym(S)}};
+    b->loc = f->at_family;
+  }
+  uint32_t ids = fb_input(b, "ids", DT_I32, &seq);            /* [B, S] */
+  uint32_t types = fb_input(b, "token_type_ids", DT_I32, &seq); /* [B, S] */
   ir_set_int(g, g->values[types].node, "optional", 1);
+  if (f->max_batch) {
+    mask = fb_input(b, "attention_mask", DT_F32, &seq);        /* [B, S] */
+    ir_set_int(g, g->values[mask].node, "optional", 1);
+    ir_set_int(g, g->values[mask].node, "fill", 1);
+    Dim k4[4] = {seq.d[0], ir_dim(1), ir_dim(1), seq.d[1]};
+    keep = fb_reshape(b, mask, 4, k4, "keep");                 /* [B,1,1,S] */
+  }
 
   /* embeddings */
   fb_scope(b, "embeddings");
@@ -72,7 +95,7 @@ void fe_build_bert(Fb *b, const FeFamily *f) {
   x = fb_nn_layernorm(b, x, d, f->eps, "x", "embeddings.LayerNorm");
 
   b->loc = f->at_layers;
-  for (int i = 0; i < f->layers; i++) x = layer(b, f, x, i);
+  for (int i = 0; i < f->layers; i++) x = layer(b, f, x, keep, i);
   fb_scope(b, "%s", "");
   ir_set_name(g, x, "hidden"); /* [S, d] */
   ir_add_output(g, x);
@@ -80,7 +103,9 @@ void fe_build_bert(Fb *b, const FeFamily *f) {
   if (f->pool_mean) {
     /* embedding = mean over tokens [d], then L2-normalized */
     b->loc = f->at_pooling;
-    uint32_t e = fb_mean(b, x, 0, f->normalize ? "pooled" : "embedding");
+    const char *name = f->normalize ? "pooled" : "embedding";
+    uint32_t e = mask == IR_NONE ? fb_mean(b, x, 0, name)
+                                 : fb_masked_mean(b, x, mask, 1, name);
     if (f->normalize) e = fb_l2_normalize(b, e, -1, "embedding");
     ir_add_output(g, e);
   }

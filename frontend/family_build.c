@@ -152,6 +152,13 @@ uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
   return finish(b, id, name);
 }
 
+uint32_t fb_expand(Fb *b, uint32_t x, int rank, const Dim *dims,
+                   const char *name) {
+  uint32_t id = begin(b, OP_EXPAND, &x, 1, 1);
+  ir_set_dims(b->g, id, "shape", dims, rank);
+  return finish(b, id, name);
+}
+
 uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
                       const char *name) {
   uint32_t id = begin(b, OP_TRANSPOSE, &x, 1, 1);
@@ -208,6 +215,18 @@ uint32_t fb_mean(Fb *b, uint32_t x, int axis, const char *name) {
   uint32_t id = begin(b, OP_MEAN, &x, 1, 1);
   ir_set_int(b->g, id, "axis", axis);
   return finish(b, id, name);
+}
+
+uint32_t fb_masked_mean(Fb *b, uint32_t x, uint32_t keep, int axis,
+                        const char *name) {
+  uint32_t in[2] = {x, keep};
+  uint32_t id = begin(b, OP_MEAN, in, 2, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  return finish(b, id, name);
+}
+
+uint32_t fb_mask(Fb *b, uint32_t x, uint32_t keep, const char *name) {
+  return binary(b, OP_MASK, x, keep, name);
 }
 
 uint32_t fb_l2_normalize(Fb *b, uint32_t x, int axis, const char *name) {
@@ -268,30 +287,51 @@ uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
   return fb_layernorm(b, x, gamma, beta, eps, name);
 }
 
-/* x [L, d] -> [H, L, Dh]: heads as the leading batch dimension. */
+/* The rank of v (1 when a failed rule left it without a shape). */
+static int rank_of(const Fb *b, uint32_t v) {
+  int r = b->g->values[v].shape.rank;
+  return r >= 2 ? r : 2;
+}
+
+/* perm swapping axes r-3 and r-2: [B..., L, H, Dh] <-> [B..., H, L, Dh] */
+static void head_perm(int r, int64_t *perm) {
+  for (int i = 0; i < r; i++) perm[i] = i;
+  perm[r - 3] = r - 2;
+  perm[r - 2] = r - 3;
+}
+
+/* x [B..., L, d] -> [B..., H, L, Dh]: heads as a batch dimension. */
 static uint32_t split_heads(Fb *b, uint32_t x, int64_t heads,
                             const char *name) {
-  Dim len = fb_dim(b, x, 0), d = fb_dim(b, x, 1);
-  Dim shape[3] = {len, ir_dim(heads), ir_dim(d.c / heads)};
-  static const int64_t perm[3] = {1, 0, 2};
-  uint32_t r = fb_reshape(b, x, 3, shape, NULL); /* [L, H, Dh] */
-  return fb_transpose(b, r, 3, perm, name);      /* [H, L, Dh] */
+  int r = rank_of(b, x); /* of x; the result has r + 1 */
+  Dim shape[IR_MAX_RANK];
+  for (int i = 0; i < r - 1; i++) shape[i] = fb_dim(b, x, i);
+  Dim d = fb_dim(b, x, r - 1);
+  shape[r - 1] = ir_dim(heads);
+  shape[r] = ir_dim(d.c / heads);
+  int64_t perm[IR_MAX_RANK];
+  head_perm(r + 1, perm);
+  uint32_t t = fb_reshape(b, x, r + 1, shape, NULL); /* [B..., L, H, Dh] */
+  return fb_transpose(b, t, r + 1, perm, name);      /* [B..., H, L, Dh] */
 }
 
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
-                      int64_t heads, bool causal) {
-  Dim s = fb_dim(b, q, 0), d = fb_dim(b, q, 1);
-  int64_t dh = d.c / heads;
-  static const int64_t perm[3] = {1, 0, 2};
-  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [H, S, Dh] */
-  uint32_t kh = split_heads(b, k, heads, "k_heads"); /* [H, T, Dh] */
-  uint32_t vh = split_heads(b, v, heads, "v_heads"); /* [H, T, Dh] */
-  uint32_t scores = fb_matmul(b, qh, kh, true, "scores"); /* [H, S, T] */
+                      int64_t heads, bool causal, uint32_t keep) {
+  int r = rank_of(b, q);
+  Dim flat[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) flat[i] = fb_dim(b, q, i); /* [B..., S, d] */
+  int64_t dh = flat[r - 1].c / heads;
+  int64_t perm[IR_MAX_RANK];
+  head_perm(r + 1, perm);
+  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [B..., H, S, Dh] */
+  uint32_t kh = split_heads(b, k, heads, "k_heads"); /* [B..., H, T, Dh] */
+  uint32_t vh = split_heads(b, v, heads, "v_heads"); /* [B..., H, T, Dh] */
+  uint32_t scores = fb_matmul(b, qh, kh, true, "scores"); /* [B..., H, S, T] */
   scores = fb_scale(b, scores, 1.0 / sqrt((double)dh), "scaled");
   if (causal) scores = fb_causal_mask(b, scores, "masked");
-  uint32_t p = fb_softmax(b, scores, -1, "probs");      /* [H, S, T] */
-  uint32_t ctx = fb_matmul(b, p, vh, false, "context"); /* [H, S, Dh] */
-  ctx = fb_transpose(b, ctx, 3, perm, NULL);            /* [S, H, Dh] */
-  Dim flat[2] = {s, d};
-  return fb_reshape(b, ctx, 2, flat, "merged");         /* [S, d] */
+  if (keep != IR_NONE) scores = fb_mask(b, scores, keep, "padded");
+  uint32_t p = fb_softmax(b, scores, -1, "probs");      /* [B..., H, S, T] */
+  uint32_t ctx = fb_matmul(b, p, vh, false, "context"); /* [B..., H, S, Dh] */
+  ctx = fb_transpose(b, ctx, r + 1, perm, NULL);        /* [B..., S, H, Dh] */
+  return fb_reshape(b, ctx, r, flat, "merged");         /* [B..., S, d] */
 }

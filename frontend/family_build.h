@@ -41,8 +41,10 @@ typedef struct {
   int64_t image_size, patch_size, channels; /* vit */
   bool pre_norm;                          /* transformer: norm: pre */
   bool pool_mean, normalize;              /* bert: pooling: mean, normalize */
+  int64_t max_batch;  /* bert, vit: the bound of the batch dim B; 0: none */
   /* Where nodes are stamped: the YAML keys they come from. */
-  Loc at_family, at_max_len, at_layers, at_encoder, at_decoder, at_pooling;
+  Loc at_family, at_max_len, at_layers, at_encoder, at_decoder, at_pooling,
+      at_max_batch;
 } FeFamily;
 
 /* The builder. */
@@ -86,6 +88,8 @@ uint32_t fb_softmax(Fb *b, uint32_t x, int axis, const char *name);
 uint32_t fb_activation(Fb *b, Op act, uint32_t x, const char *name);
 uint32_t fb_reshape(Fb *b, uint32_t x, int rank, const Dim *dims,
                     const char *name);
+uint32_t fb_expand(Fb *b, uint32_t x, int rank, const Dim *dims,
+                   const char *name);
 uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
                       const char *name);
 uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,
@@ -100,6 +104,11 @@ uint32_t fb_causal_mask(Fb *b, uint32_t x, const char *name);
 uint32_t fb_sinusoidal_pe(Fb *b, Dim len, int64_t d, const char *name);
 uint32_t fb_patchify(Fb *b, uint32_t image, int64_t patch, const char *name);
 uint32_t fb_mean(Fb *b, uint32_t x, int axis, const char *name);
+/* the mean over axis of the positions where keep != 0 */
+uint32_t fb_masked_mean(Fb *b, uint32_t x, uint32_t keep, int axis,
+                        const char *name);
+/* x where keep != 0 (keep broadcast to x), else -inf */
+uint32_t fb_mask(Fb *b, uint32_t x, uint32_t keep, const char *name);
 uint32_t fb_l2_normalize(Fb *b, uint32_t x, int axis, const char *name);
 
 /* ---- layers ------------------------------------------------------------- */
@@ -124,14 +133,16 @@ uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
     __attribute__((format(printf, 6, 7)));
 
 /* Multi-head scaled dot-product attention, the one canonical chain the
- * fuse-attention pass recognizes:
- *   q [S, d], k [T, d], v [T, d]
- *   -> per head: [S, H, Dh] -> [H, S, Dh]   (the same for k, v)
- *   -> matmul(q, k, transpose_b) [H, S, T] -> scale(1/sqrt(Dh))
- *   -> [causal_mask] -> softmax(-1) -> matmul(., v) [H, S, Dh]
- *   -> [S, H, Dh] -> [S, d] */
+ * fuse-attention pass recognizes (leading batch dims [B...] allowed):
+ *   q [B..., S, d], k [B..., T, d], v [B..., T, d]
+ *   -> per head: [B..., S, H, Dh] -> [B..., H, S, Dh]   (the same for k, v)
+ *   -> matmul(q, k, transpose_b) [B..., H, S, T] -> scale(1/sqrt(Dh))
+ *   -> [causal_mask] -> [mask(keep)] -> softmax(-1) -> matmul(., v)
+ *   -> [B..., S, H, Dh] -> [B..., S, d]
+ * keep (IR_NONE: none) is a padding mask [B..., 1, 1, T]: keys where it
+ * is 0 are left out. */
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
-                      int64_t heads, bool causal);
+                      int64_t heads, bool causal, uint32_t keep);
 
 /* ---- the families ------------------------------------------------------- */
 

@@ -22,12 +22,17 @@
  *
  * d_ff may be left out: it defaults to 4*d_model, as HF's n_inner does.
  *
- * Input ids [S] (i32, S <= max_len); output logits [S, vocab].
+ * Input ids [S] (i32, S <= max_len); output logits [S, vocab].  With
+ * max_batch: ids and attention_mask [B, S] (right-padded rows: positions
+ * 0..S-1 in each, as GPT2Model gives without position_ids; the mask, all
+ * ones when left out, keeps padded keys out of every attention) and
+ * logits [B, S, vocab].
  */
 #include "frontend/family_build.h"
 
 /* Block i: h [S, d] -> [S, d]. */
-static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, int i) {
+static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, uint32_t keep,
+                      int i) {
   int64_t d = f->d_model;
   fb_scope(b, "h.%d", i);
   /* attention */
@@ -35,9 +40,9 @@ static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, int i) {
   uint32_t qkv = fb_conv1d(b, a, d, 3 * d, "qkv", "h.%d.attn.c_attn", i);
   static const char *const names[] = {"q", "k", "v"};
   uint32_t parts[3]; /* q, k, v [S, d] */
-  fb_split(b, qkv, 1, 3, parts, names);
+  fb_split(b, qkv, f->max_batch ? 2 : 1, 3, parts, names);
   fb_scope(b, "h.%d.attn", i);
-  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true);
+  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true, keep);
   fb_scope(b, "h.%d", i);
   a = fb_conv1d(b, a, d, d, "attn.out", "h.%d.attn.c_proj", i);
   h = fb_add(b, h, a, "x1");
@@ -55,7 +60,21 @@ void fe_build_gpt2(Fb *b, const FeFamily *f) {
   b->loc = f->at_family;
   int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
   Shape ids_shape = {1, {ir_dim_sym(S)}};
-  uint32_t ids = fb_input(b, "ids", DT_I32, &ids_shape); /* [S] */
+  uint32_t keep = IR_NONE;
+  if (f->max_batch) {
+    b->loc = f->at_max_batch;
+    int32_t B = ir_add_sym(g, "B", f->max_batch, f->at_max_batch);
+    ids_shape = (Shape){2, {ir_dim_sym(B), ir_dim_sym(S)}};
+    b->loc = f->at_family;
+  }
+  uint32_t ids = fb_input(b, "ids", DT_I32, &ids_shape); /* [B, S] */
+  if (f->max_batch) {
+    uint32_t mask = fb_input(b, "attention_mask", DT_F32, &ids_shape);
+    ir_set_int(g, g->values[mask].node, "optional", 1);
+    ir_set_int(g, g->values[mask].node, "fill", 1);
+    Dim k4[4] = {ids_shape.d[0], ir_dim(1), ir_dim(1), ids_shape.d[1]};
+    keep = fb_reshape(b, mask, 4, k4, "keep");               /* [B,1,1,S] */
+  }
 
   /* h = wte(ids) + wpe[:S] */
   uint32_t wte = fb_weight(b, FB_SHAPE2(f->vocab, d), "wte.weight");
@@ -65,7 +84,7 @@ void fe_build_gpt2(Fb *b, const FeFamily *f) {
   uint32_t h = fb_add(b, tok, pos, "embed");
 
   b->loc = f->at_layers;
-  for (int i = 0; i < f->layers; i++) h = block(b, f, h, i);
+  for (int i = 0; i < f->layers; i++) h = block(b, f, h, keep, i);
 
   /* logits = ln_f(h) lm_head^T  [S, vocab] */
   b->loc = f->at_family;

@@ -44,7 +44,7 @@ static uint32_t multihead_attention(Fb *b, const FeFamily *f, uint32_t xq,
   uint32_t q = fb_linear(b, xq, w[0], bias[0], true, "q");  /* [L, d] */
   uint32_t k = fb_linear(b, xkv, w[1], bias[1], true, "k"); /* [M, d] */
   uint32_t v = fb_linear(b, xkv, w[2], bias[2], true, "v"); /* [M, d] */
-  uint32_t a = fb_attention(b, q, k, v, f->heads, causal);  /* [L, d] */
+  uint32_t a = fb_attention(b, q, k, v, f->heads, causal, IR_NONE);  /* [L, d] */
   return fb_nn_linear(b, a, d, d, "out", "%s.out_proj", prefix);
 }
 

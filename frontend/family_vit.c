@@ -17,7 +17,9 @@
  * is static: N = (image_size / patch_size)^2.
  *
  * Input pixels [channels, image_size, image_size] f32; output
- * hidden [1 + N, d].
+ * hidden [1 + N, d].  With max_batch: pixels [B, channels, H, W] and
+ * hidden [B, 1 + N, d], B <= max_batch, the class token expanded to every
+ * image (no padding: every image has the same N patches).
  */
 #include "frontend/family_build.h"
 
@@ -34,7 +36,7 @@ static uint32_t layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
                             "encoder.layer.%d.attention.attention.key", i);
   uint32_t v = fb_nn_linear(b, h, d, d, "v",
                             "encoder.layer.%d.attention.attention.value", i);
-  uint32_t a = fb_attention(b, q, k, v, f->heads, false); /* [L, d] */
+  uint32_t a = fb_attention(b, q, k, v, f->heads, false, IR_NONE); /* [L, d] */
   fb_scope(b, "layer.%d", i);
   a = fb_nn_linear(b, a, d, d, "attn.out",
                    "encoder.layer.%d.attention.output.dense", i);
@@ -55,7 +57,14 @@ void fe_build_vit(Fb *b, const FeFamily *f) {
   int64_t n = (f->image_size / p) * (f->image_size / p); /* patches */
   b->loc = f->at_family;
   Shape img = FB_SHAPE3(c, f->image_size, f->image_size);
-  uint32_t pixels = fb_input(b, "pixels", DT_F32, &img); /* [C, H, W] */
+  Dim B = ir_dim(1);
+  if (f->max_batch) { /* [B, C, H, W] */
+    b->loc = f->at_max_batch;
+    B = ir_dim_sym(ir_add_sym(g, "B", f->max_batch, f->at_max_batch));
+    img = (Shape){4, {B, ir_dim(c), ir_dim(f->image_size), ir_dim(f->image_size)}};
+    b->loc = f->at_family;
+  }
+  uint32_t pixels = fb_input(b, "pixels", DT_F32, &img); /* [B, C, H, W] */
 
   /* patch embedding: patchify(pixels) W^T + b  [N, d] */
   fb_scope(b, "embeddings");
@@ -65,16 +74,22 @@ void fe_build_vit(Fb *b, const FeFamily *f) {
                             "embeddings.patch_embeddings.projection.bias");
   Dim flat[2] = {ir_dim(d), ir_dim(c * p * p)};
   w = fb_reshape(b, w, 2, flat, "patch_w");                /* [d, C*P*P] */
-  uint32_t patches = fb_patchify(b, pixels, p, "patches"); /* [N, C*P*P] */
+  uint32_t patches = fb_patchify(b, pixels, p, "patches"); /* [B, N, C*P*P] */
   uint32_t x = fb_linear(b, patches, w, bias, true, "patch_embed");
 
-  /* x = [cls; patches] + position_embeddings  [1 + N, d] */
+  /* x = [cls; patches] + position_embeddings  [B, 1 + N, d] */
   uint32_t cls = fb_weight(b, FB_SHAPE3(1, 1, d), "embeddings.cls_token");
   uint32_t pos = fb_weight(b, FB_SHAPE3(1, 1 + n, d),
                            "embeddings.position_embeddings");
-  Dim row[2] = {ir_dim(1), ir_dim(d)}, table[2] = {ir_dim(1 + n), ir_dim(d)};
-  uint32_t seq[2] = {fb_reshape(b, cls, 2, row, "cls"), x};
-  x = fb_concat(b, seq, 2, 0, "tokens");
+  Dim row[3] = {B, ir_dim(1), ir_dim(d)}, table[2] = {ir_dim(1 + n), ir_dim(d)};
+  uint32_t seq[2];
+  if (f->max_batch) { /* the class token in front of every image's patches */
+    seq[0] = fb_expand(b, cls, 3, row, "cls");
+  } else {
+    seq[0] = fb_reshape(b, cls, 2, row + 1, "cls");
+  }
+  seq[1] = x;
+  x = fb_concat(b, seq, 2, f->max_batch ? 1 : 0, "tokens");
   x = fb_add(b, x, fb_reshape(b, pos, 2, table, "pos"), "x");
 
   b->loc = f->at_layers;

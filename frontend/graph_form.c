@@ -148,7 +148,7 @@ static int parse_dims(FeYaml *y, Graph *g, yaml_node_t *dims) {
 /* inputs / weights: {name: {dtype: f32, shape: [...]}} */
 static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
   const char *what = op == OP_INPUT ? "inputs" : "weights";
-  static const char *const input_keys[] = {"dtype", "shape", "optional", NULL};
+  static const char *const input_keys[] = {"dtype", "shape", "optional", "fill", NULL};
   static const char *const weight_keys[] = {"dtype", "shape", NULL};
   const char *const *keys = op == OP_INPUT ? input_keys : weight_keys;
   static const char *const required[] = {"shape", NULL};
@@ -185,6 +185,15 @@ static int parse_sources(FeYaml *y, Graph *g, yaml_node_t *map, Op op) {
       bool b;
       if (fe_get_bool(y, opt, "optional", &b)) return -1;
       if (b) ir_set_int(g, g->values[val].node, "optional", 1);
+    }
+    yaml_node_t *fill = fe_map_get(y, v, "fill", NULL);
+    if (fill) { /* what an optional input left out reads as: 0 or 1 */
+      int64_t f;
+      if (fe_get_int(y, fill, "fill", &f)) return -1;
+      if (f != 0 && f != 1)
+        return fe_yaml_error(y, fill, "fill must be 0 or 1, got %" PRId64, f);
+      if (!opt) return fe_yaml_error(y, fill, "fill needs 'optional: true'");
+      ir_set_int(g, g->values[val].node, "fill", f);
     }
   }
   return 0;

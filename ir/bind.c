@@ -46,6 +46,21 @@ int64_t ir_tensor_numel(const Tensor *t) {
   return n;
 }
 
+int ir_input_optional_code(const Graph *g, uint32_t v) {
+  const Node *n = &g->nodes[g->values[v].node];
+  if (!ir_get_int(g, n, "optional")) return 0;
+  return ir_get_int(g, n, "fill") == 1 ? 2 : 1;
+}
+
+void ir_fill_input(const Graph *g, const Node *input, void *data, int64_t numel) {
+  if (ir_get_int(g, input, "fill") != 1) return;
+  DType dt = g->values[input->out[0]].dtype;
+  for (int64_t i = 0; i < numel; i++) {
+    if (dt == DT_I32) ((int32_t *)data)[i] = 1;
+    else ((float *)data)[i] = 1.0f;
+  }
+}
+
 /* An input declared {optional = true} is left out by passing a Tensor
  * without data; it then reads as zeros of its declared shape. */
 bool ir_omitted_input(const Graph *g, const Node *n, const Tensor *t) {

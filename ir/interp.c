@@ -322,16 +322,31 @@ static void ref_sinusoidal_pe(Buf *out) {
  * image[c, ph*p + kh, pw*p + kw] — a Conv2d(kernel = stride = p) weight
  * [d, C, p, p] reshaped to [d, C*p*p] multiplies exactly these rows. */
 static void ref_patchify(const Buf *x, int64_t p, Buf *out) {
-  int64_t C = x->dims[0], H = x->dims[1], W = x->dims[2];
+  int r = x->rank; /* [..., C, H, W]: each image of the batch in turn */
+  int64_t C = x->dims[r - 3], H = x->dims[r - 2], W = x->dims[r - 1];
   int64_t PH = H / p, PW = W / p, cols = C * p * p;
-  IR_ASSERT(out->dims[0] == PH * PW && out->dims[1] == cols);
-  for (int64_t ph = 0; ph < PH; ph++)
-    for (int64_t pw = 0; pw < PW; pw++)
-      for (int64_t c = 0; c < C; c++)
-        for (int64_t kh = 0; kh < p; kh++)
-          for (int64_t kw = 0; kw < p; kw++)
-            F32(out)[(ph * PW + pw) * cols + (c * p + kh) * p + kw] =
-                CF32(x)[(c * H + ph * p + kh) * W + pw * p + kw];
+  int64_t images = x->numel / (C * H * W);
+  IR_ASSERT(out->dims[r - 3] == PH * PW && out->dims[r - 2] == cols);
+  for (int64_t b = 0; b < images; b++) {
+    const float *X = CF32(x) + b * C * H * W;
+    float *O = F32(out) + b * PH * PW * cols;
+    for (int64_t ph = 0; ph < PH; ph++)
+      for (int64_t pw = 0; pw < PW; pw++)
+        for (int64_t c = 0; c < C; c++)
+          for (int64_t kh = 0; kh < p; kh++)
+            for (int64_t kw = 0; kw < p; kw++)
+              O[(ph * PW + pw) * cols + (c * p + kh) * p + kw] =
+                  X[(c * H + ph * p + kh) * W + pw * p + kw];
+  }
+}
+
+/* x broadcast to out's shape */
+static void ref_expand(const Buf *x, Buf *out) {
+  int64_t idx[IR_MAX_RANK];
+  for (int64_t i = 0; i < out->numel; i++) {
+    ir_unravel(i, out->rank, out->dims, idx);
+    F32(out)[i] = CF32(x)[bcast_offset(idx, out->rank, x->rank, x->dims)];
+  }
 }
 
 /* x viewed as [outer, L, inner] -> out [outer, inner] (or [outer, 1, inner]
@@ -346,6 +361,35 @@ static void ref_mean(const Buf *x, int axis, Buf *out) {
       for (int64_t j = 0; j < L; j++) s += CF32(x)[(o * L + j) * inner + i];
       F32(out)[o * inner + i] = (float)(s / (double)L);
     }
+}
+
+/* x viewed as [outer, L, inner], keep [outer, L] -> out [outer, inner]:
+ * the mean over the positions l with keep != 0, zeros when there is none
+ * (sentence-transformers: Σ x·mask / clamp(Σ mask, 1e-9)). */
+static void ref_masked_mean(const Buf *x, const Buf *keep, int axis, Buf *out) {
+  int64_t outer, L, inner;
+  split_at_axis(x, axis, &outer, &L, &inner);
+  IR_ASSERT(keep->numel == outer * L && out->numel == outer * inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double s = 0, n = 0;
+      for (int64_t j = 0; j < L; j++)
+        if (CF32(keep)[o * L + j] != 0) {
+          s += CF32(x)[(o * L + j) * inner + i];
+          n += 1;
+        }
+      F32(out)[o * inner + i] = n > 0 ? (float)(s / n) : 0.0f;
+    }
+}
+
+/* x [X...], keep broadcast to X -> out [X...]: x, -inf where keep == 0 */
+static void ref_mask(const Buf *x, const Buf *keep, Buf *out) {
+  int64_t idx[IR_MAX_RANK];
+  for (int64_t i = 0; i < out->numel; i++) {
+    ir_unravel(i, out->rank, out->dims, idx);
+    float m = CF32(keep)[bcast_offset(idx, out->rank, keep->rank, keep->dims)];
+    F32(out)[i] = m != 0 ? CF32(x)[i] : -INFINITY;
+  }
 }
 
 /* x viewed as [outer, L, inner] -> out same shape:
@@ -502,6 +546,7 @@ static int eval_node(Interp *it) {
   case OP_GELU:
   case OP_GELU_TANH: ref_activation(n->op, x, out); return 0;
   case OP_RESHAPE: ref_reshape(x, out); return 0;
+  case OP_EXPAND: ref_expand(x, out); return 0;
   case OP_TRANSPOSE: {
     const Attr *perm = ir_get_attr(n, "perm");
     IR_ASSERT(perm->set && perm->n == x->rank);
@@ -539,17 +584,20 @@ static int eval_node(Interp *it) {
   case OP_SINUSOIDAL_PE: ref_sinusoidal_pe(out); return 0;
   case OP_PATCHIFY: {
     int64_t p = ir_get_int(g, n, "patch");
-    if (p < 1 || x->dims[1] % p || x->dims[2] % p)
+    int r = x->rank;
+    if (p < 1 || x->dims[r - 2] % p || x->dims[r - 1] % p)
       return node_error(it, "patch %lld does not divide the image %lldx%lld",
-                        (long long)p, (long long)x->dims[1],
-                        (long long)x->dims[2]);
+                        (long long)p, (long long)x->dims[r - 2],
+                        (long long)x->dims[r - 1]);
     ref_patchify(x, p, out);
     return 0;
   }
   case OP_MEAN:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
-    ref_mean(x, axis, out);
+    if (y) ref_masked_mean(x, y, axis, out);
+    else ref_mean(x, axis, out);
     return 0;
+  case OP_MASK: ref_mask(x, y, out); return 0;
   case OP_L2_NORMALIZE:
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
     ref_l2_normalize(x, axis, ir_get_float(g, n, "eps"), out);
@@ -638,6 +686,7 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
         k++;
         b->data = calloc(b->numel ? (size_t)b->numel : 1, b->esize);
         IR_ASSERT(b->data);
+        ir_fill_input(g, n, b->data, b->numel);
         b->owned = true;
       } else if (n->op == OP_INPUT) {
         b->data = inputs[k++].data;

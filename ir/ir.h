@@ -330,6 +330,12 @@ typedef struct {
 } Tensor;
 
 int64_t ir_tensor_numel(const Tensor *t);
+/* An optional input left out: its numel elements (zeroed by the caller)
+ * set to the input's `fill` (1 or 1.0f for fill = 1; 0 leaves them). */
+void ir_fill_input(const Graph *g, const Node *input, void *data, int64_t numel);
+/* How the generated ABI's IoSpec.optional describes input value v:
+ * 0 required, 1 zeros when left out, 2 ones (fill = 1). */
+int ir_input_optional_code(const Graph *g, uint32_t v);
 
 /* The table an input's ids index: the first gather that reads input value
  * v as its ids, its table's value id; IR_NONE when no gather does.  Every

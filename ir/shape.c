@@ -286,6 +286,23 @@ static int infer_binary(Ctx *c) {
   return set_result(c, 0, DT_F32, &out);
 }
 
+/* mask(x, keep): keep broadcasts to x, whose shape the result keeps */
+static int infer_mask(Ctx *c) {
+  if (need_f32(c, 0) || need_f32(c, 1)) return -1;
+  const Shape *x = shape_of(c, 0), *m = shape_of(c, 1);
+  Shape out;
+  if (broadcast(c, x, x->rank, m, m->rank, &out)) return -1;
+  bool same = out.rank == x->rank;
+  for (int i = 0; same && i < x->rank; i++) same = ir_dim_eq(out.d[i], x->d[i]);
+  if (!same) {
+    char s1[300], s2[300];
+    return fail(c, "keep %s must broadcast to the shape of %s",
+                describe(c, c->n->in[1], s1, sizeof s1),
+                describe(c, c->n->in[0], s2, sizeof s2));
+  }
+  return set_result(c, 0, DT_F32, x);
+}
+
 static int infer_unary(Ctx *c) {
   if (need_f32(c, 0)) return -1;
   return set_result(c, 0, DT_F32, shape_of(c, 0));
@@ -338,6 +355,29 @@ static bool product_take(Product *p, int32_t sym) {
       return true;
     }
   return false;
+}
+
+/* expand(x) {shape}: x broadcasts to shape (no -1) */
+static int infer_expand(Ctx *c) {
+  if (need_f32(c, 0)) return -1;
+  const Attr *a = ir_get_attr(c->n, "shape");
+  if (a->n > IR_MAX_RANK) return fail(c, "shape has more than %d entries", IR_MAX_RANK);
+  Shape want = {.rank = a->n}, out;
+  for (int i = 0; i < a->n; i++) {
+    if (a->dims[i].c < 1)
+      return fail(c, "shape entry %d is %" PRId64 "; sizes must be positive", i,
+                  a->dims[i].c);
+    want.d[i] = a->dims[i];
+  }
+  const Shape *x = shape_of(c, 0);
+  bool ok = x->rank <= want.rank && !broadcast(c, &want, want.rank, x, x->rank, &out);
+  for (int i = 0; ok && i < want.rank; i++) ok = ir_dim_eq(out.d[i], want.d[i]);
+  if (!ok) {
+    char s1[300], w[300];
+    ir_format_shape(c->g, &want, w, sizeof w);
+    return fail(c, "cannot expand %s to %s", describe(c, c->n->in[0], s1, sizeof s1), w);
+  }
+  return set_result(c, 0, DT_F32, &want);
 }
 
 static int infer_reshape(Ctx *c) {
@@ -527,23 +567,40 @@ static int infer_patchify(Ctx *c) {
   char s1[300];
   int64_t p = ir_get_int(c->g, c->n, "patch");
   if (need_f32(c, 0)) return -1;
-  if (x->rank != 3 || x->d[0].sym >= 0 || x->d[1].sym >= 0 || x->d[2].sym >= 0)
-    return fail(c, "operand must be a static image [C, H, W], got %s",
+  int r = x->rank; /* [..., C, H, W]: the image static, batch dims any */
+  if (r > IR_MAX_RANK - 2)
+    return fail(c, "at most %d batch dims before the image", IR_MAX_RANK - 5);
+  if (r < 3 || x->d[r - 3].sym >= 0 || x->d[r - 2].sym >= 0 || x->d[r - 1].sym >= 0)
+    return fail(c, "operand must be a static image [..., C, H, W], got %s",
                 describe(c, c->n->in[0], s1, sizeof s1));
-  if (p < 1 || x->d[1].c % p || x->d[2].c % p)
+  if (p < 1 || x->d[r - 2].c % p || x->d[r - 1].c % p)
     return fail(c, "patch %" PRId64 " does not divide the image %s", p,
                 describe(c, c->n->in[0], s1, sizeof s1));
-  int64_t dims[2] = {(x->d[1].c / p) * (x->d[2].c / p), x->d[0].c * p * p};
-  Shape out = ir_shape(2, dims);
+  Shape out = {.rank = r - 1};
+  for (int i = 0; i < r - 3; i++) out.d[i] = x->d[i];
+  out.d[r - 3] = ir_dim((x->d[r - 2].c / p) * (x->d[r - 1].c / p));
+  out.d[r - 2] = ir_dim(x->d[r - 3].c * p * p);
   return set_result(c, 0, DT_F32, &out);
 }
 
 static int infer_mean(Ctx *c) {
-  int axis;
+  int axis = 0;
   const Shape *x = shape_of(c, 0);
   if (need_f32(c, 0) || need_rank_at_least(c, 0, 1) ||
       axis_of(c, "axis", x->rank, &axis))
     return -1;
+  if (c->n->nin > 1) { /* keep: x's dims up to and including axis */
+    const Shape *m = shape_of(c, 1);
+    bool ok = m->rank == axis + 1;
+    for (int i = 0; ok && i <= axis; i++) ok = ir_dim_eq(m->d[i], x->d[i]);
+    if (need_f32(c, 1)) return -1;
+    if (!ok) {
+      char s1[300], s2[300];
+      return fail(c, "keep must have the dims of %s up to axis %d, got %s",
+                  describe(c, c->n->in[0], s1, sizeof s1), axis,
+                  describe(c, c->n->in[1], s2, sizeof s2));
+    }
+  }
   Shape out = *x;
   if (ir_get_int(c->g, c->n, "keepdims")) {
     out.d[axis] = ir_dim(1);
@@ -609,6 +666,11 @@ int ir_layout_panel(const char *layout) {
 /* Sources carry their declared type; check it is well formed. */
 static int infer_source(Ctx *c) {
   const Value *v = &c->g->values[c->n->out[0]];
+  if (c->n->op == OP_INPUT) {
+    int64_t fill = ir_get_int(c->g, c->n, "fill");
+    if (fill != 0 && fill != 1)
+      return fail(c, "fill must be 0 or 1, got %lld", (long long)fill);
+  }
   if (c->n->op == OP_CONST) {
     int p = ir_layout_panel(ir_get_str(c->g, c->n, "layout"));
     if (p < 0)
@@ -685,6 +747,7 @@ static int infer_rule(Ctx *c) {
   case OP_SOFTMAX:
   case OP_L2_NORMALIZE: return infer_axis_same_shape(c);
   case OP_RESHAPE: return infer_reshape(c);
+  case OP_EXPAND: return infer_expand(c);
   case OP_TRANSPOSE: return infer_transpose(c);
   case OP_SLICE: return infer_slice(c);
   case OP_SPLIT: return infer_split(c);
@@ -693,6 +756,7 @@ static int infer_rule(Ctx *c) {
   case OP_SINUSOIDAL_PE: return infer_sinusoidal_pe(c);
   case OP_PATCHIFY: return infer_patchify(c);
   case OP_MEAN: return infer_mean(c);
+  case OP_MASK: return infer_mask(c);
   case OP_ATTENTION: return infer_attention(c);
   case OP_COUNT: break;
   }

@@ -11,14 +11,18 @@
  *
  * The chain is found from each softmax over the last axis, walking back
  * through at most one `scale` (its `by` becomes `scale`; none is 1) and
- * one `causal_mask` (its offset becomes `q_offset`) to a matmul with
+ * one `causal_mask` (its offset becomes `q_offset`) and one `mask` whose
+ * keep is [..., 1, 1, Sk] (a padding mask over the keys, the leading dims
+ * Q's before the heads: it becomes the op's keep [..., Sk]) to a matmul with
  * transpose_b and nothing else set, and forward to the matmul that reads
  * the probabilities as its a.  Every value in between must have that one
  * user and not be a graph output: another reader would need the matrix
  * this pass exists to remove.  Anything else on the way — a mask added
  * from an input, a scale computed at run time, softmax over another axis,
  * a causal offset below 0 (rows that see no key: NaN before, zeros after)
- * — and the chain is left as it is.
+ * — and the chain is left as it is.  (A keep mask can still hide every
+ * key of a row at run time — a batch row with no token: NaN unfused,
+ * zeros fused; both are garbage for a row that has no token.)
  *
  * The head split (reshape [S, H·D] → [S, H, D], then transpose to
  * [H, S, D]) and the merge after it (transpose back) are absorbed when all
@@ -95,6 +99,38 @@ static uint32_t add_unit_dim(Graph *g, uint32_t x, int drop, Loc loc,
   return g->nodes[id].out[0];
 }
 
+/* The keep [lead..., Sk] of a mask node whose keep operand is
+ * [lead..., 1, 1, Sk] (lead: Q's dims before the heads), or IR_NONE.  A
+ * reshape's operand of that shape is taken as it is; otherwise a view. */
+static uint32_t key_mask_keep(Graph *g, uint32_t mask, uint32_t q, uint32_t k) {
+  const Shape *qs = &g->values[q].shape, *ks = &g->values[k].shape;
+  uint32_t kv = g->nodes[mask].in[1];
+  const Shape *m = &g->values[kv].shape;
+  int lead = qs->rank - 3 > 0 ? qs->rank - 3 : 0;
+  Dim sk = ks->d[ks->rank - 2];
+  if (m->rank != lead + 3 || !ir_dim_eq(m->d[lead], ir_dim(1)) ||
+      !ir_dim_eq(m->d[lead + 1], ir_dim(1)) || !ir_dim_eq(m->d[lead + 2], sk))
+    return IR_NONE;
+  for (int i = 0; i < lead; i++)
+    if (!ir_dim_eq(m->d[i], qs->d[i])) return IR_NONE;
+  const Node *p = producer(g, kv);
+  if (p->op == OP_RESHAPE) {
+    const Shape *src = &g->values[p->in[0]].shape;
+    bool same = src->rank == lead + 1 && ir_dim_eq(src->d[lead], sk);
+    for (int i = 0; same && i < lead; i++) same = ir_dim_eq(src->d[i], qs->d[i]);
+    if (same) return p->in[0];
+  }
+  Dim dims[IR_MAX_RANK];
+  for (int i = 0; i < lead; i++) dims[i] = qs->d[i];
+  dims[lead] = sk;
+  uint32_t id = ir_add_node(g, OP_RESHAPE, &kv, 1, 1, g->nodes[mask].loc);
+  g->nodes[id].pos = g->nodes[mask].pos;
+  ir_set_dims(g, id, "shape", dims, lead + 1);
+  Diag d = {0};
+  IR_ASSERT(ir_infer(g, id, &d) == 0);
+  return g->nodes[id].out[0];
+}
+
 /* Fuse the chain ending in softmax node `sm`; false if it does not fit. */
 static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
   const Node *s = &g->nodes[sm];
@@ -104,10 +140,11 @@ static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
   if (axis != -1 && axis != rank - 1) return false;
 
   /* Back from the softmax: [causal_mask] <- [scale] <- matmul(Q, Kᵀ). */
-  uint32_t chain[4], n_chain = 0; /* the nodes that go, softmax first */
+  uint32_t chain[5], n_chain = 0; /* the nodes that go, softmax first */
   chain[n_chain++] = sm;
   double scale = 1;
   bool causal = false, scaled = false;
+  uint32_t mask = IR_NONE;
   int64_t offset = 0;
   uint32_t v = s->in[0], m1 = IR_NONE;
   for (;;) {
@@ -118,6 +155,8 @@ static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
       causal = true;
       offset = ir_get_int(g, p, "offset");
       if (offset < 0) return false;
+    } else if (p->op == OP_MASK && mask == IR_NONE && !scaled) {
+      mask = pid;
     } else if (p->op == OP_SCALE && !scaled) {
       scaled = true;
       scale = ir_get_float(g, p, "by");
@@ -147,6 +186,12 @@ static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
     if (!ir_dim_eq(qs->d[i], ks->d[i]) || !ir_dim_eq(qs->d[i], vs->d[i]))
       return false;
 
+  /* A padding mask's keep: checked now, while Q and K are the matmuls'. */
+  uint32_t keep = IR_NONE;
+  if (mask != IR_NONE && (keep = key_mask_keep(g, mask, q, k)) == IR_NONE)
+    return false;
+  qs = &g->values[q].shape; /* a view may have grown g->values */
+
   /* The head split and merge around it, if all there. */
   bool shd = false;
   uint32_t merge = IR_NONE;
@@ -171,8 +216,8 @@ static bool fuse_one(Graph *g, Uses *u, uint32_t sm) {
     k = add_unit_dim(g, k, 0, loc, pos);
     vv = add_unit_dim(g, vv, 0, loc, pos);
   }
-  uint32_t in[3] = {q, k, vv};
-  uint32_t a = ir_add_node(g, OP_ATTENTION, in, 3, 1, loc);
+  uint32_t in[4] = {q, k, vv, keep};
+  uint32_t a = ir_add_node(g, OP_ATTENTION, in, keep != IR_NONE ? 4 : 3, 1, loc);
   g->nodes[a].pos = pos;
   if (shd) ir_set_str(g, a, "order", "shd");
   if (scale != 1) ir_set_float(g, a, "scale", scale);

@@ -71,10 +71,11 @@ static int load_npy(const char *name, const char *path, const loom_info *info,
   RtNpy a;
   char err[1024];
   if (rt_npy_read(path, &a, err, sizeof err)) return cli_error(EXIT_MODEL, err);
-  /* Drop extra leading dimensions of size 1. */
+  /* Drop extra leading dimensions of size 1; too few are leading 1s
+   * (ids [S] for a batched model's [B, S]: B = 1, the API's rule). */
   int skip = 0;
   while (a.rank - skip > info->rank && a.dims[skip] == 1) skip++;
-  if (a.rank - skip != info->rank) {
+  if (a.rank - skip > info->rank) {
     int rank = a.rank;
     rt_npy_free(&a);
     return cli_die(EXIT_MODEL, "%s: input '%s' needs rank %d, the file has "
@@ -108,8 +109,8 @@ static int load_npy(const char *name, const char *path, const loom_info *info,
     }
   }
   t->dtype = info->dtype;
-  t->rank = info->rank;
-  for (int i = 0; i < info->rank; i++) t->dims[i] = a.dims[skip + i];
+  t->rank = a.rank - skip;
+  for (int i = 0; i < t->rank; i++) t->dims[i] = a.dims[skip + i];
   t->data = data;
   rt_npy_free(&a);
   return 0;

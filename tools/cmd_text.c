@@ -10,7 +10,10 @@
  * its maximum length, with a note on stderr), runs them one after another,
  * and writes outputs without a sequence dimension (a pooled embedding [D])
  * stacked as NAME.npy [N, D], and per-token outputs as NAME.K.npy for text K
- * (0-based); all or nothing, as `run` does.
+ * (0-based); all or nothing, as `run` does.  A model with a batch dimension
+ * (an attention_mask [B, S] input) runs up to B texts at once, right-padded
+ * with id 0 and masked; each text's outputs are cut from its row, so the
+ * files are the same as one text at a time gives.
  */
 #include "tools/cmd_text.h"
 
@@ -360,6 +363,86 @@ typedef struct {
   int print;
 } TextRun;
 
+/* The batch bound of a model with a batch dimension (an attention_mask
+ * [B, S] input: bert and gpt2 with max_batch), else 0. */
+static int64_t batch_bound(loom_model *m) {
+  for (int i = 0; i < loom_num_inputs(m); i++) {
+    loom_info in;
+    if (loom_input_info(m, i, &in) == LOOM_OK && strcmp(in.name, "attention_mask") == 0 &&
+        in.rank == 2 && in.dim_names[0])
+      return in.dims[0];
+  }
+  return 0;
+}
+
+/* Texts j0 .. j0+n-1 as one batch: ids and attention_mask [n, S], right-
+ * padded with id 0 to the longest; each text's outputs (outs[j * k + i])
+ * are its row, per-token ones cut to its own tokens — what running it
+ * alone gives.  The model's outputs all have B first; infos are the
+ * outputs' without it. */
+static int run_batch(loom_model *m, const loom_tokenizer *t, const char *cmd,
+                     char **texts, int n, int j0, loom_tensor *outs, int k,
+                     const loom_info *infos) {
+  char err[8192];
+  int32_t **tok = calloc((size_t)n, sizeof *tok);
+  size_t *len = calloc((size_t)n, sizeof *len), S = 1;
+  int status = 0;
+  for (int j = 0; j < n && !status; j++) {
+    int truncated = 0;
+    if (loom_tokenize(t, texts[j], loom_tokenizer_max_tokens(t), &tok[j], &len[j],
+                      &truncated, err, sizeof err)) {
+      fprintf(stderr, "%s\n", err);
+      status = EXIT_MODEL;
+    } else if (truncated) {
+      fprintf(stderr, "loom: note: %s: text %d truncated to %zu tokens (the "
+                      "model's maximum)\n", cmd, j0 + j, loom_tokenizer_max_tokens(t));
+    }
+    if (len[j] > S) S = len[j];
+  }
+  int32_t *ids = calloc((size_t)n * S, sizeof *ids);
+  float *mask = calloc((size_t)n * S, sizeof *mask);
+  for (int j = 0; j < n && !status; j++)
+    for (size_t s = 0; s < len[j]; s++) {
+      ids[(size_t)j * S + s] = tok[j][s];
+      mask[(size_t)j * S + s] = 1;
+    }
+  loom_tensor in[2] = {{"ids", LOOM_I32, 2, {n, (int64_t)S}, ids},
+                       {"attention_mask", LOOM_F32, 2, {n, (int64_t)S}, mask}};
+  loom_tensor *res = calloc((size_t)k + 1, sizeof *res);
+  if (!status && loom_output_shapes(m, in, 2, res, k, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    status = EXIT_MODEL;
+  }
+  for (int i = 0; i < k && !status; i++)
+    res[i].data = malloc(loom_tensor_bytes(&res[i]) + 4);
+  if (!status && loom_run(m, in, 2, res, k, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    status = EXIT_MODEL;
+  }
+  for (int i = 0; i < k && !status; i++) {
+    /* res[i] [n, ...]: row j; with S next (per token), its len[j] first */
+    const loom_tensor *o = &res[i];
+    int per_token = infos[i].rank >= 1 && infos[i].dim_names[0]; /* [S, ...] */
+    size_t row = loom_tensor_bytes(o) / (size_t)n, elem = row;
+    if (per_token) elem = row / S;
+    for (int j = 0; j < n; j++) {
+      loom_tensor *d = &outs[(size_t)(j0 + j) * k + i];
+      d->name = o->name;
+      d->dtype = o->dtype;
+      d->rank = o->rank - 1;
+      memcpy(d->dims, o->dims + 1, sizeof(int64_t) * (size_t)d->rank);
+      if (per_token) d->dims[0] = (int64_t)len[j];
+      size_t bytes = per_token ? elem * len[j] : row;
+      d->data = malloc(bytes + 4);
+      memcpy(d->data, (const char *)o->data + row * (size_t)j, bytes);
+    }
+  }
+  for (int i = 0; i < k; i++) free(res[i].data);
+  for (int j = 0; j < n; j++) free(tok[j]);
+  free(res), free(ids), free(mask), free(tok), free(len);
+  return status;
+}
+
 /* Outputs of every text: out[k * n_out + i]. */
 static int run_texts(const char *cmd, const char *path, const TextRun *r,
                      loom_tensor **outs, int *n_out, loom_info **infos) {
@@ -381,7 +464,22 @@ static int run_texts(const char *cmd, const char *path, const TextRun *r,
   *outs = calloc((size_t)(k * r->n + 1), sizeof **outs);
   *infos = calloc((size_t)k + 1, sizeof **infos);
   for (int i = 0; i < k; i++) loom_output_info(m, i, &(*infos)[i]);
-  for (int j = 0; j < r->n && !status; j++) {
+  int64_t bound = batch_bound(m);
+  if (bound) {
+    /* a batched model: up to `bound` texts per run, the outputs' infos
+     * without B (a text's, as below) */
+    for (int i = 0; i < k; i++) {
+      loom_info *o = &(*infos)[i];
+      o->rank--;
+      memmove(o->dims, o->dims + 1, sizeof(int64_t) * (size_t)o->rank);
+      memmove(o->dim_names, o->dim_names + 1, sizeof(char *) * (size_t)o->rank);
+    }
+    for (int j = 0; j < r->n && !status; j += (int)bound) {
+      int n = r->n - j < bound ? r->n - j : (int)bound;
+      status = run_batch(m, t, cmd, r->texts + j, n, j, *outs, k, *infos);
+    }
+  }
+  for (int j = 0; j < r->n && !status && !bound; j++) {
     int truncated = 0;
     if (loom_run_text(m, t, r->texts[j], *outs + j * k, k, &truncated, err,
                       sizeof err)) {
@@ -445,7 +543,9 @@ static const char run_text_help[] =
     "Tokenizes each TEXT with the model's tokenizer (a model directory's, or\n"
     "the one a YAML file's text: section names), truncated at the model's\n"
     "maximum length (a note on stderr says so), and runs them one after\n"
-    "another.  An output without a sequence dimension (a pooled embedding\n"
+    "another — or, for a model with a batch dimension (max_batch: N), N at a\n"
+    "time, right-padded with an attention_mask.  An output without a\n"
+    "sequence dimension (a pooled embedding\n"
     "[D]) is written stacked, DIR/NAME.npy [N, D]; a per-token output goes\n"
     "to DIR/NAME.K.npy for text K (0-based).\n"
     "\n"

@@ -219,12 +219,14 @@ int cg_write_weights_file(const Program *p, FILE *f) {
 
 /* ---- NAME.h ------------------------------------------------------------------ */
 
-static void io_line(FILE *f, const Graph *g, uint32_t v, bool optional) {
+static void io_line(FILE *f, const Graph *g, uint32_t v, int optional) {
   char shape[256], nb[32];
   const Value *val = &g->values[v];
   ir_format_shape(g, &val->shape, shape, sizeof shape);
   fprintf(f, " *   %-16s %s%s%s\n", vname(g, v, nb, sizeof nb),
-          ir_dtype_name(val->dtype), shape, optional ? " (optional: zeros when left out)" : "");
+          ir_dtype_name(val->dtype), shape,
+          optional == 2 ? " (optional: ones when left out)"
+          : optional ? " (optional: zeros when left out)" : "");
 }
 
 char *cg_c_header(const Program *p, const char *name) {
@@ -242,10 +244,10 @@ char *cg_c_header(const Program *p, const char *name) {
              " for %s\n * (generated; do not edit).\n *\n * inputs:\n",
           p->target.name);
   for (uint32_t i = 0; i < n_in; i++)
-    io_line(f, g, ins[i], ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"));
+    io_line(f, g, ins[i], ir_input_optional_code(g, ins[i]));
   if (!n_in) fprintf(f, " *   (none)\n");
   fprintf(f, " * outputs:\n");
-  for (uint32_t i = 0; i < g->n_outputs; i++) io_line(f, g, g->outputs[i], false);
+  for (uint32_t i = 0; i < g->n_outputs; i++) io_line(f, g, g->outputs[i], 0);
   if (g->n_syms) {
     fprintf(f, " * symbolic dimensions (each from 1 to its bound, given by the "
                "inputs' shapes):\n *  ");
@@ -374,7 +376,7 @@ static void emit_step(FILE *f, const Program *p, const PStep *s, const char *nam
 }
 
 /* IoSpec initializer of value v. */
-static void io_spec(FILE *f, const Graph *g, uint32_t v, bool optional,
+static void io_spec(FILE *f, const Graph *g, uint32_t v, int optional,
                     const char *name) {
   const Value *val = &g->values[v];
   char shape[256], nb[32];
@@ -387,7 +389,7 @@ static void io_spec(FILE *f, const Graph *g, uint32_t v, bool optional,
     fprintf(f, "%s{%" PRId64 ", %d}", i ? ", " : "", val->shape.d[i].c,
             val->shape.d[i].sym);
   if (!val->shape.rank) fprintf(f, "{0, -1}");
-  fprintf(f, "}, %d, ", optional ? 1 : 0);
+  fprintf(f, "}, %d, ", optional);
   c_string(f, shape);
   uint32_t table = ir_input_table(g, v);
   if (table == IR_NONE) {
@@ -504,8 +506,7 @@ char *cg_c_source(const Program *p, const char *name) {
   fputc('\n', f);
   fprintf(f, "static const IoSpec io_in[N_IN + 1] = {\n");
   for (uint32_t i = 0; i < n_in; i++)
-    io_spec(f, g, ins[i], ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"),
-            name);
+    io_spec(f, g, ins[i], ir_input_optional_code(g, ins[i]), name);
   fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL}};\n", name);
   fprintf(f, "static const IoSpec io_out[N_OUT + 1] = {\n");
   for (uint32_t i = 0; i < g->n_outputs; i++) io_spec(f, g, g->outputs[i], false, name);

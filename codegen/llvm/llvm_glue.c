@@ -43,7 +43,7 @@ static const char *value_name(const Graph *g, uint32_t v, char *buf, size_t cap)
  * {name, dtype, rank, {{c, sym} x 8}, optional, shape text, rows {c, sym},
  * table name}. */
 static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
-                            const Graph *g, uint32_t v, bool optional) {
+                            const Graph *g, uint32_t v, int optional) {
   LLVMValueRef dims[IR_MAX_RANK];
   const Value *val = v == UINT32_MAX ? NULL : &g->values[v];
   for (int i = 0; i < IR_MAX_RANK; i++) {
@@ -62,7 +62,7 @@ static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
       LLVMConstInt(E->i32, val && val->dtype == DT_I32 ? 1 : 0, 0),
       LLVMConstInt(E->i32, val ? (unsigned)val->shape.rank : 0, 0),
       LLVMConstArray2(dim_t, dims, IR_MAX_RANK),
-      LLVMConstInt(E->i32, optional, 0),
+      LLVMConstInt(E->i32, (unsigned)optional, 0),
       val ? cstr(E, shape) : LLVMConstNull(E->ptr),
       LLVMConstNamedStruct(dim_t, rf, 2),
       table == IR_NONE ? LLVMConstNull(E->ptr) : cstr(E, value_name(g, table, nb, sizeof nb))};
@@ -187,9 +187,8 @@ void lv_glue(Em *E, const Program *p, const char *name, LLVMValueRef *kfn) {
   IR_ASSERT(ins && specs && names && bounds);
   ir_inputs(g, ins, n_in);
   for (uint32_t i = 0; i < n_in; i++)
-    specs[i] = io_spec(E, spec_t, dim_t, g, ins[i],
-                       ir_get_int(g, &g->nodes[g->values[ins[i]].node], "optional"));
-  specs[n_in] = io_spec(E, spec_t, dim_t, g, UINT32_MAX, false);
+    specs[i] = io_spec(E, spec_t, dim_t, g, ins[i], ir_input_optional_code(g, ins[i]));
+  specs[n_in] = io_spec(E, spec_t, dim_t, g, UINT32_MAX, 0);
   LLVMValueRef io_in = const_global(E, LLVMConstArray2(spec_t, specs, n_in + 1), "io_in", true);
   for (uint32_t i = 0; i < g->n_outputs; i++)
     specs[i] = io_spec(E, spec_t, dim_t, g, g->outputs[i], false);

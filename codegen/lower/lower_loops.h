@@ -69,6 +69,7 @@ typedef struct {
   uint32_t m, mean, inv;          /* f32 scalars of the row */
   uint32_t eps, nf;               /* f32 constants: eps, the axis length */
   uint32_t len, inner;            /* i64: strided reductions' L and stride */
+  uint32_t keep, kbase;           /* masked mean: keep's buffer, slab's row */
   double fill;
 } Ctx;
 

@@ -18,6 +18,11 @@
  *   products: an MR x NR block of outputs, each a vector accumulator along
  *   K, reduced across lanes once at the end, scalar K tail after.
  *
+ * a [batch..., M, K] times a b of rank 2 (a weight: every projection of
+ * a batch of sentences) is one GEMM of batch·M rows: out and a are then
+ * contiguous [batch·M, N] and [batch·M, K], so the batch dims fold into M
+ * and the tiles run over the whole batch (no batch loop).
+ *
  * Every tile number (register tiles, K block, panel width) is the
  * target's TilePlan (ir/target.h, codegen/kpass/tile.c).  For b [K, N] the column blocks are
  * outermost (see cols_kn) and parallel; for b [N, K] the rows are.  With
@@ -348,8 +353,13 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   m.N = cg_dim(L, so->d[R - 1]);
   m.K = cg_dim(L, sa->d[sa->rank - (ta ? 2 : 1)]);
 
-  /* Batch loops: one per leading dim, offsets accumulated. */
+  /* Batch loops: one per leading dim, offsets accumulated; none when b
+   * is a matrix and a is not transposed or broadcast (one taller GEMM). */
   int nb = R - 2;
+  if (nb > 0 && sb->rank == 2 && !ta && sa->rank == R) {
+    for (int i = 0; i < nb; i++) m.M = k_mul(k, m.M, cg_dim(L, so->d[i]));
+    nb = 0;
+  }
   uint32_t sto[IR_MAX_RANK], sta[IR_MAX_RANK], stb[IR_MAX_RANK];
   cg_strides(L, so, sto);
   batch_strides(L, sa, so, sta);

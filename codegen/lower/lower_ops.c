@@ -69,6 +69,13 @@ static uint32_t val_scale(Lower *L, const Node *n, const uint32_t *in,
               lw_splat(L->k, ir_get_float(L->g, n, "by"), lanes));
 }
 
+/* mask: x where keep != 0, else -inf */
+static uint32_t val_mask(Lower *L, const Node *n, const uint32_t *in, int lanes) {
+  Kernel *k = L->k;
+  return k_select(k, lw_vbin(k, KO_NE, in[1], lw_splat(k, 0, lanes)), in[0],
+                  lw_splat(k, -INFINITY, lanes));
+}
+
 /* relu, gelu, gelu_tanh: cg_activation (lower_act.c) */
 static uint32_t val_act(Lower *L, const Node *n, const uint32_t *in, int lanes) {
   return cg_activation(L->k, n->op, in[0]);
@@ -155,24 +162,41 @@ static void lower_concat(Lower *L, const Node *n) {
   }
 }
 
-/* image [C, H, W] -> out [PH·PW, C·p·p]: loops (ph, pw, c, kh, kw), each
- * innermost run of p pixels contiguous in both */
+/* image [B..., C, H, W] -> out [B..., PH·PW, C·p·p]: loops (B..., ph, pw,
+ * c, kh, kw), each innermost run of p pixels contiguous in both */
 static void lower_patchify(Lower *L, const Node *n) {
-  const Shape *sx = lw_shape_of(L, n->in[0]);
+  const Shape *sx = lw_shape_of(L, n->in[0]), *sout = lw_shape_of(L, n->out[0]);
+  int lead = sx->rank - 3;
   int64_t p = ir_get_int(L->g, n, "patch");
-  int64_t C = sx->d[0].c, H = sx->d[1].c, W = sx->d[2].c;
+  int64_t C = sx->d[lead].c, H = sx->d[lead + 1].c, W = sx->d[lead + 2].c;
   int64_t PH = H / p, PW = W / p, cols = C * p * p;
   int64_t ext[5] = {PH, PW, C, p, p};
   int64_t so[5] = {PW * cols, cols, p * p, p, 1};
   int64_t sx5[5] = {p * W, p, H * W, W, 1};
-  Shape box = ir_shape(5, ext);
+  Shape box = {.rank = lead + 5};
+  for (int d = 0; d < lead; d++) box.d[d] = sx->d[d];
+  for (int d = 0; d < 5; d++) box.d[lead + d] = ir_dim(ext[d]);
   Nest nt;
   lw_nest_init(L, &nt, 0, &box, val_copy, n);
-  Mono st[5];
+  Mono st[IR_MAX_RANK + 2], sto[IR_MAX_RANK];
+  lw_mono_strides(sx, st);     /* the batch dims' strides: whole images */
+  lw_mono_strides(sout, sto);
+  for (int d = 0; d < lead; d++) nt.stride[0][d] = sto[d];
   for (int d = 0; d < 5; d++) {
-    nt.stride[0][d] = lw_mono(so[d]);
-    st[d] = lw_mono(sx5[d]);
+    nt.stride[0][lead + d] = lw_mono(so[d]);
+    st[lead + d] = lw_mono(sx5[d]);
   }
+  lw_nest_operand(L, &nt, 1, st, K_NONE);
+  lw_nest_emit(L, &nt);
+}
+
+/* x -> out: x broadcast, stride 0 along the dims it stretches */
+static void lower_expand(Lower *L, const Node *n) {
+  const Shape *so = lw_shape_of(L, n->out[0]);
+  Mono st[IR_MAX_RANK];
+  lw_bcast_strides(lw_shape_of(L, n->in[0]), so, st);
+  Nest nt;
+  lw_nest_init(L, &nt, 0, so, val_copy, n);
   lw_nest_operand(L, &nt, 1, st, K_NONE);
   lw_nest_emit(L, &nt);
 }
@@ -299,11 +323,13 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_ADD:
   case OP_BIAS_ADD: lw_binary(L, n, val_add); return 0;
   case OP_MUL: lw_binary(L, n, val_mul); return 0;
+  case OP_MASK: lw_binary(L, n, val_mask); return 0;
   case OP_SCALE: lw_map(L, n, val_scale); return 0;
   case OP_RELU:
   case OP_GELU:
   case OP_GELU_TANH: lw_map(L, n, val_act); return 0;
   case OP_RESHAPE: lw_map(L, n, val_copy); return 0;
+  case OP_EXPAND: lower_expand(L, n); return 0;
   case OP_TRANSPOSE: lower_transpose(L, n); return 0;
   case OP_SLICE: lower_slice(L, n); return 0;
   case OP_SPLIT: lower_split(L, n); return 0;

@@ -235,6 +235,46 @@ static void mean_cols(Lower *L, void *ctx, uint32_t i, int lanes) {
           lw_vbin(k, KO_DIV, k_var(k, acc), k_broadcast(k, c->nf, lanes)));
 }
 
+/* masked mean of W columns along L: Σ of the kept rows · inv */
+static void mmean_cols(Lower *L, void *ctx, uint32_t i, int lanes) {
+  Ctx *c = ctx;
+  Kernel *k = L->k;
+  uint32_t col = lw_let_i64(k, "col", k_add(k, c->sbase, i));
+  uint32_t acc = k_let(k, "acc", lw_splat(k, 0, lanes));
+  uint32_t l = k_var(k, k_for(k, "l", k_i64(k, 0), c->len, 1, false));
+  uint32_t at = lw_let_i64(k, "at", k_add(k, col, k_mul(k, l, c->inner)));
+  uint32_t kept = k_binary(k, KO_NE, k_broadcast(k, k_load(k, c->keep, k_add(k, c->kbase, l), 1), lanes),
+                           lw_splat(k, 0, lanes));
+  k_set(k, acc, lw_vbin(k, KO_ADD, k_var(k, acc),
+                        k_select(k, kept, k_load(k, c->src, at, lanes), lw_splat(k, 0, lanes))));
+  k_end(k);
+  k_store(k, c->dst, k_add(k, c->dbase, i),
+          lw_vbin(k, KO_MUL, k_var(k, acc), k_broadcast(k, c->inv, lanes)));
+}
+
+/* x [outer, L, inner], keep [outer, L] -> out [outer, inner]: the mean of
+ * the rows l with keep != 0 (zeros when none: Σ = 0 times 1 / max(n, 1)) */
+static void masked_mean_slabs(Lower *L, const Mono *outer, const Mono *len,
+                              const Mono *inner) {
+  Kernel *k = L->k;
+  Span s = lw_span(L, L->lanes, k_i64(k, 0), lw_mono_expr(L, inner));
+  Ctx c = {.dst = 0, .src = 1, .keep = 2};
+  bool opened, par_cols;
+  uint32_t o = open_slabs(L, outer, len, inner, &c, &opened, &par_cols);
+  c.dbase = lw_let_i64(k, "orow", k_mul(k, o, c.inner));
+  c.kbase = lw_let_i64(k, "krow", k_mul(k, o, c.len));
+  uint32_t n = k_let(k, "n", k_f32(k, 0));
+  uint32_t l = k_var(k, k_for(k, "l", k_i64(k, 0), c.len, 1, false));
+  uint32_t w = k_load(k, c.keep, k_add(k, c.kbase, l), 1);
+  k_set(k, n, lw_vbin(k, KO_ADD, k_var(k, n),
+                      k_select(k, k_binary(k, KO_NE, w, k_f32(k, 0)), k_f32(k, 1), k_f32(k, 0))));
+  k_end(k);
+  c.inv = k_var(k, k_let(k, "inv", lw_vbin(k, KO_DIV, k_f32(k, 1),
+                                           lw_vbin(k, KO_MAX, k_var(k, n), k_f32(k, 1)))));
+  lw_strips(L, s, par_cols, mmean_cols, &c);
+  if (opened) k_end(k);
+}
+
 /* x [outer, L, inner] -> out [outer, inner]: Σ along L / L */
 static void mean_slabs(Lower *L, const Mono *outer, const Mono *len,
                        const Mono *inner) {
@@ -307,6 +347,8 @@ void lw_axis_reduction(Lower *L, const Node *n) {
   if (n->op == OP_SOFTMAX) {
     if (rows) softmax_rows(L, &outer, &len);
     else softmax_slabs(L, &outer, &len, &inner);
+  } else if (n->op == OP_MEAN && n->nin > 1) {
+    masked_mean_slabs(L, &outer, &len, &inner);
   } else if (n->op == OP_MEAN) {
     if (rows) mean_rows(L, &outer, &len);
     else mean_slabs(L, &outer, &len, &inner);

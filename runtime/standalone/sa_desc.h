@@ -15,7 +15,7 @@ typedef struct {
   NAME_dtype dtype;
   int rank;
   IoDim d[NAME_MAX_RANK];
-  int optional;
+  int optional; /* 0 required; left out: 1 zeros, 2 ones (fill = 1) */
   const char *shape; /* as text: "[S, 64]" */
   /* ids a gather reads: the rows of its table (rows.c 0: not ids) and the
    * table's name; bind() checks every id against them */

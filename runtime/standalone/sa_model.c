@@ -533,6 +533,13 @@ NAME_status NAME_run(NAME_model *m, const NAME_tensor *inputs, int n_inputs,
       while (k-- > 0) free(zeros[k]);
       return fail(err, errlen, NAME_ERR_MODEL, "error: out of memory");
     }
+    if (io_in[k].optional == 2) { /* fill = 1: an attention mask keeps all */
+      int64_t i, n = numel(&io_in[k], sym, NULL);
+      for (i = 0; i < n; i++) {
+        if (io_in[k].dtype == NAME_I32) ((int32_t *)zeros[k])[i] = 1;
+        else ((float *)zeros[k])[i] = 1.0f;
+      }
+    }
   }
   for (k = 0; k < N_OUT; k++) out[k] = outputs[k].data;
   st = forward(m->w, m->arena, in, out, sym, err, errlen);

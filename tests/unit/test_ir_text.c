@@ -231,6 +231,10 @@ static Graph *build_everything(void) {
   uint32_t tt_in =
       ir_add_source(g, OP_INPUT, "token_type_ids", DT_I32, &tt_s, yaml);
   ir_set_int(g, g->values[tt_in].node, "optional", 1);
+  Shape pad_s = {1, {dS}};
+  uint32_t keep_in = ir_add_source(g, OP_INPUT, "pad_keep", DT_F32, &pad_s, no_loc());
+  ir_set_int(g, g->values[keep_in].node, "optional", 1);
+  ir_set_int(g, g->values[keep_in].node, "fill", 1);
 
   uint32_t x = done(g, op2(g, OP_GATHER, wte, ids), "x");
   uint32_t n = ir_add_node(g, OP_SINUSOIDAL_PE, NULL, 0, 1, yaml);
@@ -274,6 +278,7 @@ static Graph *build_everything(void) {
   n = op1(g, OP_CAUSAL_MASK, s);
   ir_set_int(g, n, "offset", 0);
   s = done(g, n, NULL);
+  s = done(g, op2(g, OP_MASK, s, keep_in), NULL);
   n = op1(g, OP_SOFTMAX, s);
   ir_set_int(g, n, "axis", -1);
   uint32_t p = done(g, n, "p");
@@ -286,6 +291,10 @@ static Graph *build_everything(void) {
   Dim flat[2] = {dS, ir_dim(64)};
   ir_set_dims(g, n, "shape", flat, 2);
   o = done(g, n, "attn_out");
+  n = op1(g, OP_EXPAND, o); /* [S, 64] -> [2, S, 64] */
+  Dim ex[3] = {ir_dim(2), dS, ir_dim(64)};
+  ir_set_dims(g, n, "shape", ex, 3);
+  done(g, n, "expanded");
   /* a multiple of a symbol */
   n = op1(g, OP_RESHAPE, o);
   Dim s8[2] = {(Dim){8, S}, ir_dim(8)};

@@ -658,6 +658,45 @@ case(attention_hsd_causal)
 case(attention_shd_keep)
 case(attention_q_offset)
 
+
+def mask_keep():
+    """mask: scores [B, H, S, T] with a padding mask [B, 1, 1, T] (-inf where
+    it is 0; a float mask, 2.5 counts as nonzero), then softmax."""
+    B, H, S, T = 2, 3, 5, 7
+    c = Case("mask_keep", {"T": (8, T)})
+    x = c.input("x", [B, H, S, "T"], randn(B, H, S, T))
+    keep = torch.ones(B, 1, 1, T)
+    keep[0, ..., 5:] = 0
+    keep[1, ..., 0] = 0
+    keep[1, ..., 3] = 2.5
+    c.input("keep", [B, 1, 1, "T"], keep)
+    m = x.masked_fill(keep == 0, float("-inf"))
+    c.node("m", "mask", ["x", "keep"], {}, [B, H, S, "T"], m)
+    c.node("p", "softmax", ["m"], {}, [B, H, S, "T"], torch.softmax(m, dim=-1))
+    c.ret("m", "p")
+    return c
+
+
+def mean_keep():
+    """mean with keep: sentence-transformers' masked mean over the tokens
+    (Σ x·mask / clamp(Σ mask, 1e-9)); a row that keeps nothing is zeros."""
+    B, S, D = 3, 6, 37
+    c = Case("mean_keep", {"S": (8, S)})
+    x = c.input("x", [B, "S", D], randn(B, S, D))
+    keep = torch.zeros(B, S)
+    keep[0, :4] = 1
+    keep[1, :] = 1
+    m = keep[:, :, None]
+    ref = (x * m).sum(dim=1) / torch.clamp(m.sum(dim=1), min=1e-9)
+    c.input("keep", [B, "S"], keep)
+    c.node("y", "mean", ["x", "keep"], {"axis": 1}, [B, D], ref)
+    c.ret("y")
+    return c
+
+
+case(mask_keep)
+case(mean_keep)
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     main()
