@@ -323,6 +323,7 @@ static const char graph_help[] =
     "  --passes=A,B,C        run these passes first, in order ('none': draw\n"
     "                        the graph as the frontend built it)\n"
     "  --disable=A,B         take these passes out of the pipeline\n"
+    CLI_HELP_GRAPH
     "  --target=T            the target the layout pass packs for (native,\n"
     "                        x86-64-v4, x86-64-v3, x86-64-v2, generic)\n"
     "  --weights=FILE        a safetensors file replacing the model's\n"
