@@ -48,20 +48,36 @@ static double next_double(uint64_t s[4]) {
 
 /* ---- picking a token ----------------------------------------------------- */
 
-/* Sort ids by score, ascending; equal scores by id (deterministic). */
-static const double *sort_scores;
-static int by_score(const void *a, const void *b) {
-  int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-  double x = sort_scores[i], y = sort_scores[j];
-  if (x < y) return -1;
-  if (x > y) return 1;
-  return (i > j) - (i < j);
+/* Ids ordered by (score, id): a total order, so the result is the same
+ * whatever the sort; heapsort in place, no global state (qsort's
+ * comparator would need the scores in one, and generators may run on
+ * several threads). */
+static int before(const double *s, int64_t i, int64_t j) {
+  return s[i] < s[j] || (s[i] == s[j] && i < j);
 }
 
-static void sort_by_score(const double *s, int64_t *order, int64_t n) {
-  for (int64_t i = 0; i < n; i++) order[i] = i;
-  sort_scores = s;
-  qsort(order, (size_t)n, sizeof *order, by_score);
+static void sift(const double *s, int64_t *o, int64_t root, int64_t n) {
+  for (;;) {
+    int64_t c = 2 * root + 1;
+    if (c >= n) return;
+    if (c + 1 < n && before(s, o[c], o[c + 1])) c++;
+    if (!before(s, o[root], o[c])) return;
+    int64_t t = o[root];
+    o[root] = o[c];
+    o[c] = t;
+    root = c;
+  }
+}
+
+static void sort_by_score(const double *s, int64_t *o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = i;
+  for (int64_t i = n / 2; i-- > 0;) sift(s, o, i, n);
+  for (int64_t end = n; end-- > 1;) {
+    int64_t t = o[0];
+    o[0] = o[end];
+    o[end] = t;
+    sift(s, o, 0, end);
+  }
 }
 
 int32_t loom_gen_pick(const loom_gen_params *p, const float *logits,

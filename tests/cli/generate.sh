@@ -26,6 +26,26 @@ for n in gpt2-tiny gpt2-gelu gpt2-relu; do
   done
 done
 
+# Every pass off in turn, and none at all: the same tokens (the fastest
+# compiling backend that generates code: jit if built, else ref).
+pb=ref; case $backends in *jit*) pb=jit ;; esac
+for p in none fold-constants fuse-epilogue fuse-qkv fuse-attention layout cse dce plan-memory; do
+  arg=--disable=$p; [ $p = none ] && arg=--passes=none
+  f=goldens/gpt2-relu/generate.txt
+  got=$("$LOOM" generate goldens/gpt2-relu/model.yaml --prompt-ids "$(sed -n 's/^prompt //p' "$f")" \
+        --max-new 16 --backend $pb $arg 2>"$tmp/err")
+  [ "$got" = "$(sed -n 's/^expect //p' "$f")" ] && ok || bad "gpt2-relu $pb $arg: '$got'"
+  f=goldens/transformer-pre-gelu/generate.txt
+  got=$("$LOOM" generate goldens/transformer-pre-gelu/model.yaml --src-ids "$(sed -n 's/^src //p' "$f")" \
+        --sos 1 --eos 0 --max-new 16 --backend $pb $arg 2>"$tmp/err")
+  [ "$got" = "$(sed -n 's/^expect //p' "$f")" ] && ok || bad "transformer-pre-gelu $pb $arg: '$got'"
+done
+
+# Each graph compiled once however many tokens: the per-token time does
+# not include compiling (compile_*_ms are reported once, beside it).
+expect 0 "" "$LOOM" generate goldens/gpt2-tiny/model.yaml --prompt-ids 1,2 --max-new 60 --backend $pb --timings
+[ "$(grep -c '^compile_' "$tmp/err")" = 2 ] && ok || bad "compile lines: $(grep '^compile_' "$tmp/err")"
+
 # The transformer family: the source encoded once, then from <sos>; the
 # goldens' greedy loop runs make_goldens.py's PyTorch module on the whole
 # target at every step.  (--eos is required; 0 does not occur in them.)
