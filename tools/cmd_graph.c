@@ -74,7 +74,12 @@ static void look_at(const Graph *g, uint32_t i, Look *l) {
   case OP_INPUT:
     l->kind = K_INPUT;
     snprintf(l->lines[0], sizeof l->lines[0], "%s", name);
-    snprintf(l->lines[1], sizeof l->lines[1], "input %s", types);
+    /* a state (KV cache) or a position that binds a symbol says so */
+    snprintf(l->lines[1], sizeof l->lines[1], "%s %s",
+             ir_get_int(g, n, "state")          ? "state input"
+             : ir_get_attr(n, "binds")->set     ? "position input"
+                                                : "input",
+             types);
     return;
   case OP_WEIGHT:
     l->kind = K_WEIGHT;
