@@ -7,6 +7,9 @@
  * run reproducible byte for byte), the logits rows, the sequence so far
  * and the sampler's work arrays.
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
 #include "loom_generate.h"
 
 #include <math.h>

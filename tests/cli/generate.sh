@@ -112,6 +112,10 @@ grep -q '%pos = input {binds = P} : i32\[\]' "$tmp/out" && ok || bad "decode: no
 grep -q 'write_rows %k_cache.0, .* {axis = 1, at = P}' "$tmp/out" && ok || bad "decode: no write_rows"
 grep -q 'causal = true, q_offset = P' "$tmp/out" && ok || bad "decode: no q_offset = P"
 expect 0 "" "$LOOM" opt $m --graph=prefill --check-equivalence -o /dev/null
+expect 0 "" "$LOOM" opt $m --graph=decode --max-len 16 --print-memory -o /dev/null
+grep -q "kv_cache_bytes=7680 states=4 max_len=16 (480 bytes per position" "$tmp/out" "$tmp/err" &&
+  ok || bad "--print-memory: no kv_cache_bytes"
+expect 1 "input 'k_cache.0' is missing" "$LOOM" run $m --graph=decode --input ids=5 --input pos=0 --backend ref
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
