@@ -54,7 +54,8 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
   if (pass_check_list(o->passes, d) || pass_check_list(o->disable, d))
     return LOOM_ERR_USAGE;
   double t0 = now_ms();
-  FeOptions fo = {.weights = o->weights};
+  FeOptions fo = {.weights = o->weights, .graph = o->graph,
+                  .max_len = o->max_len};
   FeModel *m = fe_load(path, &fo, d);
   if (!m) return LOOM_ERR_MODEL;
   PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
@@ -89,7 +90,17 @@ loom_status loom_load(const char *path, const loom_options *opts,
   Diag d = {0};
   PrepareOptions po = {opts ? opts->target : NULL, opts ? opts->weights : NULL,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
-                       opts ? opts->log : NULL};
+                       opts ? opts->log : NULL, 0, opts ? opts->max_len : 0};
+  if (opts && opts->graph) {
+    int gk = fe_graph_lookup(opts->graph);
+    if (gk < 0) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "error: unknown graph '%s' (forward, prefill, "
+                                "decode, encode)", opts->graph);
+      return fail(err, errlen, LOOM_ERR_USAGE, msg);
+    }
+    po.graph = gk;
+  }
   Target target;
   FeModel *fe = NULL;
   int st = api_prepare(path, &po, &target, &fe, &d);
@@ -122,6 +133,7 @@ void loom_free(loom_model *m) {
 }
 
 const char *loom_name(const loom_model *m) { return m->fe->g->name; }
+const FeModel *api_model_fe(const loom_model *m) { return m->fe; }
 int loom_num_inputs(const loom_model *m) { return (int)m->n_inputs; }
 int loom_num_outputs(const loom_model *m) { return (int)m->fe->g->n_outputs; }
 
@@ -205,8 +217,10 @@ static loom_status order_inputs(loom_model *m, const loom_tensor *inputs,
       for (int j = 0; j < lead; j++) ordered[k].dims[j] = 1;
       ordered[k].rank = v->shape.rank;
     }
-    /* A non-NULL placeholder marks "given" for shape-only queries. */
-    ordered[k].data = t->data ? t->data : (void *)t;
+    /* A non-NULL placeholder marks "given" for shape-only queries (zeros:
+     * a position input {binds = P} reads as P = 0). */
+    static const int64_t placeholder[1];
+    ordered[k].data = t->data ? t->data : (void *)placeholder;
   }
   for (uint32_t k = 0; k < m->n_inputs; k++) {
     if (ordered[k].data) continue;

@@ -52,9 +52,15 @@ typedef struct {
   const char *weights; /* a safetensors file replacing the model's own */
   const char *passes, *disable; /* NULL: the default pipeline */
   FILE *log;           /* parse_ms, passes_ms lines, or NULL */
+  int graph;           /* FeGraph: which graph of the model */
+  int64_t max_len;     /* the KV cache's rows, 0 = the model's max_len */
 } PrepareOptions;
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
                 FeModel **fe, Diag *d);
+
+/* The loaded model behind a loom_model (api/generate.c reads its graph). */
+struct loom_model;
+const FeModel *api_model_fe(const struct loom_model *m);
 
 extern const Backend loom_backend_ref;
 extern const Backend loom_backend_c; /* api/backend_c.c */

@@ -190,15 +190,28 @@ static int kernel_error(const BackendModel *bm, const PStep *s, int code,
                      op, vname(g, n->in[1], b1, sizeof b1), vname(g, n->in[0], b0, sizeof b0),
                      (long long)ir_dim_value(table->shape.d[0], binding));
   }
+  if (code == K_ERR_SLICE_RANGE && n->op == OP_WRITE_ROWS) {
+    const Shape *st = &g->values[n->in[0]].shape;
+    int64_t axis = ir_get_int(g, n, "axis");
+    if (axis < 0) axis += st->rank;
+    int64_t at = ir_dim_value(ir_get_dim(g, n, "at"), binding);
+    int64_t rows = ir_dim_value(g->values[n->in[1]].shape.d[axis], binding);
+    return ir_errorf(d, n->loc, "%s: rows [%lld:%lld] do not fit axis %lld of length %lld",
+                     op, (long long)at, (long long)(at + rows), (long long)axis,
+                     (long long)ir_dim_value(st->d[axis], binding));
+  }
   if (code == K_ERR_SLICE_RANGE && n->nin >= 1) {
     const Shape *sx = &g->values[n->in[0]].shape;
     int64_t axis = ir_get_int(g, n, "axis");
     if (axis < 0) axis += sx->rank;
-    const Attr *end = ir_get_attr(n, "end");
+    const Attr *end = ir_get_attr(n, "end"), *ln = ir_get_attr(n, "len");
     int64_t len = ir_dim_value(sx->d[axis], binding);
+    int64_t start = ir_dim_value(ir_get_dim(g, n, "start"), binding);
     return ir_errorf(d, n->loc, "%s: [%lld:%lld] does not fit axis %lld of length %lld",
-                     op, (long long)ir_get_int(g, n, "start"),
-                     (long long)(end->set ? ir_dim_value(end->dim, binding) : len),
+                     op, (long long)start,
+                     (long long)(ln->set    ? start + ir_dim_value(ln->dim, binding)
+                                 : end->set ? ir_dim_value(end->dim, binding)
+                                            : len),
                      (long long)axis, (long long)len);
   }
   return ir_errorf(d, n->loc, "%s: the kernel failed with code %d", op, code);

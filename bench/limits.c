@@ -7,7 +7,11 @@
  *
  * Prints key=value lines: peak_gflops_1t, peak_gflops_mt,
  * peak_gflops_1t_cpu (per second of CPU time the thread got), triad_gbs_1t,
- * triad_gbs_mt (medians of several runs). */
+ * triad_gbs_mt, read_gbs_1t, read_gbs_mt (medians of several runs).
+ *
+ * read: a plain read loop (a vector sum over 512 MiB): the bandwidth that
+ * bounds a decode step, which reads every weight once and writes almost
+ * nothing (bench/decode.py divides a step's bytes by it). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +102,38 @@ static double triad(int threads) {
   return gbs;
 }
 
+/* Sum 512 MiB of floats with 16 independent vector accumulators: reads
+ * only, as a decode step's weight streaming does. */
+static double read_bw(int threads) {
+  const size_t n = (size_t)1 << 27; /* 512 MiB */
+  float *a = aligned_alloc(64, n * 4);
+#pragma omp parallel for num_threads(threads)
+  for (size_t i = 0; i < n; i++) a[i] = (float)(i & 7);
+  double t[7];
+  volatile float sink = 0;
+  for (int r = 0; r < 7; r++) {
+    double t0 = now();
+#pragma omp parallel num_threads(threads)
+    {
+      int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      size_t lo = n / 256 * (size_t)id / (size_t)nt * 256,
+             hi = n / 256 * (size_t)(id + 1) / (size_t)nt * 256;
+      v16 s[16];
+      for (int k = 0; k < 16; k++) s[k] = (v16){0};
+      for (size_t i = lo; i < hi; i += 256)
+        for (int k = 0; k < 16; k++) s[k] += *(const v16 *)(a + i + 16 * k);
+      float tot = 0;
+      for (int k = 0; k < 16; k++)
+        for (int l = 0; l < 16; l++) tot += s[k][l];
+#pragma omp atomic
+      sink += tot;
+    }
+    t[r] = now() - t0;
+  }
+  free(a);
+  return (double)n * 4 / median(t, 7) / 1e9;
+}
+
 int main(void) {
   int mt = omp_get_max_threads();
   printf("threads=%d\n", mt);
@@ -106,5 +142,7 @@ int main(void) {
   printf("peak_gflops_1t_cpu=%.1f\n", peak_cpu());
   printf("triad_gbs_1t=%.1f\n", triad(1));
   printf("triad_gbs_mt=%.1f\n", triad(mt));
+  printf("read_gbs_1t=%.1f\n", read_bw(1));
+  printf("read_gbs_mt=%.1f\n", read_bw(mt));
   return 0;
 }

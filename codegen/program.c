@@ -13,6 +13,9 @@
  * every value gets a block of its own.  Blocks are sized for symbolic
  * dimensions at their bounds.
  *
+ * write_rows writes the state input (the caller's buffer) in place: its
+ * result takes the state's storage, as a view does, but it has a step.
+ *
  * A kernel's scratch (ir/scratch.h: attention's blocks) is one region of
  * the arena, plan-memory's or else placed above every value, shared by the
  * steps that need it; its storage slot is the one past the graph's values.
@@ -117,7 +120,8 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
         cg_program_free(p);
         return NULL;
       }
-    } else if (ir_is_view(g, n)) {
+    } else if (ir_is_view(g, n) || n->op == OP_WRITE_ROWS) {
+      /* a write_rows result is its state, written in place by its step */
       root[v0] = root[n->in[0]];
     } else {
       for (uint32_t k = 0; k < n->nout; k++) {

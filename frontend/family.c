@@ -269,6 +269,19 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
 
   FeFamily f = {.family = fi->name, .at_family = fe_loc(y, fk)};
   if (read_family(y, root, fi, &f)) return -1;
+  m->family = fi->name;
+  f.graph = m->graph;
+  f.cache_len = m->cache_len ? m->cache_len : f.max_len;
+  bool is_gpt2 = strcmp(fi->name, "gpt2") == 0;
+  bool is_tr = strcmp(fi->name, "transformer") == 0;
+  if (m->graph != FE_FORWARD && !(is_tr || (is_gpt2 && m->graph != FE_ENCODE)))
+    return fe_yaml_error(y, fv, "the %s family has no %s graph (%s)", name,
+                         fe_graph_names[m->graph],
+                         is_gpt2 ? "gpt2: forward, prefill, decode"
+                                 : "it does not generate; only forward");
+  if (m->cache_len > f.max_len)
+    return ir_errorf(y->d, f.at_max_len, "--max-len %lld exceeds the model's "
+                     "max_len %lld", (long long)m->cache_len, (long long)f.max_len);
   yaml_node_t *nm = fe_map_get(y, root, "name", NULL);
   if (nm) {
     const char *s;
@@ -287,7 +300,10 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
   m->prefixes = fi->prefixes;
   m->ignore = fi->ignore;
   m->tied = fi->tied;
-  m->reject_unexpected = true;
+  /* a transformer's generation graph uses part of the checkpoint (the
+   * encode graph the encoder, the decode graph the decoder): the forward
+   * graph is the one that checks nothing is left over */
+  m->reject_unexpected = m->graph == FE_FORWARD || !is_tr;
 
   Fb b = {.g = g, .d = y->d, .loc = f.at_family};
   fi->build(&b, &f);

@@ -76,6 +76,23 @@ uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s) {
   return v;
 }
 
+uint32_t fb_state(Fb *b, const char *name, const Shape *s) {
+  uint32_t v = ir_add_source(b->g, OP_INPUT, name, DT_F32, s, b->loc);
+  ir_set_int(b->g, b->g->values[v].node, "state", 1);
+  if (!b->failed && ir_infer(b->g, b->g->values[v].node, b->d))
+    b->failed = true;
+  return v;
+}
+
+uint32_t fb_position(Fb *b, const char *name, int32_t sym) {
+  Shape scalar = {0};
+  uint32_t v = ir_add_source(b->g, OP_INPUT, name, DT_I32, &scalar, b->loc);
+  ir_set_dim(b->g, b->g->values[v].node, "binds", ir_dim_sym(sym));
+  if (!b->failed && ir_infer(b->g, b->g->values[v].node, b->d))
+    b->failed = true;
+  return v;
+}
+
 uint32_t fb_weight(Fb *b, Shape s, const char *fmt, ...) {
   char name[256];
   va_list ap;
@@ -166,11 +183,29 @@ uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
   return finish(b, id, name);
 }
 
+uint32_t fb_slice_len(Fb *b, uint32_t x, int axis, Dim start, Dim len,
+                      const char *name) {
+  uint32_t id = begin(b, OP_SLICE, &x, 1, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  if (start.sym >= 0 || start.c) ir_set_dim(b->g, id, "start", start);
+  ir_set_dim(b->g, id, "len", len);
+  return finish(b, id, name);
+}
+
+uint32_t fb_write_rows(Fb *b, uint32_t state, uint32_t x, int axis, Dim at,
+                       const char *name) {
+  uint32_t in[2] = {state, x};
+  uint32_t id = begin(b, OP_WRITE_ROWS, in, 2, 1);
+  ir_set_int(b->g, id, "axis", axis);
+  if (at.sym >= 0 || at.c) ir_set_dim(b->g, id, "at", at);
+  return finish(b, id, name);
+}
+
 uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,
                   const char *name) {
   uint32_t id = begin(b, OP_SLICE, &x, 1, 1);
   ir_set_int(b->g, id, "axis", axis);
-  if (start) ir_set_int(b->g, id, "start", start);
+  if (start) ir_set_dim(b->g, id, "start", ir_dim(start));
   ir_set_dim(b->g, id, "end", end);
   return finish(b, id, name);
 }
@@ -313,6 +348,36 @@ static uint32_t split_heads(Fb *b, uint32_t x, int64_t heads,
   head_perm(r + 1, perm);
   uint32_t t = fb_reshape(b, x, r + 1, shape, NULL); /* [B..., L, H, Dh] */
   return fb_transpose(b, t, r + 1, perm, name);      /* [B..., H, L, Dh] */
+}
+
+uint32_t fb_split_heads(Fb *b, uint32_t x, int64_t heads, const char *name) {
+  return split_heads(b, x, heads, name);
+}
+
+uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
+                             int64_t heads, uint32_t kc, uint32_t vc, Dim P) {
+  Dim s = fb_dim(b, q, 0), d = fb_dim(b, q, 1);
+  int64_t dh = d.c / heads;
+  static const int64_t perm[3] = {1, 0, 2};
+  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [H, S, Dh] */
+  uint32_t kh = k, vh = v; /* cross-attention: [H, T, Dh] already */
+  if (kc != IR_NONE) {
+    kh = split_heads(b, k, heads, "k_heads"); /* [H, S, Dh] */
+    vh = split_heads(b, v, heads, "v_heads");
+    kh = fb_write_rows(b, kc, kh, 1, P, "k_cache"); /* [H, L, Dh] */
+    vh = fb_write_rows(b, vc, vh, 1, P, "v_cache");
+  }
+  uint32_t in[3] = {qh, kh, vh};
+  uint32_t id = begin(b, OP_ATTENTION, in, 3, 1);
+  ir_set_float(b->g, id, "scale", 1.0 / sqrt((double)dh));
+  if (kc != IR_NONE) {
+    ir_set_int(b->g, id, "causal", 1);
+    ir_set_dim(b->g, id, "q_offset", P);
+  }
+  uint32_t ctx = finish(b, id, "context");              /* [H, S, Dh] */
+  ctx = fb_transpose(b, ctx, 3, perm, NULL);            /* [S, H, Dh] */
+  Dim flat[2] = {s, d};
+  return fb_reshape(b, ctx, 2, flat, "merged");         /* [S, d] */
 }
 
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,

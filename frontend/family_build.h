@@ -42,6 +42,8 @@ typedef struct {
   bool pre_norm;                          /* transformer: norm: pre */
   bool pool_mean, normalize;              /* bert: pooling: mean, normalize */
   int64_t max_batch;  /* bert, vit: the bound of the batch dim B; 0: none */
+  int graph;          /* FeGraph: forward, prefill, decode, encode */
+  int64_t cache_len;  /* the KV cache's rows (generation graphs) */
   /* Where nodes are stamped: the YAML keys they come from. */
   Loc at_family, at_max_len, at_layers, at_encoder, at_decoder, at_pooling,
       at_max_batch;
@@ -72,6 +74,12 @@ uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s);
 uint32_t fb_weight(Fb *b, Shape s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Generation (fe_graph prefill/decode): a state input (a KV cache,
+ * {state = true}), and the scalar i32 input whose value is symbol `sym`
+ * (a position P, {binds = P}). */
+uint32_t fb_state(Fb *b, const char *name, const Shape *s);
+uint32_t fb_position(Fb *b, const char *name, int32_t sym);
+
 /* Dimension `axis` (negative: from the end) of value v. */
 Dim fb_dim(const Fb *b, uint32_t v, int axis);
 
@@ -94,6 +102,12 @@ uint32_t fb_transpose(Fb *b, uint32_t x, int rank, const int64_t *perm,
                       const char *name);
 uint32_t fb_slice(Fb *b, uint32_t x, int axis, int64_t start, Dim end,
                   const char *name);
+/* x[..., start:start+len, ...]: start may be a position symbol (P) */
+uint32_t fb_slice_len(Fb *b, uint32_t x, int axis, Dim start, Dim len,
+                      const char *name);
+/* state with x's rows written at `at` along axis (in place) */
+uint32_t fb_write_rows(Fb *b, uint32_t state, uint32_t x, int axis, Dim at,
+                       const char *name);
 /* parts equal pieces of x along axis into out[parts], named names[i]
  * (names may be NULL). */
 void fb_split(Fb *b, uint32_t x, int axis, int parts, uint32_t *out,
@@ -143,6 +157,18 @@ uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
  * is 0 are left out. */
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
                       int64_t heads, bool causal, uint32_t keep);
+
+/* Attention of q [S, d] over a KV cache: k, v [S, d] (the new tokens at
+ * positions P..P+S-1) are split into heads and written into the state
+ * caches kc, vc [H, L, Dh] at P; then one `attention` op (order hsd,
+ * scale 1/sqrt(Dh), causal with q_offset P: query i sees keys
+ * 0..P+i of the cache; keys past that are never read) -> [S, d].
+ * kc == IR_NONE: no cache (cross-attention over k, v kept as heads,
+ * [H, T, Dh]: not causal). */
+uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
+                             int64_t heads, uint32_t kc, uint32_t vc, Dim P);
+/* [T, d] -> [H, T, Dh] (reshape + transpose), for K/V kept by the caller */
+uint32_t fb_split_heads(Fb *b, uint32_t x, int64_t heads, const char *name);
 
 /* ---- the families ------------------------------------------------------- */
 

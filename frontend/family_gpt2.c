@@ -23,16 +23,24 @@
  * d_ff may be left out: it defaults to 4*d_model, as HF's n_inner does.
  *
  * Input ids [S] (i32, S <= max_len); output logits [S, vocab].  With
- * max_batch: ids and attention_mask [B, S] (right-padded rows: positions
- * 0..S-1 in each, as GPT2Model gives without position_ids; the mask, all
- * ones when left out, keeps padded keys out of every attention) and
- * logits [B, S, vocab].
+ * max_batch (the forward graph): ids and attention_mask [B, S]
+ * (right-padded rows: positions 0..S-1 in each, as GPT2Model gives without
+ * position_ids; the mask, all ones when left out, keeps padded keys out of
+ * every attention) and logits [B, S, vocab].
+ *
+ * Generation (f->graph prefill or decode): the same blocks, but each
+ * attention goes through the layer's KV cache (fb_cached_attention):
+ * inputs ids [S] (prefill; decode: [1]), pos (i32 scalar, the position P
+ * of the first token), and per layer k_cache.i, v_cache.i [H, L, Dh]
+ * (state, L = the cache length); positions wpe[P : P+S].
  */
 #include "frontend/family_build.h"
+#include "frontend/frontend.h"
 
-/* Block i: h [S, d] -> [S, d]. */
+/* Block i: h [S, d] -> [S, d]; with a cache (P set), attention reads and
+ * extends layer i's K and V cache. */
 static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, uint32_t keep,
-                      int i) {
+                      int i, Dim *P) {
   int64_t d = f->d_model;
   fb_scope(b, "h.%d", i);
   /* attention */
@@ -40,9 +48,20 @@ static uint32_t block(Fb *b, const FeFamily *f, uint32_t h, uint32_t keep,
   uint32_t qkv = fb_conv1d(b, a, d, 3 * d, "qkv", "h.%d.attn.c_attn", i);
   static const char *const names[] = {"q", "k", "v"};
   uint32_t parts[3]; /* q, k, v [S, d] */
-  fb_split(b, qkv, f->max_batch ? 2 : 1, 3, parts, names);
+  fb_split(b, qkv, keep != IR_NONE ? 2 : 1, 3, parts, names);
   fb_scope(b, "h.%d.attn", i);
-  a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true, keep);
+  if (P) {
+    int64_t dh = d / f->heads;
+    char kn[64], vn[64];
+    snprintf(kn, sizeof kn, "k_cache.%d", i);
+    snprintf(vn, sizeof vn, "v_cache.%d", i);
+    Shape cs = FB_SHAPE3(f->heads, f->cache_len, dh);
+    uint32_t kc = fb_state(b, kn, &cs), vc = fb_state(b, vn, &cs);
+    a = fb_cached_attention(b, parts[0], parts[1], parts[2], f->heads, kc, vc,
+                            *P);
+  } else {
+    a = fb_attention(b, parts[0], parts[1], parts[2], f->heads, true, keep);
+  }
   fb_scope(b, "h.%d", i);
   a = fb_conv1d(b, a, d, d, "attn.out", "h.%d.attn.c_proj", i);
   h = fb_add(b, h, a, "x1");
@@ -58,33 +77,44 @@ void fe_build_gpt2(Fb *b, const FeFamily *f) {
   Graph *g = b->g;
   int64_t d = f->d_model;
   b->loc = f->at_family;
-  int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
-  Shape ids_shape = {1, {ir_dim_sym(S)}};
+  bool gen = f->graph != FE_FORWARD;
+  Dim S = f->graph == FE_DECODE
+              ? ir_dim(1)
+              : ir_dim_sym(ir_add_sym(g, "S", gen ? f->cache_len : f->max_len,
+                                      f->at_max_len));
+  Shape ids_shape = {1, {S}};
   uint32_t keep = IR_NONE;
-  if (f->max_batch) {
+  bool batched = f->max_batch && !gen;
+  if (batched) {
     b->loc = f->at_max_batch;
     int32_t B = ir_add_sym(g, "B", f->max_batch, f->at_max_batch);
-    ids_shape = (Shape){2, {ir_dim_sym(B), ir_dim_sym(S)}};
+    ids_shape = (Shape){2, {ir_dim_sym(B), S}};
     b->loc = f->at_family;
   }
   uint32_t ids = fb_input(b, "ids", DT_I32, &ids_shape); /* [B, S] */
-  if (f->max_batch) {
+  if (batched) {
     uint32_t mask = fb_input(b, "attention_mask", DT_F32, &ids_shape);
     ir_set_int(g, g->values[mask].node, "optional", 1);
     ir_set_int(g, g->values[mask].node, "fill", 1);
     Dim k4[4] = {ids_shape.d[0], ir_dim(1), ir_dim(1), ids_shape.d[1]};
     keep = fb_reshape(b, mask, 4, k4, "keep");               /* [B,1,1,S] */
   }
+  Dim P = ir_dim(0);
+  if (gen) {
+    P = ir_dim_sym(ir_add_sym(g, "P", f->cache_len - 1, f->at_max_len));
+    fb_position(b, "pos", P.sym);
+  }
 
-  /* h = wte(ids) + wpe[:S] */
+  /* h = wte(ids) + wpe[P : P+S] */
   uint32_t wte = fb_weight(b, FB_SHAPE2(f->vocab, d), "wte.weight");
   uint32_t wpe = fb_weight(b, FB_SHAPE2(f->max_len, d), "wpe.weight");
   uint32_t tok = fb_gather(b, wte, ids, "tok");                 /* [S, d] */
-  uint32_t pos = fb_slice(b, wpe, 0, 0, ir_dim_sym(S), "pos");  /* [S, d] */
+  uint32_t pos = gen ? fb_slice_len(b, wpe, 0, P, S, "pos_emb")
+                     : fb_slice(b, wpe, 0, 0, S, "pos");        /* [S, d] */
   uint32_t h = fb_add(b, tok, pos, "embed");
 
   b->loc = f->at_layers;
-  for (int i = 0; i < f->layers; i++) h = block(b, f, h, keep, i);
+  for (int i = 0; i < f->layers; i++) h = block(b, f, h, keep, i, gen ? &P : NULL);
 
   /* logits = ln_f(h) lm_head^T  [S, vocab] */
   b->loc = f->at_family;

@@ -23,24 +23,86 @@
  *
  * Inputs src [S] and tgt [T] (i32 token ids, S, T <= max_len); output
  * logits [T, vocab].
+ *
+ * Generation (f->graph, frontend.h's FeGraph) splits the model in three:
+ *   encode:  src [S] -> per decoder layer i, cross_k.i and cross_v.i
+ *            [H, S, Dh]: the cross-attention's K and V of the encoder's
+ *            memory, computed once per source;
+ *   prefill: tgt [T] at positions P.. (pos), the caches k_cache.i,
+ *            v_cache.i [H, L, Dh] (state) and cross_k.i, cross_v.i ->
+ *            logits [T, vocab];
+ *   decode:  the same for one token.
+ * Self-attention goes through the cache (fb_cached_attention), cross-
+ * attention reads the kept K and V; positions are the folded sinusoidal
+ * table's rows P..P+T-1.
  */
 #include <math.h>
 
 #include "frontend/family_build.h"
+#include "frontend/frontend.h"
+
+/* The generation graphs' per-layer values (NULL in the forward graph). */
+typedef struct {
+  Dim P;
+  uint32_t *cross_k, *cross_v; /* [H, S, Dh] per decoder layer */
+} Gen;
 
 /* nn.MultiheadAttention(d, heads) at PREFIX: query xq [L, d], keys and
  * values from xkv [M, d] -> [L, d]. */
-static uint32_t multihead_attention(Fb *b, const FeFamily *f, uint32_t xq,
-                                    uint32_t xkv, bool causal,
-                                    const char *prefix) {
+/* The cache's state inputs of decoder layer `layer` (generation). */
+static void cache_states(Fb *b, const FeFamily *f, int layer, uint32_t *kc,
+                         uint32_t *vc) {
+  char kn[64], vn[64];
+  snprintf(kn, sizeof kn, "k_cache.%d", layer);
+  snprintf(vn, sizeof vn, "v_cache.%d", layer);
+  Shape cs = FB_SHAPE3(f->heads, f->cache_len, f->d_model / f->heads);
+  *kc = fb_state(b, kn, &cs);
+  *vc = fb_state(b, vn, &cs);
+}
+
+/* The in_proj weights split into Q, K, V: w[3] [d, d], bias[3] [d]. */
+static void in_proj(Fb *b, const FeFamily *f, const char *prefix, uint32_t *w,
+                    uint32_t *bias) {
   int64_t d = f->d_model;
   static const char *const wn[] = {"w_q", "w_k", "w_v"};
   static const char *const bn[] = {"b_q", "b_k", "b_v"};
-  uint32_t w[3], bias[3];
   uint32_t in_w = fb_weight(b, FB_SHAPE2(3 * d, d), "%s.in_proj_weight", prefix);
   uint32_t in_b = fb_weight(b, FB_SHAPE1(3 * d), "%s.in_proj_bias", prefix);
   fb_split(b, in_w, 0, 3, w, wn);    /* 3 x [d, d] */
   fb_split(b, in_b, 0, 3, bias, bn); /* 3 x [d] */
+}
+
+/* Generation: nn.MultiheadAttention at PREFIX, query xq [L, d].  Self-
+ * attention (cross_k == IR_NONE): K and V of xq through layer `layer`'s
+ * cache at P, causal.  Cross-attention: over the kept cross_k, cross_v
+ * [H, S, Dh]. */
+static uint32_t gen_attention(Fb *b, const FeFamily *f, uint32_t xq,
+                              const Gen *gen, int layer, bool self,
+                              const char *prefix) {
+  int64_t d = f->d_model;
+  uint32_t w[3], bias[3];
+  in_proj(b, f, prefix, w, bias);
+  uint32_t q = fb_linear(b, xq, w[0], bias[0], true, "q"); /* [L, d] */
+  uint32_t a;
+  if (self) {
+    uint32_t k = fb_linear(b, xq, w[1], bias[1], true, "k");
+    uint32_t v = fb_linear(b, xq, w[2], bias[2], true, "v");
+    uint32_t kc, vc;
+    cache_states(b, f, layer, &kc, &vc);
+    a = fb_cached_attention(b, q, k, v, f->heads, kc, vc, gen->P);
+  } else {
+    a = fb_cached_attention(b, q, gen->cross_k[layer], gen->cross_v[layer],
+                            f->heads, IR_NONE, IR_NONE, gen->P);
+  }
+  return fb_nn_linear(b, a, d, d, "out", "%s.out_proj", prefix);
+}
+
+static uint32_t multihead_attention(Fb *b, const FeFamily *f, uint32_t xq,
+                                    uint32_t xkv, bool causal,
+                                    const char *prefix) {
+  int64_t d = f->d_model;
+  uint32_t w[3], bias[3];
+  in_proj(b, f, prefix, w, bias);
   uint32_t q = fb_linear(b, xq, w[0], bias[0], true, "q");  /* [L, d] */
   uint32_t k = fb_linear(b, xkv, w[1], bias[1], true, "k"); /* [M, d] */
   uint32_t v = fb_linear(b, xkv, w[2], bias[2], true, "v"); /* [M, d] */
@@ -93,7 +155,7 @@ static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
  *   pre-norm:  y = y + sa(norm1(y), causal); y = y + ca(norm2(y), mem);
  *              y = y + ff(norm3(y)) */
 static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
-                              uint32_t mem, int i) {
+                              uint32_t mem, int i, const Gen *gen) {
   char p[96], sa[128], ca[128];
   snprintf(p, sizeof p, "transformer.decoder.layers.%d", i);
   snprintf(sa, sizeof sa, "%s.self_attn", p);
@@ -104,12 +166,14 @@ static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
     fb_scope(b, "dec.%d", i);
     uint32_t h = fb_nn_layernorm(b, y, d, eps, "norm1", "%s.norm1", p);
     fb_scope(b, "dec.%d.self_attn", i);
-    h = multihead_attention(b, f, h, h, true, sa);
+    h = gen ? gen_attention(b, f, h, gen, i, true, sa)
+            : multihead_attention(b, f, h, h, true, sa);
     fb_scope(b, "dec.%d", i);
     y = fb_add(b, y, h, "y1");
     h = fb_nn_layernorm(b, y, d, eps, "norm2", "%s.norm2", p);
     fb_scope(b, "dec.%d.cross_attn", i);
-    h = multihead_attention(b, f, h, mem, false, ca);
+    h = gen ? gen_attention(b, f, h, gen, i, false, ca)
+            : multihead_attention(b, f, h, mem, false, ca);
     fb_scope(b, "dec.%d", i);
     y = fb_add(b, y, h, "y2");
     h = fb_nn_layernorm(b, y, d, eps, "norm3", "%s.norm3", p);
@@ -117,11 +181,13 @@ static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
     return fb_add(b, y, h, "y3");
   }
   fb_scope(b, "dec.%d.self_attn", i);
-  uint32_t h = multihead_attention(b, f, y, y, true, sa);
+  uint32_t h = gen ? gen_attention(b, f, y, gen, i, true, sa)
+                   : multihead_attention(b, f, y, y, true, sa);
   fb_scope(b, "dec.%d", i);
   y = fb_nn_layernorm(b, fb_add(b, y, h, "res1"), d, eps, "y1", "%s.norm1", p);
   fb_scope(b, "dec.%d.cross_attn", i);
-  h = multihead_attention(b, f, y, mem, false, ca);
+  h = gen ? gen_attention(b, f, y, gen, i, false, ca)
+          : multihead_attention(b, f, y, mem, false, ca);
   fb_scope(b, "dec.%d", i);
   y = fb_nn_layernorm(b, fb_add(b, y, h, "res2"), d, eps, "y2", "%s.norm2", p);
   h = feed_forward(b, f, y, p);
@@ -129,43 +195,120 @@ static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
                          p);
 }
 
-/* tokens [L] -> EMBED(tokens) * sqrt(d) + PE[:L]  [L, d] */
+/* tokens [L] -> EMBED(tokens) * sqrt(d) + PE[:L]  [L, d]; at positions
+ * P..P+L-1 when P is given: rows of the whole table (folded) */
 static uint32_t embed(Fb *b, const FeFamily *f, uint32_t tokens, Dim len,
-                      const char *table_name) {
+                      const char *table_name, const Dim *P) {
   int64_t d = f->d_model;
   uint32_t table = fb_weight(b, FB_SHAPE2(f->vocab, d), "%s", table_name);
   uint32_t x = fb_gather(b, table, tokens, "embed");     /* [L, d] */
   x = fb_scale(b, x, sqrt((double)d), "scaled");
-  uint32_t pe = fb_sinusoidal_pe(b, len, d, "pe");       /* [L, d] */
+  uint32_t pe;
+  if (P) {
+    pe = fb_sinusoidal_pe(b, ir_dim(f->max_len), d, "pe_table");
+    pe = fb_slice_len(b, pe, 0, *P, len, "pe");           /* [L, d] */
+  } else {
+    pe = fb_sinusoidal_pe(b, len, d, "pe");              /* [L, d] */
+  }
   return fb_add(b, x, pe, "x");
+}
+
+/* Generation, encode: src [S] -> each decoder layer's cross-attention K
+ * and V of the memory, [H, S, Dh], as outputs cross_k.i, cross_v.i. */
+static void build_encode(Fb *b, const FeFamily *f, uint32_t memory) {
+  b->loc = f->at_decoder;
+  for (int i = 0; i < f->decoder_layers; i++) {
+    char ca[128], kn[32], vn[32];
+    snprintf(ca, sizeof ca, "transformer.decoder.layers.%d.multihead_attn", i);
+    snprintf(kn, sizeof kn, "cross_k.%d", i);
+    snprintf(vn, sizeof vn, "cross_v.%d", i);
+    uint32_t w[3], bias[3];
+    fb_scope(b, "dec.%d.cross_attn", i);
+    in_proj(b, f, ca, w, bias);
+    uint32_t k = fb_linear(b, memory, w[1], bias[1], true, "k"); /* [S, d] */
+    uint32_t v = fb_linear(b, memory, w[2], bias[2], true, "v");
+    fb_scope(b, "%s", "");
+    ir_add_output(b->g, fb_split_heads(b, k, f->heads, kn));   /* [H, S, Dh] */
+    ir_add_output(b->g, fb_split_heads(b, v, f->heads, vn));
+  }
+}
+
+/* Generation, prefill (tgt [T]) or decode (tgt [1]) at position P. */
+static void build_step(Fb *b, const FeFamily *f) {
+  Graph *g = b->g;
+  int64_t d = f->d_model, dh = d / f->heads;
+  b->loc = f->at_family;
+  Dim T = f->graph == FE_DECODE
+              ? ir_dim(1)
+              : ir_dim_sym(ir_add_sym(g, "T", f->cache_len, f->at_max_len));
+  Dim S = ir_dim_sym(ir_add_sym(g, "S", f->max_len, f->at_max_len));
+  Gen gen = {ir_dim_sym(ir_add_sym(g, "P", f->cache_len - 1, f->at_max_len)),
+             NULL, NULL};
+  Shape tgt_shape = {1, {T}};
+  uint32_t tgt = fb_input(b, "tgt", DT_I32, &tgt_shape); /* [T] */
+  fb_position(b, "pos", gen.P.sym);
+  uint32_t cross[2 * 1000];
+  gen.cross_k = cross;
+  gen.cross_v = cross + 1000;
+  Shape cs = {3, {ir_dim(f->heads), S, ir_dim(dh)}};
+  for (int i = 0; i < f->decoder_layers; i++) {
+    char kn[32], vn[32];
+    snprintf(kn, sizeof kn, "cross_k.%d", i);
+    snprintf(vn, sizeof vn, "cross_v.%d", i);
+    gen.cross_k[i] = fb_input(b, kn, DT_F32, &cs);
+    gen.cross_v[i] = fb_input(b, vn, DT_F32, &cs);
+  }
+  fb_scope(b, "tgt");
+  uint32_t y = embed(b, f, tgt, T, "tgt_embed.weight", &gen.P); /* [T, d] */
+  b->loc = f->at_decoder;
+  for (int i = 0; i < f->decoder_layers; i++)
+    y = decoder_layer(b, f, y, IR_NONE, i, &gen);
+  fb_scope(b, "dec");
+  y = fb_nn_layernorm(b, y, d, f->eps, "out", "transformer.decoder.norm");
+  b->loc = f->at_family;
+  fb_scope(b, "%s", "");
+  ir_add_output(g, fb_nn_linear(b, y, d, f->vocab, "logits", "generator"));
 }
 
 void fe_build_transformer(Fb *b, const FeFamily *f) {
   Graph *g = b->g;
   int64_t d = f->d_model;
+  if (f->graph == FE_PREFILL || f->graph == FE_DECODE) {
+    build_step(b, f);
+    return;
+  }
   b->loc = f->at_family;
   int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
-  int32_t T = ir_add_sym(g, "T", f->max_len, f->at_max_len);
-  Shape src_shape = {1, {ir_dim_sym(S)}}, tgt_shape = {1, {ir_dim_sym(T)}};
+  Shape src_shape = {1, {ir_dim_sym(S)}};
   uint32_t src = fb_input(b, "src", DT_I32, &src_shape); /* [S] */
-  uint32_t tgt = fb_input(b, "tgt", DT_I32, &tgt_shape); /* [T] */
+  int32_t T = -1;
+  uint32_t tgt = IR_NONE;
+  if (f->graph != FE_ENCODE) {
+    T = ir_add_sym(g, "T", f->max_len, f->at_max_len);
+    Shape tgt_shape = {1, {ir_dim_sym(T)}};
+    tgt = fb_input(b, "tgt", DT_I32, &tgt_shape); /* [T] */
+  }
 
   /* Encoder: memory = encoder.norm(layers(src_embed(src)*sqrt(d) + pe)) */
   fb_scope(b, "src");
-  uint32_t x = embed(b, f, src, ir_dim_sym(S), "src_embed.weight"); /* [S, d] */
+  uint32_t x = embed(b, f, src, ir_dim_sym(S), "src_embed.weight", NULL);
   b->loc = f->at_encoder;
   for (int i = 0; i < f->encoder_layers; i++) x = encoder_layer(b, f, x, i);
   fb_scope(b, "enc");
   uint32_t memory = fb_nn_layernorm(b, x, d, f->eps, "memory",
                                     "transformer.encoder.norm"); /* [S, d] */
+  if (f->graph == FE_ENCODE) {
+    build_encode(b, f, memory);
+    return;
+  }
 
   /* Decoder: decoder.norm(layers(tgt_embed(tgt)*sqrt(d) + pe, memory)) */
   b->loc = f->at_family;
   fb_scope(b, "tgt");
-  uint32_t y = embed(b, f, tgt, ir_dim_sym(T), "tgt_embed.weight"); /* [T, d] */
+  uint32_t y = embed(b, f, tgt, ir_dim_sym(T), "tgt_embed.weight", NULL);
   b->loc = f->at_decoder;
   for (int i = 0; i < f->decoder_layers; i++)
-    y = decoder_layer(b, f, y, memory, i);
+    y = decoder_layer(b, f, y, memory, i, NULL);
   fb_scope(b, "dec");
   y = fb_nn_layernorm(b, y, d, f->eps, "out", "transformer.decoder.norm");
 

@@ -301,6 +301,15 @@ static int load_ir_text(FeModel *m, const char *path, Diag *d) {
   return 0;
 }
 
+const char *const fe_graph_names[] = {"forward", "prefill", "decode",
+                                      "encode", NULL};
+
+int fe_graph_lookup(const char *name) {
+  for (int i = 0; fe_graph_names[i]; i++)
+    if (strcmp(fe_graph_names[i], name) == 0) return i;
+  return -1;
+}
+
 FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   static const FeOptions none = {0};
   if (!opt) opt = &none;
@@ -308,6 +317,8 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   IR_ASSERT(m);
   m->g = ir_graph_new(NULL);
   m->path = ir_strdup(m->g->arena, path);
+  m->graph = opt->graph;
+  m->cache_len = opt->max_len;
   size_t plen = strlen(path);
   FeYaml y = {0};
   bool ir_text = plen > 3 && strcmp(path + plen - 3, ".ir") == 0;
@@ -343,6 +354,10 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
                                    "form) nor 'family:' (family form)");
   }
   if (!ir_text) fe_yaml_free(&y);
+  if (rc == 0 && m->graph != FE_FORWARD && !m->family)
+    rc = ir_errorf(d, (Loc){path, 0, 0},
+                   "only a family model (gpt2, transformer) has a %s graph",
+                   fe_graph_names[m->graph]);
   if (rc == 0 && ir_verify(m->g, d)) rc = -1;
   char sidecar[4096];
   fe_ir_data_path(path, sidecar, sizeof sidecar);

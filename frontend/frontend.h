@@ -17,15 +17,33 @@
 #include "frontend/yaml_util.h"
 #include "ir/ir.h"
 
+/* Which graph of a model to build.  forward: the whole sequence at once
+ * (what `run` runs).  prefill and decode: generation with a KV cache
+ * (families gpt2 and transformer): the graph takes the tokens, a position
+ * `pos` (i32 scalar, symbol P) and a state input per layer's K and V cache
+ * [H, max_len, Dh]; prefill takes S tokens at P.., decode one token at P.
+ * encode (transformer only): the source once -> each decoder layer's
+ * cross-attention K and V. */
+typedef enum { FE_FORWARD, FE_PREFILL, FE_DECODE, FE_ENCODE } FeGraph;
+/* "forward", "prefill", "decode", "encode" -> FeGraph; -1 when unknown. */
+int fe_graph_lookup(const char *name);
+extern const char *const fe_graph_names[]; /* by FeGraph, NULL-terminated */
+
 typedef struct {
   const char *weights; /* overrides the model's `weights:` (relative to cwd) */
   bool no_weights;     /* build the graph only (dump, opt): bind nothing */
+  FeGraph graph;       /* which graph (a family model's; FE_FORWARD for
+                          every other form) */
+  int64_t max_len;     /* > 0: the KV cache's rows (<= the model's max_len) */
 } FeOptions;
 
 typedef enum { WS_NONE, WS_FILE, WS_RANDOM } WeightSource;
 
 typedef struct FeModel {
   Graph *g;
+  FeGraph graph;            /* which graph g is (FeOptions.graph) */
+  int64_t cache_len;        /* FeOptions.max_len, 0: the model's max_len */
+  const char *family;       /* the family form's family, or NULL */
   const char *path;         /* the model file (graph arena) */
   WeightSource source;
   const char *weights_path; /* WS_FILE: resolved path */

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "loom_generate.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -58,6 +60,11 @@ typedef struct {
   const char *passes;  /* graph passes to run: "a,b,c", "none", or NULL
                           for the default pipeline (loom opt --list-passes) */
   const char *disable; /* passes taken out of that list: "a,b" or NULL */
+  const char *graph;   /* which graph of the model: "forward" (NULL), or for
+                          gpt2 and transformer "prefill", "decode" (and
+                          transformer's "encode"): see loom_generate */
+  int64_t max_len;     /* the KV cache's rows in those graphs; 0 = the
+                          model's max_len */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */
@@ -147,6 +154,47 @@ loom_status loom_run_text(loom_model *m, const loom_tokenizer *t,
                           const char *text, loom_tensor *outputs,
                           int n_outputs, int *truncated, char *err,
                           size_t errlen);
+
+/* ---- generation ----------------------------------------------------------
+ *
+ * A gpt2 or transformer model (family form) opened for generation: its
+ * prefill and decode graphs, and a transformer's encode graph
+ * (loom_options.graph is ignored; .max_len sizes the KV cache), each
+ * compiled once and reused for every token.  A transformer encodes src
+ * once (its cross-attention K and V kept); its prompt is the target's
+ * start, {sos}.  The loop — cache,
+ * sampling, stopping — is loom_gen_run (loom_generate.h), the same code
+ * generated programs run.
+ *
+ *   loom_generator *g;
+ *   loom_generator_open("gpt2.yaml", &opts, &g, err, sizeof err);
+ *   loom_gen_params p = {.max_new = 20, .eos = -1, .temperature = 1,
+ *                        .top_p = 1, .repetition_penalty = 1};
+ *   loom_generate(g, NULL, 0, prompt, n, &p, print_id, NULL, &stats, err,
+ *                 sizeof err);
+ *   loom_generator_free(g);
+ *
+ * Another family is LOOM_ERR_USAGE. */
+typedef struct loom_generator loom_generator;
+
+loom_status loom_generator_open(const char *path, const loom_options *opts,
+                                loom_generator **out, char *err,
+                                size_t errlen);
+/* on_token gets each new id as it is picked (non-zero stops); stats may be
+ * NULL; src (n_src ids) only for a transformer (NULL, 0 otherwise). */
+loom_status loom_generate(loom_generator *g, const int32_t *src, size_t n_src,
+                          const int32_t *prompt, size_t n_prompt,
+                          const loom_gen_params *p,
+                          loom_gen_token_fn on_token, void *user,
+                          loom_gen_stats *stats, char *err, size_t errlen);
+/* Milliseconds it took to compile the prefill (which 0), decode (1) and
+ * encode (2) graph; whether there is an encoder; the KV cache's rows and
+ * bytes. */
+double loom_generator_compile_ms(const loom_generator *g, int which);
+int loom_generator_has_encoder(const loom_generator *g);
+int64_t loom_generator_max_len(const loom_generator *g);
+int64_t loom_generator_cache_bytes(const loom_generator *g);
+void loom_generator_free(loom_generator *g);
 
 #ifdef __cplusplus
 }

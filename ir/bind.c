@@ -138,6 +138,17 @@ int ir_bind_inputs(const Graph *g, const Tensor *inputs, int n_inputs,
     }
     if (rc == 0 && ir_tensor_numel(t) > 0 && !t->data)
       rc = ir_errorf(d, n->loc, "input '%s' has no data", name);
+    /* a scalar input {binds = P}: its value is P, 0 <= P <= bound */
+    const Attr *bd = ir_get_attr(n, "binds");
+    if (rc == 0 && bd->set) {
+      const Sym *s = &g->syms[bd->dim.sym];
+      int64_t val = *(const int32_t *)t->data;
+      if (val < 0 || val > s->bound)
+        rc = ir_errorf(d, n->loc, "input '%s' = %lld: %s must be in 0..%lld",
+                       name, (long long)val, s->name, (long long)s->bound);
+      else
+        binding[bd->dim.sym] = val;
+    }
   }
   /* a left-out optional input takes its symbols from the others */
   k = 0;

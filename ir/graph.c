@@ -375,6 +375,15 @@ int64_t ir_get_int(const Graph *g, const Node *n, const char *key) {
   return strtoll(s->dflt, NULL, 10);
 }
 
+Dim ir_get_dim(const Graph *g, const Node *n, const char *key) {
+  (void)g;
+  const Attr *a = ir_get_attr(n, key);
+  if (a->set) return a->dim;
+  const AttrSpec *s = attr_spec(n, key);
+  IR_ASSERT(s->dflt && s->kind == AK_DIM);
+  return ir_dim(s->dflt[0] ? strtoll(s->dflt, NULL, 10) : 0);
+}
+
 double ir_get_float(const Graph *g, const Node *n, const char *key) {
   (void)g;
   const Attr *a = ir_get_attr(n, key);

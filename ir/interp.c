@@ -498,14 +498,32 @@ static int eval_slice(Interp *it, const Buf *x, Buf *out) {
   int axis;
   if (axis_attr(it, "axis", x->rank, &axis)) return -1;
   int64_t L = x->dims[axis];
-  int64_t start = ir_get_int(it->g, it->n, "start");
-  const Attr *end_attr = ir_get_attr(it->n, "end");
-  int64_t end = end_attr->set ? ir_dim_value(end_attr->dim, it->binding) : L;
+  const Attr *st = ir_get_attr(it->n, "start");
+  int64_t start = st->set ? ir_dim_value(st->dim, it->binding) : 0;
+  const Attr *end_attr = ir_get_attr(it->n, "end"), *len = ir_get_attr(it->n, "len");
+  int64_t end = len->set        ? start + ir_dim_value(len->dim, it->binding)
+                : end_attr->set ? ir_dim_value(end_attr->dim, it->binding)
+                                : L;
   if (start < 0 || end > L || start >= end)
     return node_error(it, "[%lld:%lld] does not fit axis %d of length %lld",
                       (long long)start, (long long)end, axis, (long long)L);
   IR_ASSERT(out->dims[axis] == end - start);
   copy_along(x, axis, start, end - start, out, 0);
+  return 0;
+}
+
+/* write_rows(state, x): x's rows into the state at `at`, in place; the
+ * result is the state's own storage (set up by the caller, ir_interp). */
+static int eval_write_rows(Interp *it, const Buf *x, Buf *out) {
+  int axis;
+  if (axis_attr(it, "axis", out->rank, &axis)) return -1;
+  const Attr *at_attr = ir_get_attr(it->n, "at");
+  int64_t at = at_attr->set ? ir_dim_value(at_attr->dim, it->binding) : 0;
+  int64_t n = x->dims[axis], L = out->dims[axis];
+  if (at < 0 || at + n > L)
+    return node_error(it, "rows [%lld:%lld] do not fit axis %d of length %lld",
+                      (long long)at, (long long)(at + n), axis, (long long)L);
+  copy_along(x, axis, 0, n, out, at);
   return 0;
 }
 
@@ -554,6 +572,7 @@ static int eval_node(Interp *it) {
     return 0;
   }
   case OP_SLICE: return eval_slice(it, x, out);
+  case OP_WRITE_ROWS: return eval_write_rows(it, y, out);
   case OP_SPLIT: {
     /* x [..., L, ...] -> out_j [..., L_j, ...], consecutive along axis */
     if (axis_attr(it, "axis", x->rank, &axis)) return -1;
@@ -711,7 +730,14 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
       }
       continue;
     }
-    if ((rc = alloc_results(&it)) || (rc = eval_node(&it))) break;
+    if (n->op == OP_WRITE_ROWS) { /* in place: the result is the state */
+      Buf *b = &vals[n->out[0]];
+      if ((rc = eval_shape(&it, n->out[0], b))) break;
+      b->data = vals[n->in[0]].data;
+      if ((rc = eval_node(&it))) break;
+    } else if ((rc = alloc_results(&it)) || (rc = eval_node(&it))) {
+      break;
+    }
     /* free what nobody reads any more */
     for (uint32_t j = 0; j < n->nout; j++)
       if (last_use[n->out[j]] == IR_NONE) release(&vals[n->out[j]]);

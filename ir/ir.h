@@ -216,6 +216,8 @@ void ir_set_str(Graph *g, uint32_t node, const char *key, const char *v);
  * that is missing; the verifier reports those first). */
 int64_t ir_get_int(const Graph *g, const Node *n, const char *key);
 double ir_get_float(const Graph *g, const Node *n, const char *key);
+/* An AK_DIM attribute; a default (or none) is a static dim (0 for none). */
+Dim ir_get_dim(const Graph *g, const Node *n, const char *key);
 const char *ir_get_str(const Graph *g, const Node *n, const char *key);
 const Attr *ir_get_attr(const Node *n, const char *key); /* set or not */
 

@@ -452,11 +452,32 @@ static int infer_slice(Ctx *c) {
   if (need_f32(c, 0) || need_rank_at_least(c, 0, 1) ||
       axis_of(c, "axis", x->rank, &axis))
     return -1;
-  int64_t start = ir_get_int(c->g, c->n, "start");
-  const Attr *end = ir_get_attr(c->n, "end");
+  Dim st = ir_get_attr(c->n, "start")->set ? ir_get_attr(c->n, "start")->dim
+                                            : ir_dim(0);
+  const Attr *end = ir_get_attr(c->n, "end"), *len = ir_get_attr(c->n, "len");
   Dim full = x->d[axis];
-  Dim e = end->set ? end->dim : full;
   char b[64], s1[300];
+  if (end->set && len->set) return fail(c, "give end or len, not both");
+  if (len->set || st.sym >= 0) {
+    /* x[start : start + len]: start may be a symbol (a position P) */
+    if (!len->set) {
+      ir_format_dim(c->g, st, b, sizeof b);
+      return fail(c, "a slice starting at symbol %s needs len", b);
+    }
+    Dim l = len->dim;
+    ir_format_dim(c->g, l, b, sizeof b);
+    if (l.c < 1) return fail(c, "len %s must be positive", b);
+    int64_t st_min = st.sym >= 0 ? 0 : st.c;
+    if (st.c < 0) return fail(c, "start is negative");
+    if (ir_size_add(st_min, dim_max(c->g, l)) > dim_max(c->g, full))
+      return fail(c, "len %s from start does not fit axis %d of %s", b, axis,
+                  describe(c, c->n->in[0], s1, sizeof s1));
+    Shape out = *x;
+    out.d[axis] = l;
+    return set_result(c, 0, DT_F32, &out);
+  }
+  int64_t start = st.c;
+  Dim e = end->set ? end->dim : full;
   ir_format_dim(c->g, e, b, sizeof b);
   if (start < 0) return fail(c, "start %" PRId64 " is negative", start);
   if (e.c < 1) return fail(c, "end %s must be positive", b);
@@ -654,6 +675,35 @@ static int infer_attention(Ctx *c) {
   return set_result(c, 0, DT_F32, &out);
 }
 
+/* write_rows(state, x): x has state's shape except along axis, where it
+ * fits from `at` on; the result is the state (same type).  The state must
+ * be a graph input declared {state = true}: only such storage persists
+ * and may be written in place. */
+static int infer_write_rows(Ctx *c) {
+  int axis;
+  const Shape *st = shape_of(c, 0), *x = shape_of(c, 1);
+  if (need_f32(c, 0) || need_f32(c, 1) || need_rank_at_least(c, 0, 1) ||
+      axis_of(c, "axis", st->rank, &axis))
+    return -1;
+  const Node *src = &c->g->nodes[c->g->values[c->n->in[0]].node];
+  if (src->op != OP_INPUT || !ir_get_int(c->g, src, "state"))
+    return fail(c, "writes only a state input ({state = true})");
+  char s1[300], s2[300];
+  bool ok = x->rank == st->rank;
+  for (int j = 0; ok && j < st->rank; j++)
+    if (j != axis && !ir_dim_eq(x->d[j], st->d[j])) ok = false;
+  Dim at = ir_get_attr(c->n, "at")->set ? ir_get_attr(c->n, "at")->dim : ir_dim(0);
+  if (ok && ir_size_add(at.sym >= 0 ? 0 : at.c, dim_max(c->g, x->d[axis])) >
+                dim_max(c->g, st->d[axis]))
+    ok = false;
+  if (!ok)
+    return fail(c, "%s does not fit into %s along axis %d",
+                describe(c, c->n->in[1], s1, sizeof s1),
+                describe(c, c->n->in[0], s2, sizeof s2), axis);
+  Shape out = *st;
+  return set_result(c, 0, DT_F32, &out);
+}
+
 /* "row_major" or "panelP": 0, or P; -1 when neither. */
 int ir_layout_panel(const char *layout) {
   if (strcmp(layout, "row_major") == 0) return 0;
@@ -679,6 +729,15 @@ static int infer_source(Ctx *c) {
     if (p > 0 && v->shape.rank != 2)
       return fail(c, "a panel layout needs a matrix, got rank %d",
                   v->shape.rank);
+  }
+  if (c->n->op == OP_INPUT) {
+    const Attr *bd = ir_get_attr(c->n, "binds");
+    if (bd->set && (bd->dim.sym < 0 || bd->dim.c != 1 || v->dtype != DT_I32 ||
+                    v->shape.rank != 0))
+      return fail(c, "an input that binds a symbol is a scalar i32[] and "
+                     "names one symbol");
+    if (ir_get_int(c->g, c->n, "state") && (v->dtype != DT_F32 || bd->set))
+      return fail(c, "a state input is f32");
   }
   for (int i = 0; i < v->shape.rank; i++) {
     Dim d = v->shape.d[i];
@@ -758,6 +817,7 @@ static int infer_rule(Ctx *c) {
   case OP_MEAN: return infer_mean(c);
   case OP_MASK: return infer_mask(c);
   case OP_ATTENTION: return infer_attention(c);
+  case OP_WRITE_ROWS: return infer_write_rows(c);
   case OP_COUNT: break;
   }
   IR_ASSERT(!"unknown op");

@@ -329,6 +329,32 @@ static int check_values_and_outputs(Verifier *V) {
                        "verify: output %" PRIu32 " is value %" PRIu32
                        ", but the graph has %" PRIu32 " values",
                        i, g->outputs[i], g->n_values);
+  /* A state written in place: the write is its only reader (anything
+   * else would read it before or after the write depending on the
+   * order), and neither the state nor the write's result is an output
+   * (an output is the caller's own buffer, the state is another). */
+  uint32_t *writer = malloc((g->n_values ? g->n_values : 1) * sizeof *writer);
+  IR_ASSERT(writer);
+  for (uint32_t v = 0; v < g->n_values; v++) writer[v] = IR_NONE;
+  for (uint32_t i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].op == OP_WRITE_ROWS && g->nodes[i].nin == 2)
+      writer[g->nodes[i].in[0]] = i;
+  int rc = 0;
+  for (uint32_t i = 0; i < g->n_nodes && !rc; i++) {
+    const Node *n = &g->nodes[i];
+    for (uint32_t k = 0; k < n->nin && !rc; k++) {
+      uint32_t w = writer[n->in[k]];
+      if (w != IR_NONE && w != i)
+        rc = ir_errorf(V->d, n->loc, "verify: node %" PRIu32 " reads state %s, "
+                       "which node %" PRIu32 " writes in place; read the "
+                       "write's result", i, vname(g, n->in[k], a, sizeof a), w);
+    }
+    if (!rc && n->op == OP_WRITE_ROWS && ir_is_output(g, n->out[0]))
+      rc = ir_errorf(V->d, n->loc, "verify: the result of write_rows is a "
+                     "state, not an output");
+  }
+  free(writer);
+  if (rc) return rc;
   /* Each output is the caller's own buffer: one value cannot be two. */
   for (uint32_t i = 0; i < g->n_outputs; i++)
     for (uint32_t j = 0; j < i; j++)

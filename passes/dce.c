@@ -36,7 +36,9 @@ int pass_dce(Graph *g, PassCtx *ctx, Diag *d) {
   bool any = false;
   for (uint32_t i = g->n_nodes; i-- > 0;) {
     Node *n = &g->nodes[i];
-    if (n->dead || n->op == OP_INPUT) continue;
+    /* inputs stay (the calling convention), and so do writes of state:
+     * their effect outlives the run */
+    if (n->dead || n->op == OP_INPUT || n->op == OP_WRITE_ROWS) continue;
     bool used = false;
     for (uint32_t r = 0; r < n->nout && !used; r++) used = uses[n->out[r]] > 0;
     if (used) continue;

@@ -92,7 +92,7 @@ int pass_plan_memory(Graph *g, PassCtx *ctx, Diag *d) {
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     if (ir_op_info(n->op)->flags & OPF_SOURCE) continue;
-    if (ir_is_view(g, n)) {
+    if (ir_is_view(g, n) || n->op == OP_WRITE_ROWS) { /* in place */
       root[n->out[0]] = root[n->in[0]];
       continue;
     }

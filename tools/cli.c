@@ -131,13 +131,15 @@ int cli_check_backend(const char *cmd, const char *backend) {
 
 /* The common options' ids: below 256, clear of ':' and '?'. */
 enum { O_HELP = 'h', O_OUTPUT = 'o', O_TARGET = 'T', O_WEIGHTS = 'W',
-       O_PASSES = 'P', O_DISABLE = 'D' };
+       O_PASSES = 'P', O_DISABLE = 'D', O_GRAPH = 'G', O_MAX_LEN = 'L' };
 
 static const struct option common[] = {
     {"target", required_argument, 0, O_TARGET},
     {"weights", required_argument, 0, O_WEIGHTS},
     {"passes", required_argument, 0, O_PASSES},
     {"disable", required_argument, 0, O_DISABLE},
+    {"graph", required_argument, 0, O_GRAPH},
+    {"max-len", required_argument, 0, O_MAX_LEN},
     {"help", no_argument, 0, O_HELP},
 };
 static const struct option output_opt = {"output", required_argument, 0,
@@ -175,6 +177,24 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
     case O_WEIGHTS: cc->weights = optarg; break;
     case O_PASSES: cc->passes = optarg; break;
     case O_DISABLE: cc->disable = optarg; break;
+    case O_GRAPH: {
+      int gk = fe_graph_lookup(optarg);
+      if (gk < 0)
+        return cli_usage(c->name, "unknown graph '%s' (forward, prefill, "
+                                  "decode, encode)", optarg);
+      cc->graph = gk;
+      break;
+    }
+    case O_MAX_LEN: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (errno || *end || end == optarg || v < 1 || v > (1 << 20))
+        return cli_usage(c->name, "--max-len takes a positive count, got '%s'",
+                         optarg);
+      cc->max_len = v;
+      break;
+    }
     case ':':
       return cli_usage(c->name, "missing value for option '%s'",
                        argv[optind - 1]);
@@ -320,7 +340,8 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Diag d = {0};
   Target t;
   *p = NULL;
-  PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL};
+  PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
+                       cc->graph, cc->max_len};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
@@ -414,7 +435,8 @@ int cli_load_graph(const CliCompile *cc, uint64_t seed, ToolModel *tm) {
     fill_random(tm->g, seed);
     return 0;
   }
-  FeOptions fo = {.weights = cc->weights};
+  FeOptions fo = {.weights = cc->weights, .graph = cc->graph,
+                  .max_len = cc->max_len};
   tm->m = fe_load(cc->model, &fo, &d);
   if (!tm->m) return cli_error(EXIT_MODEL, d.msg);
   tm->g = tm->m->g;

@@ -62,6 +62,8 @@ typedef struct CliCompile {
   const char *passes;  /* --passes, NULL = the default pipeline */
   const char *disable; /* --disable */
   const char *output;  /* -o/--output, for commands that take it */
+  int graph;           /* --graph: FeGraph (forward, prefill, decode, encode) */
+  int64_t max_len;     /* --max-len: the KV cache's rows, 0 = the model's */
   bool help;           /* --help was printed: exit 0 */
   /* The files this command reads (the model, --weights, --input files),
    * so that no output replaces one (cli_check_output). */
@@ -118,7 +120,14 @@ int cli_check_output(const CliCompile *cc, const char *path);
   "  --target T        the CPU to generate code for: native (default),\n"     \
   "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n" \
   "  --weights FILE    a safetensors file replacing the model's 'weights:'\n" \
-  "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
+  "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n" \
+  CLI_HELP_GRAPH
+/* --graph and --max-len: which graph of a generating model */
+#define CLI_HELP_GRAPH                                                         \
+  "  --graph=G         forward (default: the whole sequence), or for gpt2 and\n" \
+  "                    transformer models the generation graphs: prefill,\n"  \
+  "                    decode (transformer also encode); see Generation\n"   \
+  "  --max-len N       the KV cache's rows in those graphs (default max_len)\n"
 
 /* ---- compiling ----------------------------------------------------------- */
 
@@ -198,6 +207,7 @@ int cmd_emit_obj(int argc, char **argv); /* tools/cmd_emit_obj.c */
 int cmd_opt(int argc, char **argv);      /* tools/cmd_opt.c */
 int cmd_graph(int argc, char **argv);    /* tools/cmd_graph.c */
 int cmd_bench(int argc, char **argv);    /* tools/cmd_bench.c */
+int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
 /* build of a model with a tokenizer (tools/build_text.c): writes the text
  * sources into dir and the list to compile into srcs (room for 16). */
 int cli_text_sources(const FeModel *fe, const char *dir, const char *name,

@@ -1,7 +1,8 @@
 /* cli_inputs.c — `--input NAME=FILE.npy | NAME=1,2,3` for the commands that
  * run a model (run, bench).
  *
- * A value matching -?[0-9]+(,-?[0-9]+)* is an inline rank-1 integer tensor;
+ * A value matching -?[0-9]+(,-?[0-9]+)* is an inline rank-1 integer tensor
+ * (one value for a rank-0 input: a scalar);
  * a value of only digits, '-' and ',' that does not (1,,2 or 1,2,) is a
  * malformed list, a usage error, not a file name; anything else is a .npy
  * path (float32/float64/int32/int64, converted to the input's dtype; extra
@@ -159,6 +160,9 @@ int cli_load_inputs(const char *cmd, loom_model *m, char **specs, int n,
                      ? parse_inline(name, eq + 1, info.dtype, &in[i])
                      : load_npy(name, eq + 1, &info, &in[i]);
     if (status) return status;
+    /* one inline value for a scalar input (a position: pos=5) */
+    if (is_inline_ints(eq + 1) && info.rank == 0 && in[i].dims[0] == 1)
+      in[i].rank = 0;
   }
   return 0;
 }

@@ -34,6 +34,7 @@ static const char bench_help[] =
     "  --target T             native (default), x86-64-v4, x86-64-v3,\n"
     "                         x86-64-v2, generic\n"
     "  --passes=a,b,c|none, --disable=a,b  the graph passes\n"
+    CLI_HELP_GRAPH
     "  --weights FILE         a safetensors file replacing 'weights:'\n"
     "  --repeat N             timed runs (default 20)\n"
     "  --warmup N             untimed runs first (default 3)\n"
@@ -49,11 +50,12 @@ static int cmp_double(const void *a, const void *b) {
 /* Matmul FLOPs and weight bytes of the model at these inputs' shapes,
  * counted on the graph as the frontend built it (passes move work around
  * but do not change it). */
-static int count_work(const char *path, const char *weights,
-                      const loom_tensor *in, int n_in, double *flop,
-                      double *wbytes) {
+static int count_work(const char *path, const char *weights, FeGraph graph,
+                      int64_t max_len, const loom_tensor *in, int n_in,
+                      double *flop, double *wbytes) {
   Diag d = {0};
-  FeOptions fo = {.weights = weights, .no_weights = true};
+  FeOptions fo = {.weights = weights, .no_weights = true, .graph = graph,
+                  .max_len = max_len};
   FeModel *fe = fe_load(path, &fo, &d);
   if (!fe) return cli_error(EXIT_MODEL, d.msg);
   const Graph *g = fe->g;
@@ -152,7 +154,8 @@ int cmd_bench(int argc, char **argv) {
   const char *backend = a.backend, *target = cc.target, *weights = cc.weights;
   const char *path = cc.model;
   loom_options lo = {.weights = weights, .backend = backend, .target = target,
-                     .passes = cc.passes, .disable = cc.disable};
+                     .passes = cc.passes, .disable = cc.disable,
+                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
   loom_model *m = NULL;
   loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);
   loom_tensor *out = NULL;
@@ -194,7 +197,8 @@ int cmd_bench(int argc, char **argv) {
     if (r >= 0) times[r] = cli_now_ms() - s;
   }
   double flop = 0, wbytes = 0;
-  if ((status = count_work(path, weights, in, nspecs, &flop, &wbytes))) goto done;
+  if ((status = count_work(path, weights, (FeGraph)cc.graph, cc.max_len, in, nspecs,
+                             &flop, &wbytes))) goto done;
   qsort(times, (size_t)repeat, sizeof *times, cmp_double);
   double med = repeat % 2 ? times[repeat / 2]
                           : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);

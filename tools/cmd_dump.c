@@ -36,6 +36,7 @@ static const char dump_help[] =
     "                (with --kernels: passes read the weights)\n"
     "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
     "                (default: the default pipeline)\n"
+    CLI_HELP_GRAPH
     "  -h, --help    show this help\n";
 
 /* dump --kernels: each unique kernel (its vector variant) once, then the
@@ -141,7 +142,7 @@ int cmd_dump(int argc, char **argv) {
     if (st) return st;
   } else {
     Diag d = {0};
-    FeOptions fo = {.no_weights = true};
+    FeOptions fo = {.no_weights = true, .graph = cc.graph, .max_len = cc.max_len};
     FeModel *m = fe_load(cc.model, &fo, &d);
     if (!m) return cli_error(EXIT_MODEL, d.msg);
     text = ir_print(m->g);

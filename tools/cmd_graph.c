@@ -74,7 +74,12 @@ static void look_at(const Graph *g, uint32_t i, Look *l) {
   case OP_INPUT:
     l->kind = K_INPUT;
     snprintf(l->lines[0], sizeof l->lines[0], "%s", name);
-    snprintf(l->lines[1], sizeof l->lines[1], "input %s", types);
+    /* a state (KV cache) or a position that binds a symbol says so */
+    snprintf(l->lines[1], sizeof l->lines[1], "%s %s",
+             ir_get_int(g, n, "state")          ? "state input"
+             : ir_get_attr(n, "binds")->set     ? "position input"
+                                                : "input",
+             types);
     return;
   case OP_WEIGHT:
     l->kind = K_WEIGHT;
@@ -325,6 +330,7 @@ static const char graph_help[] =
     "  --passes=A,B,C        run these passes first, in order ('none': draw\n"
     "                        the graph as the frontend built it)\n"
     "  --disable=A,B         take these passes out of the pipeline\n"
+    CLI_HELP_GRAPH
     "  --target=T            the target the layout pass packs for (native,\n"
     "                        x86-64-v4, x86-64-v3, x86-64-v2, generic)\n"
     "  --weights=FILE        a safetensors file replacing the model's\n"

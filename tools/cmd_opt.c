@@ -65,6 +65,22 @@ static void print_memory(const Graph *g, FILE *out) {
   fprintf(out, "memory: peak_bytes=%" PRId64 " values=%u (one arena; "
                "symbolic dims at their bounds)\n",
           g->mem_bytes, placed);
+  /* State inputs (a generating model's KV caches) live outside the
+   * arena, in the caller's buffers: their bytes, and the rows they have */
+  int64_t state = 0, rows = 0;
+  uint32_t n_state = 0;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op != OP_INPUT || !ir_get_int(g, n, "state")) continue;
+    const Value *val = &g->values[n->out[0]];
+    state += ir_bound_bytes(g, val);
+    if (val->shape.rank >= 2) rows = val->shape.d[val->shape.rank - 2].c;
+    n_state++;
+  }
+  if (n_state)
+    fprintf(out, "memory: kv_cache_bytes=%" PRId64 " states=%u max_len=%" PRId64
+                 " (%" PRId64 " bytes per position; --max-len N scales it)\n",
+            state, n_state, rows, rows ? state / rows : 0);
   fprintf(out, "  %10s %10s  value\n", "offset", "bytes");
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
@@ -253,6 +269,7 @@ static const char opt_help[] =
     "options:\n"
     "  --passes=A,B,C        run these passes, in this order ('none': none)\n"
     "  --disable=A,B         take these passes out of the pipeline\n"
+    CLI_HELP_GRAPH
     "  --list-passes         list every pass with its summary, the default\n"
     "                        pipeline marked and in order, and exit\n"
     "  --print-after-all     print the IR after every pass (to stderr)\n"

@@ -52,6 +52,7 @@ static const char run_help[] =
     "  --passes=a,b,c|none    the graph passes to run (default: the default\n"
     "                         pipeline; loom opt --list-passes)\n"
     "  --disable=a,b          passes taken out of that list\n"
+    CLI_HELP_GRAPH
     "  --text TEXT            text instead of --input, for a model with a\n"
     "                         tokenizer (loom run MODEL --text x --help)\n"
     "  --print                also print each output's first values and\n"
@@ -216,7 +217,8 @@ int cmd_run(int argc, char **argv) {
   char err[8192];
   loom_options lo = {.weights = cc.weights, .backend = backend,
                      .target = cc.target, .log = timings ? stderr : NULL,
-                     .passes = cc.passes, .disable = cc.disable};
+                     .passes = cc.passes, .disable = cc.disable,
+                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
   loom_tensor *ref_t = NULL;
   int verify_failed = 0;
   loom_tensor *in_t = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in_t);
@@ -262,7 +264,8 @@ int cmd_run(int argc, char **argv) {
   if (verify) {
     /* The reference: the interpreter on the graph as the frontend built
      * it, so --verify checks the passes as well as the backend. */
-    loom_options ro = {.weights = cc.weights, .backend = "ref", .passes = "none"};
+    loom_options ro = {.weights = cc.weights, .backend = "ref", .passes = "none",
+                       .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
     ref_t = calloc((size_t)n_out, sizeof *ref_t);
     if (!ref_t) {
       status = cli_die(EXIT_MODEL, "out of memory");

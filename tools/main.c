@@ -8,6 +8,7 @@
  *   loom opt MODEL.yaml|FILE.ir    tools/cmd_opt.c
  *   loom graph MODEL.yaml|FILE.ir  tools/cmd_graph.c
  *   loom bench MODEL.yaml ...      tools/cmd_bench.c
+ *   loom generate MODEL.yaml ...   tools/cmd_generate.c
  *
  * What they share (messages, the option parser, output files) is
  * tools/cli.c.  Exit status: 0 success, 1 a bad model, weights or data
@@ -39,6 +40,7 @@ static const char main_help[] =
     "  opt      run graph passes on a model and print its Graph IR\n"
     "  graph    draw a model's Graph IR as Graphviz DOT or Mermaid\n"
     "  bench    time a model's runs: median time, GFLOP/s, weight GB/s\n"
+    "  generate continue a prompt with a gpt2 model (KV cache, sampling)\n"
     "  import   write a Hugging Face model directory as family-form YAML\n"
     "  tokenize, detokenize  text to token ids and back (a model's tokenizer)\n"
     "  embed    sentence embeddings of texts and their cosine similarities\n"
@@ -63,6 +65,7 @@ static const struct {
     {"opt", cmd_opt},
     {"graph", cmd_graph},
     {"bench", cmd_bench},
+    {"generate", cmd_generate},
     {"import", cmd_import},
     {"tokenize", cmd_tokenize},
     {"detokenize", cmd_detokenize},

@@ -312,9 +312,9 @@ static void step_arg(FILE *f, const Program *p, const KParam *param, KBind b) {
   const char *t = param->elem == KT_I32 ? "int32_t" : "float";
   const PStore *st = &p->store[b.id];
   switch (st->kind) {
-  case PS_INPUT:
-    IR_ASSERT(!param->written);
-    fprintf(f, "(const %s *)in[%u]", t, st->index);
+  case PS_INPUT: /* written: a state input (write_rows, in place) */
+    fprintf(f, param->written ? "(%s *)in[%u]" : "(const %s *)in[%u]", t,
+            st->index);
     break;
   case PS_OUTPUT: fprintf(f, "(%s *)out[%u]", t, st->index); break;
   case PS_WEIGHT:
@@ -392,13 +392,16 @@ static void io_spec(FILE *f, const Graph *g, uint32_t v, int optional,
   fprintf(f, "}, %d, ", optional);
   c_string(f, shape);
   uint32_t table = ir_input_table(g, v);
+  const Node *src = &g->nodes[val->node];
+  const Attr *bd = src->op == OP_INPUT ? ir_get_attr(src, "binds") : NULL;
+  int binds = bd && bd->set ? bd->dim.sym : -1;
   if (table == IR_NONE) {
-    fprintf(f, ", {0, -1}, NULL},\n");
+    fprintf(f, ", {0, -1}, NULL, %d},\n", binds);
   } else {
     Dim rows = g->values[table].shape.d[0];
     fprintf(f, ", {%" PRId64 ", %d}, ", rows.c, rows.sym);
     c_string(f, vname(g, table, nb, sizeof nb));
-    fprintf(f, "},\n");
+    fprintf(f, ", %d},\n", binds);
   }
 }
 
@@ -507,10 +510,10 @@ char *cg_c_source(const Program *p, const char *name) {
   fprintf(f, "static const IoSpec io_in[N_IN + 1] = {\n");
   for (uint32_t i = 0; i < n_in; i++)
     io_spec(f, g, ins[i], ir_input_optional_code(g, ins[i]), name);
-  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL}};\n", name);
+  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL, -1}};\n", name);
   fprintf(f, "static const IoSpec io_out[N_OUT + 1] = {\n");
   for (uint32_t i = 0; i < g->n_outputs; i++) io_spec(f, g, g->outputs[i], false, name);
-  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL}};\n\n", name);
+  fprintf(f, "    {NULL, %s_F32, 0, {{0, -1}}, 0, NULL, {0, -1}, NULL, -1}};\n\n", name);
   fprintf(f,
           "/* the weights file's layout (names, shapes, offsets) as a hash, "
           "and sizes */\n"

@@ -41,7 +41,7 @@ static const char *value_name(const Graph *g, uint32_t v, char *buf, size_t cap)
 
 /* IoSpec (runtime/standalone/sa_desc.h, which sa_model.c reads):
  * {name, dtype, rank, {{c, sym} x 8}, optional, shape text, rows {c, sym},
- * table name}. */
+ * table name, binds}. */
 static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
                             const Graph *g, uint32_t v, int optional) {
   LLVMValueRef dims[IR_MAX_RANK];
@@ -57,7 +57,9 @@ static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
   uint32_t table = val ? ir_input_table(g, v) : IR_NONE;
   Dim rows = table == IR_NONE ? (Dim){0, -1} : g->values[table].shape.d[0];
   LLVMValueRef rf[2] = {lv_i64(E, rows.c), lv_i32(E, rows.sym)};
-  LLVMValueRef f[8] = {
+  const Node *src = val ? &g->nodes[val->node] : NULL;
+  const Attr *bd = src && src->op == OP_INPUT ? ir_get_attr(src, "binds") : NULL;
+  LLVMValueRef f[9] = {
       val ? cstr(E, value_name(g, v, nb, sizeof nb)) : LLVMConstNull(E->ptr),
       LLVMConstInt(E->i32, val && val->dtype == DT_I32 ? 1 : 0, 0),
       LLVMConstInt(E->i32, val ? (unsigned)val->shape.rank : 0, 0),
@@ -65,8 +67,9 @@ static LLVMValueRef io_spec(Em *E, LLVMTypeRef spec_t, LLVMTypeRef dim_t,
       LLVMConstInt(E->i32, (unsigned)optional, 0),
       val ? cstr(E, shape) : LLVMConstNull(E->ptr),
       LLVMConstNamedStruct(dim_t, rf, 2),
-      table == IR_NONE ? LLVMConstNull(E->ptr) : cstr(E, value_name(g, table, nb, sizeof nb))};
-  return LLVMConstNamedStruct(spec_t, f, 8);
+      table == IR_NONE ? LLVMConstNull(E->ptr) : cstr(E, value_name(g, table, nb, sizeof nb)),
+      lv_i32(E, bd && bd->set ? bd->dim.sym : -1)};
+  return LLVMConstNamedStruct(spec_t, f, 9);
 }
 
 
@@ -175,9 +178,9 @@ void lv_glue(Em *E, const Program *p, const char *name, LLVMValueRef *kfn) {
   LLVMTypeRef df[2] = {E->i64, E->i32};
   LLVMStructSetBody(dim_t, df, 2, 0);
   LLVMTypeRef spec_t = LLVMStructCreateNamed(E->ctx, "IoSpec");
-  LLVMTypeRef sf[8] = {E->ptr, E->i32, E->i32, LLVMArrayType2(dim_t, IR_MAX_RANK),
-                       E->i32, E->ptr, dim_t, E->ptr};
-  LLVMStructSetBody(spec_t, sf, 8, 0);
+  LLVMTypeRef sf[9] = {E->ptr, E->i32, E->i32, LLVMArrayType2(dim_t, IR_MAX_RANK),
+                       E->i32, E->ptr, dim_t, E->ptr, E->i32};
+  LLVMStructSetBody(spec_t, sf, 9, 0);
 
   uint32_t n_in = ir_inputs(g, NULL, 0);
   uint32_t *ins = calloc(n_in + 1, sizeof *ins);

@@ -120,13 +120,26 @@ void cg_kernel_message(const Graph *g, const Node *n, int code,
              rows);
   } else if (code == K_ERR_SLICE_RANGE && n->op == OP_SLICE) {
     ir_format_shape(g, &g->values[n->in[0]].shape, shape, sizeof shape);
-    const Attr *end = ir_get_attr(n, "end");
-    char e[64] = "";
-    if (end->set) ir_format_dim(g, end->dim, e, sizeof e);
-    snprintf(buf, cap, "%s: [%" PRId64 ":%s] does not fit axis %" PRId64
+    const Attr *end = ir_get_attr(n, "end"), *len = ir_get_attr(n, "len");
+    char e[64] = "", s[64];
+    ir_format_dim(g, ir_get_dim(g, n, "start"), s, sizeof s);
+    if (len->set) {
+      char l[64];
+      ir_format_dim(g, len->dim, l, sizeof l);
+      snprintf(e, sizeof e, "%s+%s", s, l);
+    } else if (end->set) {
+      ir_format_dim(g, end->dim, e, sizeof e);
+    }
+    snprintf(buf, cap, "%s: [%s:%s] does not fit axis %" PRId64
                        " of '%s' %s for these inputs",
-             op, ir_get_int(g, n, "start"), e, ir_get_int(g, n, "axis"),
+             op, s, e, ir_get_int(g, n, "axis"),
              kname(g, n->in[0], b0, sizeof b0), shape);
+  } else if (code == K_ERR_SLICE_RANGE && n->op == OP_WRITE_ROWS) {
+    char at[64];
+    ir_format_dim(g, ir_get_dim(g, n, "at"), at, sizeof at);
+    snprintf(buf, cap, "%s: the rows written at %s do not fit axis %" PRId64
+                       " of state '%s' for these inputs",
+             op, at, ir_get_int(g, n, "axis"), kname(g, n->in[0], b0, sizeof b0));
   } else {
     snprintf(buf, cap, "%s: kernel %s failed with code %d", op, kernel, code);
   }

@@ -116,18 +116,45 @@ static void lower_slice(Lower *L, const Node *n) {
   Kernel *k = L->k;
   const Shape *sx = lw_shape_of(L, n->in[0]), *so = lw_shape_of(L, n->out[0]);
   int axis = lw_axis_attr(L, n, sx->rank);
-  int64_t start = ir_get_int(L->g, n, "start");
-  const Attr *end = ir_get_attr(n, "end");
+  Dim start = ir_get_dim(L->g, n, "start");
+  const Attr *end = ir_get_attr(n, "end"), *len = ir_get_attr(n, "len");
   Dim full = sx->d[axis];
   /* A static end on a symbolic axis may not fit a small binding
    * (x [S, 4], end = 3, S = 2): the user's input, so a code. */
   if (end->set && ir_dim_static(end->dim) && !ir_dim_static(full))
     k_check(k, lw_vbin(k, KO_LT, cg_dim(L, full), k_i64(k, end->dim.c)),
             K_ERR_SLICE_RANGE);
+  /* x[P : P+len] with P a position from an input's value: P + len must
+   * fit the axis for this binding. */
+  if (len->set && (!ir_dim_static(start) || !ir_dim_static(len->dim) ||
+                   !ir_dim_static(full)))
+    k_check(k, lw_vbin(k, KO_LT, cg_dim(L, full),
+                       k_add(k, cg_dim(L, start), cg_dim(L, len->dim))),
+            K_ERR_SLICE_RANGE);
   Mono stx[IR_MAX_RANK];
   lw_mono_strides(sx, stx);
-  uint32_t base = k_muli(k, lw_mono_expr(L, &stx[axis]), start);
+  uint32_t base = k_mul(k, lw_mono_expr(L, &stx[axis]), cg_dim(L, start));
   copy_box(L, n, so, 0, so, k_i64(k, 0), 1, sx, base);
+}
+
+/* write_rows(state, x) -> out (the state's storage):
+ * out[..., at + i, ...] = x[..., i, ...] for the rows of x; nothing else
+ * of the state is touched (out and in0 are the same buffer; only out is
+ * accessed). */
+static void lower_write_rows(Lower *L, const Node *n) {
+  Kernel *k = L->k;
+  const Shape *so = lw_shape_of(L, n->out[0]), *sx = lw_shape_of(L, n->in[1]);
+  int axis = lw_axis_attr(L, n, so->rank);
+  Dim at = ir_get_dim(L->g, n, "at");
+  if (!ir_dim_static(at) || !ir_dim_static(sx->d[axis]) ||
+      !ir_dim_static(so->d[axis]))
+    k_check(k, lw_vbin(k, KO_LT, cg_dim(L, so->d[axis]),
+                       k_add(k, cg_dim(L, at), cg_dim(L, sx->d[axis]))),
+            K_ERR_SLICE_RANGE);
+  Mono sto[IR_MAX_RANK];
+  lw_mono_strides(so, sto);
+  uint32_t base = k_mul(k, lw_mono_expr(L, &sto[axis]), cg_dim(L, at));
+  copy_box(L, n, sx, 0, so, base, 2, sx, k_i64(k, 0));
 }
 
 /* x [..., L, ...] -> out_j [..., L_j, ...], consecutive along axis */
@@ -332,6 +359,7 @@ int cg_lower_op(Lower *L, const Node *n) {
   case OP_EXPAND: lower_expand(L, n); return 0;
   case OP_TRANSPOSE: lower_transpose(L, n); return 0;
   case OP_SLICE: lower_slice(L, n); return 0;
+  case OP_WRITE_ROWS: lower_write_rows(L, n); return 0;
   case OP_SPLIT: lower_split(L, n); return 0;
   case OP_CONCAT: lower_concat(L, n); return 0;
   case OP_CAUSAL_MASK: lower_causal_mask(L, n); return 0;

@@ -21,4 +21,7 @@ typedef struct {
    * table's name; bind() checks every id against them */
   IoDim rows;
   const char *table;
+  /* a scalar i32 input {binds = P}: its value is symbol `binds` (a
+   * position, 0 <= P <= its bound); -1 for every other input */
+  int binds;
 } IoSpec;

@@ -427,6 +427,15 @@ static NAME_status bind(const NAME_tensor *t, int n, int need_data,
     if (need_data && count > 0 && !x->data)
       return fail(err, errlen, NAME_ERR_USAGE, "error: input '%s' has no data",
                   io->name);
+    if (io->binds >= 0 && x->data) { /* a position: its value is the symbol */
+      int64_t v = *(const int32_t *)x->data;
+      if (v < 0 || v > sym_bound[io->binds])
+        return fail(err, errlen, NAME_ERR_MODEL,
+                    "error: input '%s' = %lld: %s must be in 0..%lld", io->name,
+                    (long long)v, sym_names[io->binds],
+                    (long long)sym_bound[io->binds]);
+      sym[io->binds] = v;
+    }
   }
   /* ids against the tables they index: which input, where, which value */
   for (k = 0; k < N_IN && need_data; k++) {

@@ -202,7 +202,7 @@ static void test_movement(void) {
   ir_add_output(g, inferred(g, rs));
   uint32_t sl = node1(g, OP_SLICE, x);
   ir_set_int(g, sl, "axis", -1);
-  ir_set_int(g, sl, "start", 1);
+  ir_set_dim(g, sl, "start", ir_dim(1));
   ir_add_output(g, inferred(g, sl));
   uint32_t sp = ir_add_node(g, OP_SPLIT, &x, 1, 2, at(5));
   ir_set_int(g, sp, "axis", 1);

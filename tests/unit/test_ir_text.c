@@ -319,17 +319,17 @@ static Graph *build_everything(void) {
   /* slices: symbolic end, static end, default end */
   n = op1(g, OP_SLICE, m);
   ir_set_int(g, n, "axis", 0);
-  ir_set_int(g, n, "start", 0);
+  ir_set_dim(g, n, "start", ir_dim(0));
   ir_set_dim(g, n, "end", dS);
   uint32_t sl = done(g, n, NULL);
   n = op1(g, OP_SLICE, sl);
   ir_set_int(g, n, "axis", 1);
-  ir_set_int(g, n, "start", 2);
+  ir_set_dim(g, n, "start", ir_dim(2));
   ir_set_dim(g, n, "end", ir_dim(10));
   uint32_t sl2 = done(g, n, "sl2");
   n = op1(g, OP_SLICE, sl);
   ir_set_int(g, n, "axis", -1);
-  ir_set_int(g, n, "start", 60);
+  ir_set_dim(g, n, "start", ir_dim(60));
   done(g, n, NULL);
   /* split by sizes, concat of three */
   n = ir_add_node(g, OP_SPLIT, &sl, 1, 2, no_loc());
@@ -387,6 +387,27 @@ static Graph *build_everything(void) {
   ir_set_dim(g, n, "q_offset", dS);
   uint32_t att = done(g, n, "att");
 
+  /* state: a position from a value, a cache written at it, read back */
+  int32_t P = ir_add_sym(g, "P", 7, no_loc());
+  Shape scalar = {0}, cache_s = {2, {ir_dim(8), ir_dim(64)}},
+        row_s = {2, {ir_dim(1), ir_dim(64)}};
+  uint32_t pos = ir_add_source(g, OP_INPUT, "pos", DT_I32, &scalar, no_loc());
+  ir_set_dim(g, g->values[pos].node, "binds", ir_dim_sym(P));
+  done(g, g->values[pos].node, NULL);
+  uint32_t cache = ir_add_source(g, OP_INPUT, "cache", DT_F32, &cache_s, no_loc());
+  ir_set_int(g, g->values[cache].node, "state", 1);
+  done(g, g->values[cache].node, NULL);
+  uint32_t row = ir_add_source(g, OP_INPUT, "row", DT_F32, &row_s, no_loc());
+  n = op2(g, OP_WRITE_ROWS, cache, row);
+  ir_set_int(g, n, "axis", 0);
+  ir_set_dim(g, n, "at", ir_dim_sym(P));
+  uint32_t cwr = done(g, n, "cw");
+  n = op1(g, OP_SLICE, cwr);
+  ir_set_int(g, n, "axis", 0);
+  ir_set_dim(g, n, "start", ir_dim_sym(P));
+  ir_set_dim(g, n, "len", ir_dim(1));
+  uint32_t back_row = done(g, n, "back_row");
+
   ir_add_output(g, l2);
   ir_add_output(g, mn);
   ir_add_output(g, sl2);
@@ -395,6 +416,7 @@ static Graph *build_everything(void) {
   ir_add_output(g, fused);
   ir_add_output(g, att);
   ir_add_output(g, b);
+  ir_add_output(g, back_row);
   return g;
 }
 
