@@ -23,6 +23,7 @@
 
 #include "codegen/c/c_emit.h"
 #include "ir/diag.h"
+#include "ir/strbuf.h"
 
 void cg_c_prelude(FILE *f, int lanes) {
   if (lanes == 1) {
@@ -48,32 +49,6 @@ void cg_c_prelude(FILE *f, int lanes) {
           lanes, bytes, lanes, bytes, lanes, bytes, lanes, bytes);
 }
 
-/* ---- text buffer --------------------------------------------------------- */
-
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} Str;
-
-__attribute__((format(printf, 2, 3))) static void sp(Str *s, const char *fmt,
-                                                     ...) {
-  va_list ap;
-  for (;;) {
-    va_start(ap, fmt);
-    int n = vsnprintf(s->buf ? s->buf + s->len : NULL, s->buf ? s->cap - s->len : 0,
-                      fmt, ap);
-    va_end(ap);
-    IR_ASSERT(n >= 0);
-    if (s->buf && s->len + (size_t)n < s->cap) {
-      s->len += (size_t)n;
-      return;
-    }
-    s->cap = (s->cap + (size_t)n + 64) * 2;
-    s->buf = realloc(s->buf, s->cap);
-    IR_ASSERT(s->buf);
-  }
-}
-
 /* ---- types --------------------------------------------------------------- */
 
 static const char *ctype(KType t, char *buf, size_t cap) {
@@ -95,13 +70,13 @@ static const char *ctype(KType t, char *buf, size_t cap) {
 
 typedef struct {
   const Kernel *k;
-  Str *out;       /* the function text */
+  StrBuf *out;       /* the function text */
   int indent;
   uint32_t *temp; /* expr id -> temporary number + 1 (0: none) */
   uint32_t n_temps;
 } Emit;
 
-static void expr(Emit *E, Str *s, uint32_t e);
+static void expr(Emit *E, StrBuf *s, uint32_t e);
 
 /* Operands that C would need twice are bound to temporaries first. */
 static bool needs_temp_operands(const Kernel *k, const KExpr *x) {
@@ -128,22 +103,22 @@ static void hoist(Emit *E, uint32_t e) {
     const KExpr *y = &E->k->exprs[a];
     if (y->kind == KE_VAR || y->kind == KE_PARAM || y->kind == KE_CONST) continue;
     char tb[32];
-    Str v = {0};
+    StrBuf v = {0};
     expr(E, &v, a);
     E->temp[a] = ++E->n_temps;
-    sp(E->out, "%*sconst %s t%u = %s;\n", E->indent, "",
-       ctype(y->type, tb, sizeof tb), E->temp[a], v.buf);
-    free(v.buf);
+    sb_printf(E->out, "%*sconst %s t%u = %s;\n", E->indent, "",
+       ctype(y->type, tb, sizeof tb), E->temp[a], v.s);
+    free(v.s);
   }
 }
 
-static void float_const(Str *s, double v, bool f32) {
+static void float_const(StrBuf *s, double v, bool f32) {
   if (isnan(v)) {
-    sp(s, f32 ? "((float)NAN)" : "((double)NAN)");
+    sb_printf(s, f32 ? "((float)NAN)" : "((double)NAN)");
     return;
   }
   if (isinf(v)) {
-    sp(s, "%s((%s)INFINITY)", v < 0 ? "-" : "", f32 ? "float" : "double");
+    sb_printf(s, "%s((%s)INFINITY)", v < 0 ? "-" : "", f32 ? "float" : "double");
     return;
   }
   char b[48];
@@ -152,9 +127,9 @@ static void float_const(Str *s, double v, bool f32) {
     if (f32 ? (float)strtod(b, NULL) == (float)v : strtod(b, NULL) == v) break;
   }
   if (!strpbrk(b, ".en")) strcat(b, ".0");
-  sp(s, "%s%s", v < 0 ? "(" : "", b);
-  if (f32) sp(s, "f");
-  if (v < 0) sp(s, ")");
+  sb_printf(s, "%s%s", v < 0 ? "(" : "", b);
+  if (f32) sb_printf(s, "f");
+  if (v < 0) sb_printf(s, ")");
 }
 
 static const char *minmax_helper(KOp op, KScalar s) {
@@ -191,103 +166,103 @@ static const char *c_binop(KOp op) {
 }
 
 /* (lv_f32xW)((m & (lv_i32xW)(a)) | (~m & (lv_i32xW)(b))) over temporaries */
-static void vector_select(Emit *E, Str *s, KType t, uint32_t m, uint32_t a,
+static void vector_select(Emit *E, StrBuf *s, KType t, uint32_t m, uint32_t a,
                           uint32_t b) {
   char tb[32], ib[32];
   const char *vt = ctype(t, tb, sizeof tb);
   const char *it = ctype(kt(KT_I32, t.lanes), ib, sizeof ib);
   bool is_f = t.scalar == KT_F32;
-  sp(s, "(%s%s%s((", is_f ? "(" : "", is_f ? vt : "", is_f ? ")" : "");
+  sb_printf(s, "(%s%s%s((", is_f ? "(" : "", is_f ? vt : "", is_f ? ")" : "");
   expr(E, s, m);
-  sp(s, " & (%s)(", it);
+  sb_printf(s, " & (%s)(", it);
   expr(E, s, a);
-  sp(s, ")) | (~");
+  sb_printf(s, ")) | (~");
   expr(E, s, m);
-  sp(s, " & (%s)(", it);
+  sb_printf(s, " & (%s)(", it);
   expr(E, s, b);
-  sp(s, "))))");
+  sb_printf(s, "))))");
 }
 
 /* a constant: floats exactly (float_const), INT64_C beyond i32 */
-static void c_const(Emit *E, Str *s, const KExpr *x) {
+static void c_const(Emit *E, StrBuf *s, const KExpr *x) {
   switch ((KScalar)x->type.scalar) {
   case KT_F32: float_const(s, x->f, true); break;
   case KT_F64: float_const(s, x->f, false); break;
-  case KT_BOOL: sp(s, "%d", x->i ? 1 : 0); break;
+  case KT_BOOL: sb_printf(s, "%d", x->i ? 1 : 0); break;
   default:
     if (x->i >= INT32_MIN && x->i <= INT32_MAX)
-      sp(s, x->i < 0 ? "(%" PRId64 ")" : "%" PRId64, x->i);
+      sb_printf(s, x->i < 0 ? "(%" PRId64 ")" : "%" PRId64, x->i);
     else
-      sp(s, "INT64_C(%" PRId64 ")", x->i);
+      sb_printf(s, "INT64_C(%" PRId64 ")", x->i);
   }
 }
 
 /* buf[i], or W lanes through the unaligned vector type */
-static void c_load(Emit *E, Str *s, const KExpr *x) {
+static void c_load(Emit *E, StrBuf *s, const KExpr *x) {
   const Kernel *k = E->k;
   char tb[32];
   if (x->type.lanes == 1) {
-    sp(s, "%s[", k->params[x->param].name);
+    sb_printf(s, "%s[", k->params[x->param].name);
     expr(E, s, x->a[0]);
-    sp(s, "]");
+    sb_printf(s, "]");
   } else {
-    sp(s, "(*(const %su *)(%s + ", ctype(x->type, tb, sizeof tb),
+    sb_printf(s, "(*(const %su *)(%s + ", ctype(x->type, tb, sizeof tb),
        k->params[x->param].name);
     expr(E, s, x->a[0]);
-    sp(s, "))");
+    sb_printf(s, "))");
   }
 }
 
 /* a scalar to every lane: {0} + x (bools: {0} - x, all ones) */
-static void c_broadcast(Emit *E, Str *s, const KExpr *x) {
+static void c_broadcast(Emit *E, StrBuf *s, const KExpr *x) {
   const Kernel *k = E->k;
   char tb[32];
   KType st = k->exprs[x->a[0]].type;
   char sb[32];
-  sp(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
+  sb_printf(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
      st.scalar == KT_BOOL ? "-" : "+",
      st.scalar == KT_BOOL ? "int32_t" : ctype(st, sb, sizeof sb));
   expr(E, s, x->a[0]);
-  sp(s, "))");
+  sb_printf(s, "))");
 }
 
 /* -x, !x / ~x, sqrt, floor, |x| */
-static void c_unary(Emit *E, Str *s, const KExpr *x) {
+static void c_unary(Emit *E, StrBuf *s, const KExpr *x) {
   char tb[32];
   switch ((KOp)x->op) {
-  case KO_NEG: sp(s, "(-"); expr(E, s, x->a[0]); sp(s, ")"); break;
+  case KO_NEG: sb_printf(s, "(-"); expr(E, s, x->a[0]); sb_printf(s, ")"); break;
   case KO_NOT:
-    sp(s, x->type.lanes == 1 ? "(!" : "(~");
+    sb_printf(s, x->type.lanes == 1 ? "(!" : "(~");
     expr(E, s, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KO_SQRT:
   case KO_FLOOR:
-    sp(s, "%s%s(", x->op == KO_SQRT ? "sqrt" : "floor",
+    sb_printf(s, "%s%s(", x->op == KO_SQRT ? "sqrt" : "floor",
        x->type.scalar == KT_F32 ? "f" : "");
     expr(E, s, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KO_ABS:
     if (x->type.scalar == KT_F32 && x->type.lanes > 1) {
       char ib[32];
-      sp(s, "((%s)((%s)(", ctype(x->type, tb, sizeof tb),
+      sb_printf(s, "((%s)((%s)(", ctype(x->type, tb, sizeof tb),
          ctype(kt(KT_I32, x->type.lanes), ib, sizeof ib));
       expr(E, s, x->a[0]);
-      sp(s, ") & 0x7fffffff))");
+      sb_printf(s, ") & 0x7fffffff))");
     } else if (x->type.scalar == KT_F32 || x->type.scalar == KT_F64) {
-      sp(s, x->type.scalar == KT_F32 ? "fabsf(" : "fabs(");
+      sb_printf(s, x->type.scalar == KT_F32 ? "fabsf(" : "fabs(");
       expr(E, s, x->a[0]);
-      sp(s, ")");
+      sb_printf(s, ")");
     } else {
       IR_ASSERT(x->type.lanes == 1);
-      sp(s, "(");
+      sb_printf(s, "(");
       expr(E, s, x->a[0]);
-      sp(s, " < 0 ? -");
+      sb_printf(s, " < 0 ? -");
       expr(E, s, x->a[0]);
-      sp(s, " : ");
+      sb_printf(s, " : ");
       expr(E, s, x->a[0]);
-      sp(s, ")");
+      sb_printf(s, ")");
     }
     break;
   default: IR_ASSERT(!"unary");
@@ -295,164 +270,164 @@ static void c_unary(Emit *E, Str *s, const KExpr *x) {
 }
 
 /* infix operators; min and max through helpers, or a select on vectors */
-static void c_binary(Emit *E, Str *s, const KExpr *x) {
+static void c_binary(Emit *E, StrBuf *s, const KExpr *x) {
   const Kernel *k = E->k;
   char tb[32];
   KOp op = (KOp)x->op;
   KType ta = k->exprs[x->a[0]].type;
   if (op == KO_MIN || op == KO_MAX) {
     if (ta.lanes == 1) {
-      sp(s, "%s(", minmax_helper(op, (KScalar)ta.scalar));
+      sb_printf(s, "%s(", minmax_helper(op, (KScalar)ta.scalar));
       expr(E, s, x->a[0]);
-      sp(s, ", ");
+      sb_printf(s, ", ");
       expr(E, s, x->a[1]);
-      sp(s, ")");
+      sb_printf(s, ")");
     } else {
       /* max(a, b) = select(a > b, a, b): the mask is a comparison */
-      Str m = {0};
-      sp(&m, "(");
+      StrBuf m = {0};
+      sb_printf(&m, "(");
       expr(E, &m, x->a[0]);
-      sp(&m, op == KO_MAX ? " > " : " < ");
+      sb_printf(&m, op == KO_MAX ? " > " : " < ");
       expr(E, &m, x->a[1]);
-      sp(&m, ")");
+      sb_printf(&m, ")");
       char ib[32];
       bool is_f = ta.scalar == KT_F32;
       const char *it = ctype(kt(KT_I32, ta.lanes), ib, sizeof ib);
-      sp(s, "(%s%s%s((%s & (%s)(", is_f ? "(" : "",
-         is_f ? ctype(ta, tb, sizeof tb) : "", is_f ? ")" : "", m.buf, it);
+      sb_printf(s, "(%s%s%s((%s & (%s)(", is_f ? "(" : "",
+         is_f ? ctype(ta, tb, sizeof tb) : "", is_f ? ")" : "", m.s, it);
       expr(E, s, x->a[0]);
-      sp(s, ")) | (~%s & (%s)(", m.buf, it);
+      sb_printf(s, ")) | (~%s & (%s)(", m.s, it);
       expr(E, s, x->a[1]);
-      sp(s, "))))");
-      free(m.buf);
+      sb_printf(s, "))))");
+      free(m.s);
     }
     return;
   }
-  sp(s, "(");
+  sb_printf(s, "(");
   expr(E, s, x->a[0]);
-  sp(s, " %s ", c_binop(op));
+  sb_printf(s, " %s ", c_binop(op));
   expr(E, s, x->a[1]);
-  sp(s, ")");
+  sb_printf(s, ")");
 }
 
 /* a * b + c: the compiler contracts it (gnu11, -ffp-contract=fast) */
-static void c_fma(Emit *E, Str *s, const KExpr *x) {
-  sp(s, "(");
+static void c_fma(Emit *E, StrBuf *s, const KExpr *x) {
+  sb_printf(s, "(");
   expr(E, s, x->a[0]);
-  sp(s, " * ");
+  sb_printf(s, " * ");
   expr(E, s, x->a[1]);
-  sp(s, " + ");
+  sb_printf(s, " + ");
   expr(E, s, x->a[2]);
-  sp(s, ")");
+  sb_printf(s, ")");
 }
 
 /* c ? a : b, or a bitwise select on vectors */
-static void c_select(Emit *E, Str *s, const KExpr *x) {
+static void c_select(Emit *E, StrBuf *s, const KExpr *x) {
   if (x->type.lanes == 1) {
-    sp(s, "(");
+    sb_printf(s, "(");
     expr(E, s, x->a[0]);
-    sp(s, " ? ");
+    sb_printf(s, " ? ");
     expr(E, s, x->a[1]);
-    sp(s, " : ");
+    sb_printf(s, " : ");
     expr(E, s, x->a[2]);
-    sp(s, ")");
+    sb_printf(s, ")");
   } else {
     vector_select(E, s, x->type, x->a[0], x->a[1], x->a[2]);
   }
 }
 
 /* a balanced tree over the lanes */
-static void c_reduce(Emit *E, Str *s, const KExpr *x) {
+static void c_reduce(Emit *E, StrBuf *s, const KExpr *x) {
   const Kernel *k = E->k;
   /* a balanced tree over the lanes of a temporary */
   KType vt = k->exprs[x->a[0]].type;
   int n = vt.lanes;
-  Str v = {0};
+  StrBuf v = {0};
   expr(E, &v, x->a[0]);
   int width = 1;
   /* terms[i] texts built bottom-up */
   char **terms = calloc((size_t)n, sizeof *terms);
   IR_ASSERT(terms);
   for (int i = 0; i < n; i++) {
-    Str t = {0};
-    sp(&t, "%s[%d]", v.buf, i);
-    terms[i] = t.buf;
+    StrBuf t = {0};
+    sb_printf(&t, "%s[%d]", v.s, i);
+    terms[i] = t.s;
   }
   for (width = n; width > 1; width = (width + 1) / 2) {
     for (int i = 0; i < width / 2; i++) {
-      Str t = {0};
+      StrBuf t = {0};
       if (x->op == KO_ADD)
-        sp(&t, "(%s + %s)", terms[2 * i], terms[2 * i + 1]);
+        sb_printf(&t, "(%s + %s)", terms[2 * i], terms[2 * i + 1]);
       else
-        sp(&t, "%s(%s, %s)", minmax_helper((KOp)x->op, (KScalar)vt.scalar),
+        sb_printf(&t, "%s(%s, %s)", minmax_helper((KOp)x->op, (KScalar)vt.scalar),
            terms[2 * i], terms[2 * i + 1]);
       free(terms[2 * i]);
       free(terms[2 * i + 1]);
-      terms[i] = t.buf;
+      terms[i] = t.s;
     }
     if (width % 2) terms[width / 2] = terms[width - 1];
   }
-  sp(s, "%s", terms[0]);
+  sb_printf(s, "%s", terms[0]);
   free(terms[0]);
   free(terms);
-  free(v.buf);
+  free(v.s);
 }
 
 /* a cast, or __builtin_convertvector on vectors */
-static void c_convert(Emit *E, Str *s, const KExpr *x) {
+static void c_convert(Emit *E, StrBuf *s, const KExpr *x) {
   const Kernel *k = E->k;
   char tb[32];
   KType from = k->exprs[x->a[0]].type;
   (void)from;
   if (x->type.lanes == 1) {
-    sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+    sb_printf(s, "((%s)(", ctype(x->type, tb, sizeof tb));
     expr(E, s, x->a[0]);
-    sp(s, "))");
+    sb_printf(s, "))");
   } else {
-    sp(s, "__builtin_convertvector(");
+    sb_printf(s, "__builtin_convertvector(");
     expr(E, s, x->a[0]);
-    sp(s, ", %s)", ctype(x->type, tb, sizeof tb));
+    sb_printf(s, ", %s)", ctype(x->type, tb, sizeof tb));
   }
 }
 
 /* the same bits as another type */
-static void c_bitcast(Emit *E, Str *s, const KExpr *x) {
+static void c_bitcast(Emit *E, StrBuf *s, const KExpr *x) {
   char tb[32];
   if (x->type.lanes == 1) {
-    sp(s, x->type.scalar == KT_F32 ? "lv_f32_of_bits(" : "lv_bits_of_f32(");
+    sb_printf(s, x->type.scalar == KT_F32 ? "lv_f32_of_bits(" : "lv_bits_of_f32(");
     expr(E, s, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
   } else {
-    sp(s, "((%s)(", ctype(x->type, tb, sizeof tb));
+    sb_printf(s, "((%s)(", ctype(x->type, tb, sizeof tb));
     expr(E, s, x->a[0]);
-    sp(s, "))");
+    sb_printf(s, "))");
   }
 }
 
 /* libm: the f variant for f32 */
-static void c_call(Emit *E, Str *s, const KExpr *x) {
-  sp(s, "%s%s(", x->callee, x->type.scalar == KT_F32 ? "f" : "");
+static void c_call(Emit *E, StrBuf *s, const KExpr *x) {
+  sb_printf(s, "%s%s(", x->callee, x->type.scalar == KT_F32 ? "f" : "");
   expr(E, s, x->a[0]);
   if (x->a[1] != K_NONE) {
-    sp(s, ", ");
+    sb_printf(s, ", ");
     expr(E, s, x->a[1]);
   }
-  sp(s, ")");
+  sb_printf(s, ")");
 }
 
 /* Expression e as C text, each kind by its helper above (a hoisted
  * temporary by its name). */
-static void expr(Emit *E, Str *s, uint32_t e) {
+static void expr(Emit *E, StrBuf *s, uint32_t e) {
   const Kernel *k = E->k;
   const KExpr *x = &k->exprs[e];
   if (E->temp[e]) {
-    sp(s, "t%u", E->temp[e]);
+    sb_printf(s, "t%u", E->temp[e]);
     return;
   }
   switch (x->kind) {
   case KE_CONST: c_const(E, s, x); return;
-  case KE_VAR: sp(s, "%s", k->vars[x->var].name); return;
-  case KE_PARAM: sp(s, "%s", k->params[x->param].name); return;
+  case KE_VAR: sb_printf(s, "%s", k->vars[x->var].name); return;
+  case KE_PARAM: sb_printf(s, "%s", k->params[x->param].name); return;
   case KE_LOAD: c_load(E, s, x); return;
   case KE_BROADCAST: c_broadcast(E, s, x); return;
   case KE_UNARY: c_unary(E, s, x); return;
@@ -468,7 +443,7 @@ static void expr(Emit *E, Str *s, uint32_t e) {
 
 /* ---- statements ---------------------------------------------------------- */
 
-static void stmt_exprs_text(Emit *E, uint32_t e, Str *s) {
+static void stmt_exprs_text(Emit *E, uint32_t e, StrBuf *s) {
   hoist(E, e);
   expr(E, s, e);
 }
@@ -477,7 +452,7 @@ static void stmts(Emit *E, uint32_t first, bool in_loop) {
   const Kernel *k = E->k;
   for (uint32_t id = first; id != K_NONE; id = k->stmts[id].next) {
     const KStmt *st = &k->stmts[id];
-    Str a = {0}, b = {0};
+    StrBuf a = {0}, b = {0};
     char tb[32];
     switch (st->kind) {
     case KS_FOR: {
@@ -485,24 +460,24 @@ static void stmts(Emit *E, uint32_t first, bool in_loop) {
       stmt_exprs_text(E, st->a[1], &b);
       const char *v = k->vars[st->var].name;
       if (st->parallel)
-        sp(E->out, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static)\n#endif\n");
-      sp(E->out, "%*sfor (int64_t %s = %s; %s < %s; %s += %" PRId64 ") {\n",
-         E->indent, "", v, a.buf, v, b.buf, v, st->step);
+        sb_printf(E->out, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static)\n#endif\n");
+      sb_printf(E->out, "%*sfor (int64_t %s = %s; %s < %s; %s += %" PRId64 ") {\n",
+         E->indent, "", v, a.s, v, b.s, v, st->step);
       E->indent += 2;
       stmts(E, st->body, true);
       E->indent -= 2;
-      sp(E->out, "%*s}\n", E->indent, "");
+      sb_printf(E->out, "%*s}\n", E->indent, "");
       break;
     }
     case KS_LET:
       stmt_exprs_text(E, st->a[0], &a);
-      sp(E->out, "%*s%s %s = %s;\n", E->indent, "",
+      sb_printf(E->out, "%*s%s %s = %s;\n", E->indent, "",
          ctype(k->vars[st->var].type, tb, sizeof tb), k->vars[st->var].name,
-         a.buf);
+         a.s);
       break;
     case KS_SET:
       stmt_exprs_text(E, st->a[0], &a);
-      sp(E->out, "%*s%s = %s;\n", E->indent, "", k->vars[st->var].name, a.buf);
+      sb_printf(E->out, "%*s%s = %s;\n", E->indent, "", k->vars[st->var].name, a.s);
       break;
     case KS_STORE: {
       KType t = k->exprs[st->a[1]].type;
@@ -510,28 +485,28 @@ static void stmts(Emit *E, uint32_t first, bool in_loop) {
       stmt_exprs_text(E, st->a[1], &b);
       const char *p = k->params[st->param].name;
       if (t.lanes == 1)
-        sp(E->out, "%*s%s[%s] = %s;\n", E->indent, "", p, a.buf, b.buf);
+        sb_printf(E->out, "%*s%s[%s] = %s;\n", E->indent, "", p, a.s, b.s);
       else
-        sp(E->out, "%*s*(%su *)(%s + %s) = %s;\n", E->indent, "",
-           ctype(t, tb, sizeof tb), p, a.buf, b.buf);
+        sb_printf(E->out, "%*s*(%su *)(%s + %s) = %s;\n", E->indent, "",
+           ctype(t, tb, sizeof tb), p, a.s, b.s);
       break;
     }
     case KS_CHECK:
       stmt_exprs_text(E, st->a[0], &a);
-      sp(E->out, "%*sif (%s) {\n", E->indent, "", a.buf);
-      sp(E->out, "#ifdef _OPENMP\n#pragma omp atomic write\n#endif\n");
-      sp(E->out, "%*s  status = %d;\n", E->indent, "", st->code);
-      sp(E->out, "%*s  %s;\n%*s}\n", E->indent, "",
+      sb_printf(E->out, "%*sif (%s) {\n", E->indent, "", a.s);
+      sb_printf(E->out, "#ifdef _OPENMP\n#pragma omp atomic write\n#endif\n");
+      sb_printf(E->out, "%*s  status = %d;\n", E->indent, "", st->code);
+      sb_printf(E->out, "%*s  %s;\n%*s}\n", E->indent, "",
          in_loop ? "continue" : "return status", E->indent, "");
       break;
     }
-    free(a.buf);
-    free(b.buf);
+    free(a.s);
+    free(b.s);
   }
 }
 
 void cg_c_kernel(FILE *f, const Kernel *k, const char *name) {
-  Str out = {0};
+  StrBuf out = {0};
   Emit E = {.k = k, .out = &out, .indent = 2};
   E.temp = calloc(k->n_exprs ? k->n_exprs : 1, sizeof *E.temp);
   IR_ASSERT(E.temp);
@@ -548,7 +523,7 @@ void cg_c_kernel(FILE *f, const Kernel *k, const char *name) {
   }
   fprintf(f, ") {\n");
   stmts(&E, k->body, false);
-  fprintf(f, "  int status = 0;\n%s  return status;\n}\n\n", out.buf ? out.buf : "");
-  free(out.buf);
+  fprintf(f, "  int status = 0;\n%s  return status;\n}\n\n", out.s ? out.s : "");
+  free(out.s);
   free(E.temp);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ir/diag.h"
+#include "ir/strbuf.h"
 
 #define GROW(arr, n, cap)                                  \
   do {                                                     \
@@ -396,41 +397,16 @@ void k_end(Kernel *k) {
 
 /* ---- printing ------------------------------------------------------------- */
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} Str;
-
-__attribute__((format(printf, 2, 3))) static void sp(Str *s, const char *fmt,
-                                                     ...) {
-  va_list ap;
-  for (;;) {
-    va_start(ap, fmt);
-    /* an empty Str has no buffer: NULL + 0 is undefined (clang's UBSan) */
-    char *at = s->buf ? s->buf + s->len : NULL;
-    int n = vsnprintf(at, s->cap - s->len, fmt, ap);
-    va_end(ap);
-    IR_ASSERT(n >= 0);
-    if (s->len + (size_t)n < s->cap) {
-      s->len += (size_t)n;
-      return;
-    }
-    s->cap = (s->cap + (size_t)n + 1) * 2;
-    s->buf = realloc(s->buf, s->cap);
-    IR_ASSERT(s->buf);
-  }
-}
-
 static const char *scalar_name(KScalar s) {
   static const char *names[] = {"i64", "i32", "f32", "f64", "bool"};
   return names[s];
 }
 
-static void print_type(Str *s, KType t) {
+static void print_type(StrBuf *s, KType t) {
   if (t.lanes == 1)
-    sp(s, "%s", scalar_name((KScalar)t.scalar));
+    sb_printf(s, "%s", scalar_name((KScalar)t.scalar));
   else
-    sp(s, "%sx%d", scalar_name((KScalar)t.scalar), t.lanes);
+    sb_printf(s, "%sx%d", scalar_name((KScalar)t.scalar), t.lanes);
 }
 
 static const char *op_name(KOp op) {
@@ -449,7 +425,7 @@ static bool infix(KOp op) {
   return op != KO_MIN && op != KO_MAX && op >= KO_ADD;
 }
 
-static void print_expr(Str *s, const Kernel *k, uint32_t e) {
+static void print_expr(StrBuf *s, const Kernel *k, uint32_t e) {
   const KExpr *x = &k->exprs[e];
   switch (x->kind) {
   case KE_CONST:
@@ -466,159 +442,159 @@ static void print_expr(Str *s, const Kernel *k, uint32_t e) {
         else lo = mid + 1;
       }
       snprintf(b, sizeof b, "%.*g", lo, x->f);
-      sp(s, "%s%s", b, x->type.scalar == KT_F32 ? "f" : "");
+      sb_printf(s, "%s%s", b, x->type.scalar == KT_F32 ? "f" : "");
     } else if (x->type.scalar == KT_BOOL) {
-      sp(s, "%s", x->i ? "true" : "false");
+      sb_printf(s, "%s", x->i ? "true" : "false");
     } else {
-      sp(s, "%" PRId64 "%s", x->i, x->type.scalar == KT_I32 ? "i" : "");
+      sb_printf(s, "%" PRId64 "%s", x->i, x->type.scalar == KT_I32 ? "i" : "");
     }
     break;
-  case KE_VAR: sp(s, "%s", k->vars[x->var].name); break;
-  case KE_PARAM: sp(s, "%s", k->params[x->param].name); break;
+  case KE_VAR: sb_printf(s, "%s", k->vars[x->var].name); break;
+  case KE_PARAM: sb_printf(s, "%s", k->params[x->param].name); break;
   case KE_LOAD:
-    sp(s, "%s[", k->params[x->param].name);
+    sb_printf(s, "%s[", k->params[x->param].name);
     print_expr(s, k, x->a[0]);
-    if (x->type.lanes > 1) sp(s, " : %d", x->type.lanes);
-    sp(s, "]");
+    if (x->type.lanes > 1) sb_printf(s, " : %d", x->type.lanes);
+    sb_printf(s, "]");
     break;
   case KE_BROADCAST:
-    sp(s, "broadcast%d(", x->type.lanes);
+    sb_printf(s, "broadcast%d(", x->type.lanes);
     print_expr(s, k, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KE_UNARY:
-    sp(s, "%s(", op_name((KOp)x->op));
+    sb_printf(s, "%s(", op_name((KOp)x->op));
     print_expr(s, k, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KE_BINARY:
     if (infix((KOp)x->op)) {
-      sp(s, "(");
+      sb_printf(s, "(");
       print_expr(s, k, x->a[0]);
-      sp(s, " %s ", op_name((KOp)x->op));
+      sb_printf(s, " %s ", op_name((KOp)x->op));
       print_expr(s, k, x->a[1]);
-      sp(s, ")");
+      sb_printf(s, ")");
     } else {
-      sp(s, "%s(", op_name((KOp)x->op));
+      sb_printf(s, "%s(", op_name((KOp)x->op));
       print_expr(s, k, x->a[0]);
-      sp(s, ", ");
+      sb_printf(s, ", ");
       print_expr(s, k, x->a[1]);
-      sp(s, ")");
+      sb_printf(s, ")");
     }
     break;
   case KE_FMA:
   case KE_SELECT:
-    sp(s, x->kind == KE_FMA ? "fma(" : "select(");
+    sb_printf(s, x->kind == KE_FMA ? "fma(" : "select(");
     print_expr(s, k, x->a[0]);
-    sp(s, ", ");
+    sb_printf(s, ", ");
     print_expr(s, k, x->a[1]);
-    sp(s, ", ");
+    sb_printf(s, ", ");
     print_expr(s, k, x->a[2]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KE_REDUCE:
-    sp(s, "reduce_%s(", x->op == KO_ADD ? "add" : x->op == KO_MAX ? "max" : "min");
+    sb_printf(s, "reduce_%s(", x->op == KO_ADD ? "add" : x->op == KO_MAX ? "max" : "min");
     print_expr(s, k, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KE_CONVERT:
   case KE_BITCAST:
-    sp(s, x->kind == KE_CONVERT ? "convert<" : "bitcast<");
+    sb_printf(s, x->kind == KE_CONVERT ? "convert<" : "bitcast<");
     print_type(s, x->type);
-    sp(s, ">(");
+    sb_printf(s, ">(");
     print_expr(s, k, x->a[0]);
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   case KE_CALL:
-    sp(s, "%s(", x->callee);
+    sb_printf(s, "%s(", x->callee);
     print_expr(s, k, x->a[0]);
     if (x->a[1] != K_NONE) {
-      sp(s, ", ");
+      sb_printf(s, ", ");
       print_expr(s, k, x->a[1]);
     }
-    sp(s, ")");
+    sb_printf(s, ")");
     break;
   }
 }
 
-static void print_stmts(Str *s, const Kernel *k, uint32_t first, int indent) {
+static void print_stmts(StrBuf *s, const Kernel *k, uint32_t first, int indent) {
   for (uint32_t id = first; id != K_NONE; id = k->stmts[id].next) {
     const KStmt *st = &k->stmts[id];
-    sp(s, "%*s", indent, "");
+    sb_printf(s, "%*s", indent, "");
     switch (st->kind) {
     case KS_FOR:
-      sp(s, "for %s = ", k->vars[st->var].name);
+      sb_printf(s, "for %s = ", k->vars[st->var].name);
       print_expr(s, k, st->a[0]);
-      sp(s, " to ");
+      sb_printf(s, " to ");
       print_expr(s, k, st->a[1]);
-      if (st->step != 1) sp(s, " step %" PRId64, st->step);
-      sp(s, "%s {\n", st->parallel ? " parallel" : "");
+      if (st->step != 1) sb_printf(s, " step %" PRId64, st->step);
+      sb_printf(s, "%s {\n", st->parallel ? " parallel" : "");
       print_stmts(s, k, st->body, indent + 2);
-      sp(s, "%*s}\n", indent, "");
+      sb_printf(s, "%*s}\n", indent, "");
       break;
     case KS_LET:
-      sp(s, "%s: ", k->vars[st->var].name);
+      sb_printf(s, "%s: ", k->vars[st->var].name);
       print_type(s, k->vars[st->var].type);
-      sp(s, " = ");
+      sb_printf(s, " = ");
       print_expr(s, k, st->a[0]);
-      sp(s, "\n");
+      sb_printf(s, "\n");
       break;
     case KS_SET:
-      sp(s, "%s <- ", k->vars[st->var].name);
+      sb_printf(s, "%s <- ", k->vars[st->var].name);
       print_expr(s, k, st->a[0]);
-      sp(s, "\n");
+      sb_printf(s, "\n");
       break;
     case KS_STORE: {
       int lanes = k->exprs[st->a[1]].type.lanes;
-      sp(s, "%s[", k->params[st->param].name);
+      sb_printf(s, "%s[", k->params[st->param].name);
       print_expr(s, k, st->a[0]);
-      if (lanes > 1) sp(s, " : %d", lanes);
-      sp(s, "] <- ");
+      if (lanes > 1) sb_printf(s, " : %d", lanes);
+      sb_printf(s, "] <- ");
       print_expr(s, k, st->a[1]);
-      sp(s, "\n");
+      sb_printf(s, "\n");
       break;
     }
     case KS_CHECK:
-      sp(s, "if ");
+      sb_printf(s, "if ");
       print_expr(s, k, st->a[0]);
-      sp(s, " return %d\n", st->code);
+      sb_printf(s, " return %d\n", st->code);
       break;
     }
   }
 }
 
-static void print_kernel(Str *s, const Kernel *k, const char *name,
+static void print_kernel(StrBuf *s, const Kernel *k, const char *name,
                          bool comment) {
-  if (comment && k->comment[0]) sp(s, "// %s\n", k->comment);
-  sp(s, "kernel %s(", name);
+  if (comment && k->comment[0]) sb_printf(s, "// %s\n", k->comment);
+  sb_printf(s, "kernel %s(", name);
   for (uint32_t i = 0; i < k->n_params; i++) {
     const KParam *p = &k->params[i];
-    if (i) sp(s, ", ");
+    if (i) sb_printf(s, ", ");
     if (p->kind == KP_BUF)
-      sp(s, "%s%s* %s", p->written ? "" : "const ", scalar_name(p->elem),
+      sb_printf(s, "%s%s* %s", p->written ? "" : "const ", scalar_name(p->elem),
          p->name);
     else
-      sp(s, "i64 %s", p->name);
+      sb_printf(s, "i64 %s", p->name);
   }
-  sp(s, ") {\n");
+  sb_printf(s, ") {\n");
   print_stmts(s, k, k->body, 2);
-  sp(s, "}\n");
+  sb_printf(s, "}\n");
 }
 
 char *k_print(const Kernel *k, const char *name) {
-  Str s = {0};
+  StrBuf s = {0};
   print_kernel(&s, k, name, true);
-  return s.buf;
+  return s.s;
 }
 
 uint64_t k_hash(const Kernel *k) {
-  Str s = {0};
+  StrBuf s = {0};
   print_kernel(&s, k, "_", false);
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < s.len; i++) {
-    h ^= (unsigned char)s.buf[i];
+    h ^= (unsigned char)s.s[i];
     h *= 1099511628211ull;
   }
-  free(s.buf);
+  free(s.s);
   return h;
 }
