@@ -270,7 +270,13 @@ static void step_work(const BackendModel *bm, const PStep *s,
   for (uint32_t a = 0; a < s->n_args; a++) {
     KBind b = s->args[a];
     if (b.kind != KB_VALUE || b.id >= g->n_values) continue; /* symbols, scratch */
+    if (n->op == OP_GATHER && b.id == n->in[0]) continue; /* only the rows read:
+                                                            as many as written */
     const Value *v = &g->values[b.id];
+    *bytes += (double)ir_shape_eval(&v->shape, binding, dims) * (double)ir_dtype_size(v->dtype);
+  }
+  if (n->op == OP_GATHER) {
+    const Value *v = &g->values[n->out[0]];
     *bytes += (double)ir_shape_eval(&v->shape, binding, dims) * (double)ir_dtype_size(v->dtype);
   }
   if (n->op == OP_MATMUL) {

@@ -14,8 +14,11 @@
  * The limits are measured here, the first time, the way bench/limits.c
  * measures them (an FMA loop of independent chains of the widest vectors
  * the CPU has; a STREAM triad over arrays far beyond the caches), one
- * thread, and cached in the loom cache directory (limits-v1.txt); the
- * peak of N threads is N times the one-thread peak.  Delete the file to
+ * thread, timed in the CPU time the thread got (the machines are shared:
+ * the wall clock would measure the other tenants too), and cached in the
+ * loom cache directory (limits-v1.txt); the peak of N threads is N times
+ * the one-thread peak.  The kernels are timed by the wall clock, so on a
+ * loaded machine their roofline figures come out low.  Delete the file to
  * measure again (the clock of a shared machine moves).
  */
 #include <immintrin.h>
@@ -29,9 +32,12 @@
 #include "codegen/c/c_cc.h"
 #include "tools/cli.h"
 
+/* The CPU time of this thread: on a shared machine the wall clock also
+ * counts the time other tenants had the core, and the limits are what
+ * the core does while it runs. */
 static double now_s(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
