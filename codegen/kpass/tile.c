@@ -126,6 +126,6 @@ void cg_tile_text(const Graph *g, const Node *n, const TilePlan *p,
 
 const KPassInfo cg_kpasses[] = {
     {"tile", "blocks every matmul and attention kernel for the target's "
-             "vector registers and L1/L2 caches (--l1, --l2, --l3)"},
+             "vector registers and L1/L2 caches (--l1, --l2)"},
     {NULL, NULL},
 };
