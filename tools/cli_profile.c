@@ -21,7 +21,6 @@
  * loaded machine their roofline figures come out low.  Delete the file to
  * measure again (the clock of a shared machine moves).
  */
-#include <immintrin.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,8 @@ static int cmp_d(const void *a, const void *b) {
 
 /* 16 independent chains of FMAs: 2 flops per lane per FMA. */
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
 __attribute__((target("avx512f"))) static double fma512(long iters) {
   __m512 a[16], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
   for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);
