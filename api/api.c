@@ -14,8 +14,10 @@
 
 #include "api/backend.h"
 #include "codegen/cpu.h"
+#include "codegen/kpass/tile.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
+#include "runtime/parallel.h"
 
 struct loom_model {
   FeModel *fe;
@@ -23,6 +25,8 @@ struct loom_model {
   BackendModel *bm;
   uint32_t *inputs; /* value ids of input nodes, in node order */
   uint32_t n_inputs;
+  int threads; /* loom_options.threads: 0 = OMP_NUM_THREADS or every core */
+  bool profile;
 };
 
 static loom_status fail(char *err, size_t errlen, loom_status st,
@@ -51,6 +55,13 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
               cg_target_names);
     return LOOM_ERR_USAGE;
   }
+  if (o->l1 || o->l2 || o->l3) {
+    if (o->l1 < 0 || o->l2 < 0 || o->l3 < 0) {
+      ir_errorf(d, (Loc){0}, "cache sizes must not be negative");
+      return LOOM_ERR_USAGE;
+    }
+    cg_tile_set_caches(t, o->l1, o->l2, o->l3);
+  }
   if (pass_check_list(o->passes, d) || pass_check_list(o->disable, d))
     return LOOM_ERR_USAGE;
   double t0 = now_ms();
@@ -74,6 +85,9 @@ loom_status loom_load(const char *path, const loom_options *opts,
                       loom_model **out, char *err, size_t errlen) {
   if (!path || !out) return fail(err, errlen, LOOM_ERR_USAGE, "error: loom_load: NULL argument");
   *out = NULL;
+  if (opts && opts->threads < 0)
+    return fail(err, errlen, LOOM_ERR_USAGE,
+                "error: loom_load: threads must be 0 (the default) or more");
   const char *bname = opts && opts->backend ? opts->backend : "ref";
   const Backend *be = loom_backend(bname);
   if (!be) {
@@ -90,7 +104,9 @@ loom_status loom_load(const char *path, const loom_options *opts,
   Diag d = {0};
   PrepareOptions po = {opts ? opts->target : NULL, opts ? opts->weights : NULL,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
-                       opts ? opts->log : NULL, 0, opts ? opts->max_len : 0};
+                       opts ? opts->log : NULL, 0, opts ? opts->max_len : 0,
+                       opts ? opts->l1 : 0, opts ? opts->l2 : 0,
+                       opts ? opts->l3 : 0};
   if (opts && opts->graph) {
     int gk = fe_graph_lookup(opts->graph);
     if (gk < 0) {
@@ -105,7 +121,15 @@ loom_status loom_load(const char *path, const loom_options *opts,
   FeModel *fe = NULL;
   int st = api_prepare(path, &po, &target, &fe, &d);
   if (st) return fail(err, errlen, (loom_status)st, d.msg);
-  BackendOptions bo = {&target, opts ? opts->cache : NULL, opts ? opts->log : NULL};
+  if (opts && opts->profile && !be->profile) {
+    fe_model_free(fe);
+    char msg[256];
+    snprintf(msg, sizeof msg, "error: the %s backend cannot time its kernels "
+                              "(profiling needs the jit backend)", be->name);
+    return fail(err, errlen, LOOM_ERR_USAGE, msg);
+  }
+  BackendOptions bo = {&target, opts ? opts->cache : NULL, opts ? opts->log : NULL,
+                       opts && opts->profile};
   BackendModel *bm = NULL;
   if (be->compile(fe, &bo, &bm, &d)) {
     fe_model_free(fe);
@@ -116,12 +140,28 @@ loom_status loom_load(const char *path, const loom_options *opts,
   m->fe = fe;
   m->be = be;
   m->bm = bm;
+  m->threads = opts ? opts->threads : 0;
+  m->profile = opts && opts->profile;
   m->n_inputs = ir_inputs(fe->g, NULL, 0);
   m->inputs = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *m->inputs);
   IR_ASSERT(m->inputs);
   ir_inputs(fe->g, m->inputs, m->n_inputs);
   *out = m;
   return LOOM_OK;
+}
+
+int loom_profile(const loom_model *m, loom_kernel_time *out, int cap,
+                 char *err, size_t errlen) {
+  if (!m || (cap && !out)) {
+    fail(err, errlen, LOOM_ERR_USAGE, "error: loom_profile: NULL argument");
+    return -1;
+  }
+  if (!m->profile) {
+    fail(err, errlen, LOOM_ERR_USAGE,
+         "error: loom_profile: the model was not loaded with profile set");
+    return -1;
+  }
+  return m->be->profile(m->bm, out, cap);
 }
 
 void loom_free(loom_model *m) {
@@ -322,7 +362,10 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
   }
   void *outs[g->n_outputs ? g->n_outputs : 1];
   for (int i = 0; i < n_outputs; i++) outs[i] = outputs[i].data;
+  /* --threads: for this run, on this thread, then as it was */
+  int threads_before = m->threads > 0 ? loom_set_threads(m->threads) : 0;
   int rc = m->be->run(m->bm, ordered, binding, outs, &d);
+  if (m->threads > 0) loom_set_threads(threads_before);
   for (uint32_t k = 0; k < m->n_inputs; k++) free(zeros[k]);
   if (rc) return fail_diag(err, errlen, &d);
   for (int i = 0; i < n_outputs; i++) {

@@ -66,4 +66,4 @@ static void ref_release(BackendModel *bm) { free(bm); }
 
 const Backend loom_backend_ref = {
     "ref", "the reference interpreter (plain loops; defines every op)",
-    ref_compile, ref_run, ref_release};
+    ref_compile, ref_run, ref_release, NULL};

@@ -13,11 +13,13 @@
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "ir/target.h"
+#include "loom.h"
 
 typedef struct {
   const Target *target; /* the compile's target (api_prepare resolved it) */
   const char *cache;   /* compiled-code cache directory, NULL = default */
   FILE *log;           /* timings and notes (key=value lines), or NULL */
+  bool profile;        /* time every kernel call (Backend.profile) */
 } BackendOptions;
 
 typedef struct BackendModel BackendModel; /* a backend's own state */
@@ -34,6 +36,9 @@ typedef struct Backend {
   int (*run)(BackendModel *bm, const Tensor *inputs, const int64_t *binding,
              void *const *outputs, Diag *d);
   void (*release)(BackendModel *bm);
+  /* Per kernel times (loom_profile), or NULL when the backend cannot
+   * time kernels; returns the number of kernels. */
+  int (*profile)(BackendModel *bm, loom_kernel_time *out, int cap);
 } Backend;
 
 /* The backends this libloom was built with, by name; NULL if unknown. */
@@ -54,6 +59,7 @@ typedef struct {
   FILE *log;           /* parse_ms, passes_ms lines, or NULL */
   int graph;           /* FeGraph: which graph of the model */
   int64_t max_len;     /* the KV cache's rows, 0 = the model's max_len */
+  int64_t l1, l2, l3;  /* cache sizes for the tile plan; 0: the host's */
 } PrepareOptions;
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
                 FeModel **fe, Diag *d);

@@ -229,4 +229,4 @@ static int c_run(BackendModel *bm, const Tensor *inputs, const int64_t *binding,
 
 const Backend loom_backend_c = {
     "c", "the model as C, compiled by $CC (default cc) into a cached shared object",
-    c_compile, c_run, c_release};
+    c_compile, c_run, c_release, NULL};

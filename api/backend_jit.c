@@ -46,6 +46,9 @@ struct BackendModel {
   CgJit *jit;
   Thunk *thunk;       /* per kernel */
   unsigned char *arena;
+  /* profile: per step, summed over runs */
+  double *ms, *flop, *bytes;
+  long long *calls;
 };
 
 static double now_ms(void) {
@@ -60,6 +63,10 @@ static void jit_release(BackendModel *bm) {
   cg_program_free(bm->p);
   free(bm->thunk);
   free(bm->arena);
+  free(bm->ms);
+  free(bm->flop);
+  free(bm->bytes);
+  free(bm->calls);
   free(bm);
 }
 
@@ -150,6 +157,14 @@ static int jit_compile(const FeModel *m, const BackendOptions *o,
   }
   double t3 = now_ms();
 
+  if (o->profile) {
+    size_t ns = p->n_steps ? p->n_steps : 1;
+    bm->ms = calloc(ns, sizeof *bm->ms);
+    bm->flop = calloc(ns, sizeof *bm->flop);
+    bm->bytes = calloc(ns, sizeof *bm->bytes);
+    bm->calls = calloc(ns, sizeof *bm->calls);
+    IR_ASSERT(bm->ms && bm->flop && bm->bytes && bm->calls);
+  }
   size_t arena = (size_t)(p->arena_bytes + 63) / 64 * 64;
   bm->arena = aligned_alloc(64, arena ? arena : 64);
   if (!bm->arena) {
@@ -230,6 +245,9 @@ static void *value_ptr(const BackendModel *bm, uint32_t v, const Tensor *inputs,
   return NULL;
 }
 
+static void step_work(const BackendModel *bm, const PStep *s,
+                      const int64_t *binding, double *flop, double *bytes);
+
 static int jit_run(BackendModel *bm, const Tensor *inputs, const int64_t *binding,
                    void *const *outputs, Diag *d) {
   const Program *p = bm->p;
@@ -241,12 +259,82 @@ static int jit_run(BackendModel *bm, const Tensor *inputs, const int64_t *bindin
       args[a] = s->args[a].kind == KB_SYM
                     ? (uint64_t)binding[s->args[a].id]
                     : (uint64_t)(uintptr_t)value_ptr(bm, s->args[a].id, inputs, outputs);
+    double t0 = bm->ms ? now_ms() : 0;
     int rc = bm->thunk[s->kernel](args);
+    if (bm->ms) {
+      bm->ms[i] += now_ms() - t0;
+      bm->calls[i]++;
+      step_work(bm, s, binding, &bm->flop[i], &bm->bytes[i]);
+    }
     if (rc) return kernel_error(bm, s, rc, binding, d);
   }
   return 0;
 }
 
+/* ---- profile ---------------------------------------------------------------- */
+
+/* The work of one call of step s at these symbol values (loom.h's
+ * loom_kernel_time says what is counted), added to *flop and *bytes. */
+static void step_work(const BackendModel *bm, const PStep *s,
+                      const int64_t *binding, double *flop, double *bytes) {
+  const Graph *g = bm->g;
+  const Node *n = &g->nodes[s->node];
+  int64_t dims[IR_MAX_RANK];
+  for (uint32_t a = 0; a < s->n_args; a++) {
+    KBind b = s->args[a];
+    if (b.kind != KB_VALUE || b.id >= g->n_values) continue; /* symbols, scratch */
+    if (n->op == OP_GATHER && b.id == n->in[0]) continue; /* only the rows read:
+                                                            as many as written */
+    const Value *v = &g->values[b.id];
+    *bytes += (double)ir_shape_eval(&v->shape, binding, dims) * (double)ir_dtype_size(v->dtype);
+  }
+  if (n->op == OP_GATHER) {
+    const Value *v = &g->values[n->out[0]];
+    *bytes += (double)ir_shape_eval(&v->shape, binding, dims) * (double)ir_dtype_size(v->dtype);
+  }
+  if (n->op == OP_MATMUL) {
+    const Shape *sa = &g->values[n->in[0]].shape;
+    int64_t out = ir_shape_eval(&g->values[n->out[0]].shape, binding, dims);
+    int64_t K = ir_dim_value(sa->d[sa->rank - (ir_get_int(g, n, "transpose_a") ? 2 : 1)], binding);
+    *flop += 2.0 * (double)out * (double)K;
+  } else if (n->op == OP_ATTENTION) {
+    /* per head: 2·Sq·Sk·D for the scores, 2·Sq·Sk·Dv for the output */
+    const Shape *sq = &g->values[n->in[0]].shape, *sk = &g->values[n->in[1]].shape;
+    int64_t q = ir_shape_eval(sq, binding, dims);
+    int64_t o = ir_shape_eval(&g->values[n->out[0]].shape, binding, dims);
+    bool shd = strcmp(ir_get_str(g, n, "order"), "shd") == 0;
+    int64_t Sq = ir_dim_value(sq->d[sq->rank - (shd ? 3 : 2)], binding);
+    int64_t Sk = ir_dim_value(sk->d[sk->rank - (shd ? 3 : 2)], binding);
+    if (Sq > 0) *flop += 2.0 * (double)Sk * (double)(q + o);
+  }
+}
+
+static int cmp_time(const void *a, const void *b) {
+  double x = ((const loom_kernel_time *)a)->ms, y = ((const loom_kernel_time *)b)->ms;
+  return (x < y) - (x > y);
+}
+
+static int jit_profile(BackendModel *bm, loom_kernel_time *out, int cap) {
+  const Program *p = bm->p;
+  loom_kernel_time *k = calloc(p->n_kernels ? p->n_kernels : 1, sizeof *k);
+  IR_ASSERT(k);
+  for (uint32_t i = 0; i < p->n_kernels; i++) {
+    k[i].kernel = p->kernels[i].name;
+    k[i].what = p->kernels[i].vec->comment;
+  }
+  for (uint32_t i = 0; i < p->n_steps; i++) {
+    loom_kernel_time *t = &k[p->steps[i].kernel];
+    t->calls += bm->calls[i];
+    t->ms += bm->ms[i];
+    t->flop += bm->flop[i];
+    t->bytes += bm->bytes[i];
+  }
+  qsort(k, p->n_kernels, sizeof *k, cmp_time);
+  for (int i = 0; i < cap && i < (int)p->n_kernels; i++) out[i] = k[i];
+  free(k);
+  return (int)p->n_kernels;
+}
+
 const Backend loom_backend_jit = {
     "jit", "kernels compiled in process by LLVM (ORC JIT, O3, the host CPU)",
-    jit_compile, jit_run, jit_release};
+    jit_compile, jit_run, jit_release, jit_profile};

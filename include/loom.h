@@ -65,6 +65,14 @@ typedef struct {
                           transformer's "encode"): see loom_generate */
   int64_t max_len;     /* the KV cache's rows in those graphs; 0 = the
                           model's max_len */
+  long long l1, l2, l3; /* cache sizes in bytes the kernels are tiled for
+                           (loom dump --kernels shows the tiles); 0: the
+                           host's */
+  int threads;         /* threads of each loom_run of this model (backends
+                          that generate code); 0: OMP_NUM_THREADS, else
+                          every core */
+  int profile;         /* time every kernel call of every loom_run
+                          (loom_profile; the jit backend only) */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */
@@ -111,6 +119,25 @@ loom_status loom_run(loom_model *m, const loom_tensor *inputs, int n_inputs,
 
 size_t loom_tensor_bytes(const loom_tensor *t);
 const char *loom_version(void);
+
+/* The time of each kernel over the runs of a model loaded with `profile`
+ * (loom run --profile): one entry per kernel, most time first.  The work
+ * is counted at each run's shapes: flop is 2·M·N·K per matmul and
+ * 2·Sq·Sk·(D + Dv) per attention head (masked blocks included), 0 for
+ * every other kernel; bytes is what the kernel's operands and results
+ * occupy (what it must move at least once). */
+typedef struct {
+  const char *kernel; /* "k3_matmul", as dump --kernels names it */
+  const char *what;   /* its op and shapes: "matmul f32[S, 768], ..." */
+  long long calls;
+  double ms;          /* wall time over every call */
+  double flop, bytes; /* over every call */
+} loom_kernel_time;
+/* Fills out[0 .. min(n, cap)) and returns n, the number of kernels; -1
+ * (err says why) when the model was not loaded with `profile` or its
+ * backend cannot time kernels. */
+int loom_profile(const loom_model *m, loom_kernel_time *out, int cap,
+                 char *err, size_t errlen);
 
 /* ---- text: tokenizers and runs from text ---------------------------------
  *

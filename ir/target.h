@@ -9,7 +9,9 @@
  * them; only codegen/ fills them.
  *
  * Every matmul tile number is in TilePlan and nowhere else: the numbers
- * come from the vector registers and the caches (codegen/kpass/tile.c).
+ * come from the vector registers and the caches (codegen/kpass/tile.c,
+ * the `tile` kernel pass, which also fits them to each kernel's shapes).
+ * The cache sizes are the host's (sysfs) or --l1/--l2/--l3.
  */
 #ifndef LOOM_IR_TARGET_H
 #define LOOM_IR_TARGET_H
@@ -25,6 +27,10 @@ typedef struct {
   /* b [N, K] (transposed): an MR x NC block of dot products */
   int nk_mr, nk_nc;
   int64_t kc;       /* K block: kc rows of a panel fill half of L1 */
+  int64_t mc;       /* M block: mc rows of a (mc·kc floats) fill half of
+                       L2; a multiple of kn_mr */
+  int64_t prefetch; /* packed b's rows are prefetched this many rows
+                       ahead (kc: the next K block); 0: none */
   int panel;        /* the packed panel width P every plan of a target
                        shares (the layout pass packs constants so):
                        kn_nv · the target's lanes */

@@ -12,6 +12,17 @@
 #include <omp.h>
 #endif
 
+int loom_set_threads(int n) {
+#ifdef _OPENMP
+  int before = omp_get_max_threads();
+  if (n > 0) omp_set_num_threads(n);
+  return before;
+#else
+  (void)n;
+  return 1;
+#endif
+}
+
 void loom_parallel_for(loom_body_fn fn, void *ctx, int64_t lo, int64_t hi,
                        int64_t step) {
   if (hi <= lo) return;

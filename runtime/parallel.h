@@ -19,4 +19,11 @@ typedef void (*loom_body_fn)(void *ctx, int64_t lo, int64_t hi);
 void loom_parallel_for(loom_body_fn fn, void *ctx, int64_t lo, int64_t hi,
                        int64_t step);
 
+/* How many threads the parallel loops started from the calling thread use
+ * — loom_parallel_for's and the emitted C's `omp parallel for` alike: n
+ * (> 0) from now on, or with n <= 0 no change.  Returns the number before
+ * (OMP_NUM_THREADS, else every core, unless set since); 1 without OpenMP.
+ * (--threads, loom_options.threads.) */
+int loom_set_threads(int n);
+
 #endif

@@ -410,6 +410,9 @@ static int kv_exec(KEval *E, uint32_t first, int loops) {
       }
       break;
     }
+    case KS_PREFETCH:
+      (void)kv_eval(E, st->a[0]); /* a hint: no access, no effect */
+      break;
     case KS_CHECK:
       if (kv_eval(E, st->a[0])->u.i[0]) {
         E->status = st->code;

@@ -26,6 +26,7 @@
 
 #include "api/backend.h"
 #include "codegen/cpu.h"
+#include "codegen/kpass/tile.h"
 #include "frontend/random_weights.h"
 #include "ir/strbuf.h"
 
@@ -103,6 +104,16 @@ int cli_flush_stdout(int status) {
   return status ? status : err;
 }
 
+int cli_parse_threads(const char *cmd, const char *arg, int *n) {
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (!*arg || *end || errno || v < 1 || v > 1024)
+    return cli_usage(cmd, "--threads '%s' is not a thread count (1 to 1024)", arg);
+  *n = (int)v;
+  return 0;
+}
+
 double cli_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -131,7 +142,8 @@ int cli_check_backend(const char *cmd, const char *backend) {
 
 /* The common options' ids: below 256, clear of ':' and '?'. */
 enum { O_HELP = 'h', O_OUTPUT = 'o', O_TARGET = 'T', O_WEIGHTS = 'W',
-       O_PASSES = 'P', O_DISABLE = 'D', O_GRAPH = 'G', O_MAX_LEN = 'L' };
+       O_PASSES = 'P', O_DISABLE = 'D', O_GRAPH = 'G', O_MAX_LEN = 'L',
+       O_L1 = '1', O_L2 = '2', O_L3 = '3' };
 
 static const struct option common[] = {
     {"target", required_argument, 0, O_TARGET},
@@ -141,7 +153,27 @@ static const struct option common[] = {
     {"graph", required_argument, 0, O_GRAPH},
     {"max-len", required_argument, 0, O_MAX_LEN},
     {"help", no_argument, 0, O_HELP},
+    {"l1", required_argument, 0, O_L1},
+    {"l2", required_argument, 0, O_L2},
+    {"l3", required_argument, 0, O_L3},
 };
+
+/* A cache size: digits with an optional K, M or G (powers of 1024), from
+ * 1 KiB to 16 GiB; -1 if it is not one. */
+static int64_t parse_size(const char *s) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || errno || v <= 0 || *s == '-' || *s == '+') return -1;
+  int shift = 0;
+  if (*end == 'K' || *end == 'k') shift = 10, end++;
+  else if (*end == 'M' || *end == 'm') shift = 20, end++;
+  else if (*end == 'G' || *end == 'g') shift = 30, end++;
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end || v > (16LL << 30) >> shift) return -1;
+  v <<= shift;
+  return v >= 1024 ? v : -1;
+}
 static const struct option output_opt = {"output", required_argument, 0,
                                          O_OUTPUT};
 
@@ -193,6 +225,17 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
         return cli_usage(c->name, "--max-len takes a positive count, got '%s'",
                          optarg);
       cc->max_len = v;
+      break;
+    }
+    case O_L1:
+    case O_L2:
+    case O_L3: {
+      int64_t v = parse_size(optarg);
+      if (v < 0)
+        return cli_usage(c->name, "--l%c '%s' is not a cache size (like 48K, "
+                                  "2M or 32768, at least 1K)",
+                         ch, optarg);
+      *(ch == O_L1 ? &cc->l1 : ch == O_L2 ? &cc->l2 : &cc->l3) = v;
       break;
     }
     case ':':
@@ -341,7 +384,7 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Target t;
   *p = NULL;
   PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
-                       cc->graph, cc->max_len};
+                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
@@ -354,6 +397,7 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
 
 void cli_pass_ctx(const CliCompile *cc, Target *t, PassCtx *ctx) {
   IR_ASSERT(cg_target(cc->target, t) == 0); /* cli_parse checked it */
+  if (cc->l1 || cc->l2 || cc->l3) cg_tile_set_caches(t, cc->l1, cc->l2, cc->l3);
   *ctx = (PassCtx){.target = t};
 }
 

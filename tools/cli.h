@@ -64,6 +64,7 @@ typedef struct CliCompile {
   const char *output;  /* -o/--output, for commands that take it */
   int graph;           /* --graph: FeGraph (forward, prefill, decode, encode) */
   int64_t max_len;     /* --max-len: the KV cache's rows, 0 = the model's */
+  int64_t l1, l2, l3;  /* --l1, --l2, --l3 in bytes; 0: the host's */
   bool help;           /* --help was printed: exit 0 */
   /* The files this command reads (the model, --weights, --input files),
    * so that no output replaces one (cli_check_output). */
@@ -121,13 +122,18 @@ int cli_check_output(const CliCompile *cc, const char *path);
   "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n" \
   "  --weights FILE    a safetensors file replacing the model's 'weights:'\n" \
   "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n" \
-  CLI_HELP_GRAPH
+  CLI_HELP_GRAPH                                                               \
+  CLI_HELP_CACHES
 /* --graph and --max-len: which graph of a generating model */
 #define CLI_HELP_GRAPH                                                         \
   "  --graph=G         forward (default: the whole sequence), or for gpt2 and\n" \
   "                    transformer models the generation graphs: prefill,\n"  \
   "                    decode (transformer also encode); see Generation\n"   \
   "  --max-len N       the KV cache's rows in those graphs (default max_len)\n"
+/* The cache options, which every command that compiles takes. */
+#define CLI_HELP_CACHES                                                        \
+  "  --l1=SIZE, --l2=SIZE, --l3=SIZE  the data cache sizes the kernels are\n" \
+  "                    tiled for (48K, 2M, 32768; default: the host's)\n"
 
 /* ---- compiling ----------------------------------------------------------- */
 
@@ -189,6 +195,27 @@ int cli_check_input_specs(CliCompile *cc, char **specs, int n);
 int cli_load_inputs(const char *cmd, struct loom_model *m, char **specs, int n,
                     loom_tensor *in);
 void cli_free_inputs(loom_tensor *in, int n);
+
+/* --threads N of run, bench (and generate): N from 1 to 1024 into *n, or
+ * a usage error of cmd. */
+int cli_parse_threads(const char *cmd, const char *arg, int *n);
+#define CLI_HELP_THREADS                                                       \
+  "  --threads N            threads of the parallel loops (default: every\n" \
+  "                         core, or OMP_NUM_THREADS; --threads wins)\n"
+
+/* --profile (tools/cli_profile.c): the kernel times of m (loaded with
+ * profile) over `runs` runs that took run_ms in all, as a table on
+ * standard output, against the FMA peak of `threads` threads and the
+ * memory bandwidth; returns 0 or an exit status, the error printed. */
+int cli_print_profile(struct loom_model *m, int runs, double run_ms, int threads);
+/* This machine's one-thread FMA peak (GFLOP/s) and triad bandwidth
+ * (GB/s): from the loom cache (path), measured and cached when absent. */
+int cli_limits(double *peak_1t, double *gbs, char *path, size_t cap);
+#define CLI_HELP_PROFILE                                                       \
+  "  --profile              time every kernel (jit backend) and print, per\n" \
+  "                         kernel, calls, time, GFLOP/s, GB/s and how near\n" \
+  "                         the roofline it is (FMA peak or bandwidth,\n" \
+  "                         measured once and cached), most time first\n"
 
 /* A monotonic clock in milliseconds (run --timings, bench). */
 double cli_now_ms(void);

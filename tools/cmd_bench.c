@@ -9,15 +9,20 @@
  * run time (the machines are shared and noisy: compare medians); the
  * matmul work at these input shapes (2·M·N·K per matmul, batch included)
  * (matmul_flop) and the rate it was done at; the weight bytes and the rate they were
- * read at (what bounds decoding).  Comparing these with the machine's
+ * read at (what bounds decoding); the median CPU time of a run and the
+ * matmul rate per second of CPU time (matmul_gflops_cpu: on a shared
+ * machine, what the threads did while they had a core).  Comparing these with the machine's
  * limits (bench/limits.c) and with a peer measured in the same run is
- * bench/compare.py's job.  Threads: OMP_NUM_THREADS.
+ * bench/compare.py's job.  Threads: --threads, else OMP_NUM_THREADS, else
+ * every core.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loom.h"
+#include "runtime/parallel.h"
 #include "tools/cli.h"
 
 static const char bench_help[] =
@@ -33,18 +38,36 @@ static const char bench_help[] =
     "                         LLVM, else ref)\n"
     "  --target T             native (default), x86-64-v4, x86-64-v3,\n"
     "                         x86-64-v2, generic\n"
+    CLI_HELP_CACHES
     "  --passes=a,b,c|none, --disable=a,b  the graph passes\n"
     CLI_HELP_GRAPH
     "  --weights FILE         a safetensors file replacing 'weights:'\n"
     "  --repeat N             timed runs (default 20)\n"
     "  --warmup N             untimed runs first (default 3)\n"
+    CLI_HELP_THREADS
+    CLI_HELP_PROFILE
     "  -h, --help             show this help\n"
-    "\n"
-    "Threads come from OMP_NUM_THREADS (default: every core).\n";
+    ;
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* Sorts v. */
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* CPU time of the whole process (every thread), in milliseconds: on a
+ * shared machine the wall clock also counts the time other tenants had
+ * the core; CPU time does not (bench/limits.c's peak_gflops_1t_cpu is
+ * its peak). */
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Matmul FLOPs and weight bytes of the model at these inputs' shapes,
@@ -100,17 +123,19 @@ static int count_work(const char *path, const char *weights, FeGraph graph,
 
 typedef struct {
   char **specs; /* --input, argc long */
-  int nspecs, repeat, warmup;
+  int nspecs, repeat, warmup, threads, profile;
   const char *backend;
 } BenchArgs;
 
-enum { O_INPUT = 256, O_BACKEND, O_REPEAT, O_WARMUP };
+enum { O_INPUT = 256, O_BACKEND, O_REPEAT, O_WARMUP, O_THREADS, O_PROFILE };
 
 static const struct option bench_opts[] = {
     {"input", required_argument, 0, O_INPUT},
     {"backend", required_argument, 0, O_BACKEND},
     {"repeat", required_argument, 0, O_REPEAT},
     {"warmup", required_argument, 0, O_WARMUP},
+    {"threads", required_argument, 0, O_THREADS},
+    {"profile", no_argument, 0, O_PROFILE},
     {0, 0, 0, 0}};
 
 static int bench_option(void *self, int id, const char *arg) {
@@ -118,6 +143,8 @@ static int bench_option(void *self, int id, const char *arg) {
   switch (id) {
   case O_INPUT: a->specs[a->nspecs++] = (char *)arg; break;
   case O_BACKEND: a->backend = arg; break;
+  case O_THREADS: return cli_parse_threads("bench", arg, &a->threads);
+  case O_PROFILE: a->profile = 1; break;
   case O_REPEAT:
   case O_WARMUP: {
     char *end;
@@ -155,16 +182,25 @@ int cmd_bench(int argc, char **argv) {
   const char *path = cc.model;
   loom_options lo = {.weights = weights, .backend = backend, .target = target,
                      .passes = cc.passes, .disable = cc.disable,
-                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
+                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
+
+                     .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
+                     .threads = a.threads, .profile = a.profile};
   loom_model *m = NULL;
   loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);
   loom_tensor *out = NULL;
   double *times = calloc((size_t)repeat, sizeof *times);
+  double *cpu = calloc((size_t)repeat, sizeof *cpu);
   int n_out = 0;
   char err[8192];
   double t0 = cli_now_ms();
-  if (!in || !times) {
+  if (!in || !times || !cpu) {
     status = cli_die(EXIT_MODEL, "out of memory");
+    goto done;
+  }
+  if (a.profile && strcmp(backend, "jit") != 0) {
+    status = cli_usage("bench", "the %s backend cannot time its kernels "
+                                "(--profile needs the jit backend)", backend);
     goto done;
   }
   if (loom_load(path, &lo, &m, err, sizeof err)) {
@@ -188,36 +224,40 @@ int cmd_bench(int argc, char **argv) {
       status = cli_die(EXIT_MODEL, "out of memory");
       goto done;
     }
+  double all_ms = 0;
   for (int r = -warmup; r < repeat; r++) {
-    double s = cli_now_ms();
+    double s = cli_now_ms(), c = cpu_ms();
     if (loom_run(m, in, nspecs, out, n_out, err, sizeof err)) {
       status = cli_error(EXIT_MODEL, err);
       goto done;
     }
-    if (r >= 0) times[r] = cli_now_ms() - s;
+    all_ms += cli_now_ms() - s; /* --profile times the warmup runs too */
+    if (r >= 0) times[r] = cli_now_ms() - s, cpu[r] = cpu_ms() - c;
   }
   double flop = 0, wbytes = 0;
   if ((status = count_work(path, weights, (FeGraph)cc.graph, cc.max_len, in, nspecs,
                              &flop, &wbytes))) goto done;
-  qsort(times, (size_t)repeat, sizeof *times, cmp_double);
-  double med = repeat % 2 ? times[repeat / 2]
-                          : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);
-  const char *threads = getenv("OMP_NUM_THREADS");
-  printf("model=%s\nbackend=%s\ntarget=%s\nthreads=%s\n", loom_name(m), backend,
-         target ? target : "native", threads ? threads : "all");
+  double med = median(times, repeat), cpu_med = median(cpu, repeat);
+  int threads = a.threads ? a.threads : loom_set_threads(0);
+  printf("model=%s\nbackend=%s\ntarget=%s\nthreads=%d\n", loom_name(m), backend,
+         target ? target : "native", threads);
   printf("compile_ms=%.1f\nrepeats=%d\n", compile_ms, repeat);
   printf("run_ms_median=%.3f\nrun_ms_min=%.3f\nrun_ms_max=%.3f\n", med,
          times[0], times[repeat - 1]);
+  printf("run_cpu_ms_median=%.3f\n", cpu_med);
   printf("matmul_flop=%.0f\nmatmul_gflops=%.2f\n", flop,
          flop / 1e9 / (med / 1e3));
+  printf("matmul_gflops_cpu=%.2f\n", flop / 1e9 / (cpu_med / 1e3));
   printf("weight_bytes=%.0f\nweight_gbs=%.2f\n", wbytes,
          wbytes / 1e9 / (med / 1e3));
+  if (a.profile) status = cli_print_profile(m, repeat + warmup, all_ms, threads);
 done:
   for (int i = 0; out && i < n_out; i++) free(out[i].data);
   free(out);
   cli_free_inputs(in, nspecs);
   free(in);
   free(times);
+  free(cpu);
   free(specs);
   loom_free(m);
   return status;

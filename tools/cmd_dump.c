@@ -32,6 +32,7 @@ static const char dump_help[] =
     "                --llvm, --asm):\n"
     "                native (default), x86-64-v4, x86-64-v3, x86-64-v2,\n"
     "                generic\n"
+    CLI_HELP_CACHES
     "  --weights FILE  a safetensors file replacing the model's 'weights:'\n"
     "                (with --kernels: passes read the weights)\n"
     "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n"
@@ -45,9 +46,12 @@ static char *kernels_text(const Program *p) {
   const Graph *g = p->g;
   StrBuf f = {0};
   sb_printf(&f, "# \"%s\" for %s (%d lanes): %u kernels, %u steps; weights %lld "
-             "bytes, arena %lld bytes\n\n",
+             "bytes, arena %lld bytes\n",
           g->name, p->target.name, p->target.lanes, p->n_kernels, p->n_steps,
           (long long)p->weight_bytes, (long long)p->arena_bytes);
+  sb_printf(&f, "# tiled for L1d %lldK, L2 %lldK, L3 %lldK\n\n",
+            (long long)(p->target.l1d >> 10), (long long)(p->target.l2 >> 10),
+            (long long)(p->target.l3 >> 10));
   for (uint32_t i = 0; i < p->n_kernels; i++) {
     char *k = k_print(p->kernels[i].vec, p->kernels[i].name);
     sb_printf(&f, "# called by %u step%s\n%s\n", p->kernels[i].uses,
@@ -122,6 +126,8 @@ int cmd_dump(int argc, char **argv) {
     return cli_usage("dump", "give one of --kernels, --llvm, --asm");
   if (cc.target && !a.kernels && !a.llvm && !a.assembly)
     return cli_usage("dump", "--target needs --kernels, --llvm or --asm");
+  if ((cc.l1 || cc.l2 || cc.l3) && !a.kernels && !a.llvm && !a.assembly)
+    return cli_usage("dump", "--l1, --l2 and --l3 need --kernels, --llvm or --asm");
   if ((st = cli_check_model(&cc)) ||
       (cc.output && (st = cli_check_output(&cc, cc.output))))
     return st;

@@ -333,6 +333,7 @@ static const char graph_help[] =
     CLI_HELP_GRAPH
     "  --target=T            the target the layout pass packs for (native,\n"
     "                        x86-64-v4, x86-64-v3, x86-64-v2, generic)\n"
+    CLI_HELP_CACHES
     "  --weights=FILE        a safetensors file replacing the model's\n"
     "                        'weights:'\n"
     "  -o FILE               write to FILE instead of stdout (all or\n"

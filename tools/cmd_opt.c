@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/kpass/tile.h"
 #include "frontend/random_weights.h"
 #include "tools/cli.h"
 
@@ -51,6 +52,11 @@ static void list_passes(void) {
   printf("\ndefault pipeline, in order:\n");
   for (int k = 0; pass_default_pipeline[k]; k++)
     printf("  %d. %s\n", k + 1, pass_default_pipeline[k]);
+  /* after the graph passes, on every kernel (codegen/kpass/) */
+  printf("\nkernel-level passes (run on every kernel when a model is compiled;\n"
+         "loom dump --kernels shows what they chose):\n");
+  for (int i = 0; cg_kpasses[i].name; i++)
+    printf("    %-*s  %s\n", width, cg_kpasses[i].name, cg_kpasses[i].summary);
 }
 
 /* ---- --print-memory ------------------------------------------------------ */
@@ -291,6 +297,7 @@ static const char opt_help[] =
     "  --target=T            the target the layout pass packs weights for:\n"
     "                        native (default), x86-64-v4, x86-64-v3,\n"
     "                        x86-64-v2, generic\n"
+    CLI_HELP_CACHES
     "  --weights=FILE        a safetensors file replacing the model's\n"
     "                        'weights:'\n"
     "  -o FILE               write the IR to FILE instead of stdout (all or\n"

@@ -21,6 +21,7 @@
 #include "api/backend.h"
 #include "codegen/c/c_cc.h"
 #include "runtime/npy.h"
+#include "runtime/parallel.h"
 #include "tools/cli.h"
 
 static const char run_help[] =
@@ -42,6 +43,7 @@ static const char run_help[] =
     "  --target T             the CPU the code is generated for: native\n"
     "                         (default), x86-64-v4, x86-64-v3, x86-64-v2,\n"
     "                         generic (no vectors)\n"
+    CLI_HELP_CACHES
     "  --verify               also run the reference interpreter (without\n"
     "                         graph passes) and print, per output on stderr,\n"
     "                         'verify NAME max_abs=... max_rel=... ok|FAIL';\n"
@@ -61,6 +63,8 @@ static const char run_help[] =
     "                         time went (parse_ms, passes_ms, lower_ms,\n"
     "                         codegen_ms, jit_ms, run_ms, ...) and the peak\n"
     "                         activation memory (peak_activation_bytes)\n"
+    CLI_HELP_THREADS
+    CLI_HELP_PROFILE
     "  -h, --help             show this help\n"
     "\n"
     "The c backend compiles the model with $CC (default cc) and caches the\n"
@@ -149,12 +153,12 @@ static void print_run_help(void) {
 /* run's own options. */
 typedef struct {
   char **specs; /* --input, argc long */
-  int nspecs, print, verify, timings;
+  int nspecs, print, verify, timings, threads, profile;
   const char *out_dir, *backend, *tolerance;
 } RunArgs;
 
 enum { O_INPUT = 256, O_OUT_DIR, O_BACKEND, O_VERIFY, O_TOLERANCE, O_PRINT,
-       O_TIMINGS };
+       O_TIMINGS, O_THREADS, O_PROFILE };
 
 static const struct option run_opts[] = {
     {"input", required_argument, 0, O_INPUT},
@@ -164,6 +168,8 @@ static const struct option run_opts[] = {
     {"tolerance", required_argument, 0, O_TOLERANCE},
     {"print", no_argument, 0, O_PRINT},
     {"timings", no_argument, 0, O_TIMINGS},
+    {"threads", required_argument, 0, O_THREADS},
+    {"profile", no_argument, 0, O_PROFILE},
     {0, 0, 0, 0}};
 
 static int run_option(void *self, int id, const char *arg) {
@@ -176,6 +182,8 @@ static int run_option(void *self, int id, const char *arg) {
   case O_TOLERANCE: a->tolerance = arg; break;
   case O_PRINT: a->print = 1; break;
   case O_TIMINGS: a->timings = 1; break;
+  case O_THREADS: return cli_parse_threads("run", arg, &a->threads);
+  case O_PROFILE: a->profile = 1; break;
   }
   return 0;
 }
@@ -218,7 +226,10 @@ int cmd_run(int argc, char **argv) {
   loom_options lo = {.weights = cc.weights, .backend = backend,
                      .target = cc.target, .log = timings ? stderr : NULL,
                      .passes = cc.passes, .disable = cc.disable,
-                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
+                     .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
+
+                     .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
+                     .threads = a.threads, .profile = a.profile};
   loom_tensor *ref_t = NULL;
   int verify_failed = 0;
   loom_tensor *in_t = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in_t);
@@ -227,6 +238,11 @@ int cmd_run(int argc, char **argv) {
   int n_out = 0;
   if (!in_t) {
     status = cli_die(EXIT_MODEL, "out of memory");
+    goto done;
+  }
+  if (a.profile && strcmp(backend, "jit") != 0) {
+    status = cli_usage("run", "the %s backend cannot time its kernels "
+                              "(--profile needs the jit backend)", backend);
     goto done;
   }
   if (loom_load(model_path, &lo, &m, err, sizeof err)) {
@@ -327,6 +343,8 @@ int cmd_run(int argc, char **argv) {
     if (print) print_summary(&out_t[i]);
   }
   if (print) printf("run: %.1f ms (backend %s)\n", run_ms, backend);
+  if (a.profile && !status)
+    status = cli_print_profile(m, 1, run_ms, a.threads ? a.threads : loom_set_threads(0));
   status = cli_flush_stdout(status); /* before verify prints on stderr */
   for (int i = 0; verify && i < n_out; i++)
     verify_failed |= !verify_output(&out_t[i], &ref_t[i], atol, rtol);

@@ -499,6 +499,11 @@ static void stmts(Emit *E, uint32_t first, bool in_loop) {
       sb_printf(E->out, "%*s  %s;\n%*s}\n", E->indent, "",
          in_loop ? "continue" : "return status", E->indent, "");
       break;
+    case KS_PREFETCH:
+      stmt_exprs_text(E, st->a[0], &a);
+      sb_printf(E->out, "%*s__builtin_prefetch(%s + %s, 0, 2);\n", E->indent, "",
+         k->params[st->param].name, a.s);
+      break;
     }
     free(a.s);
     free(b.s);

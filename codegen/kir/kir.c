@@ -44,6 +44,7 @@ void k_free(Kernel *k) {
   free(k->exprs);
   free(k->stmts);
   free(k->comment);
+  free(k->tiles);
   free(k->name);
   free(k);
 }
@@ -370,6 +371,15 @@ void k_check(Kernel *k, uint32_t cond, int code) {
   append(k, s);
 }
 
+void k_prefetch(Kernel *k, uint32_t buf, uint32_t index) {
+  IR_ASSERT(buf < k->n_params && k->params[buf].kind == KP_BUF);
+  IR_ASSERT(kt_eq(k_type(k, index), kt(KT_I64, 1)));
+  KStmt s = blank_stmt(KS_PREFETCH);
+  s.param = buf;
+  s.a[0] = index;
+  append(k, s);
+}
+
 uint32_t k_for(Kernel *k, const char *name, uint32_t lo, uint32_t hi,
                int64_t step, bool parallel) {
   IR_ASSERT(kt_eq(k_type(k, lo), kt(KT_I64, 1)));
@@ -559,6 +569,11 @@ static void print_stmts(StrBuf *s, const Kernel *k, uint32_t first, int indent) 
       print_expr(s, k, st->a[0]);
       sb_printf(s, " return %d\n", st->code);
       break;
+    case KS_PREFETCH:
+      sb_printf(s, "prefetch %s[", k->params[st->param].name);
+      print_expr(s, k, st->a[0]);
+      sb_printf(s, "]\n");
+      break;
     }
   }
 }
@@ -566,6 +581,7 @@ static void print_stmts(StrBuf *s, const Kernel *k, uint32_t first, int indent) 
 static void print_kernel(StrBuf *s, const Kernel *k, const char *name,
                          bool comment) {
   if (comment && k->comment[0]) sb_printf(s, "// %s\n", k->comment);
+  if (comment && k->tiles) sb_printf(s, "// %s\n", k->tiles);
   sb_printf(s, "kernel %s(", name);
   for (uint32_t i = 0; i < k->n_params; i++) {
     const KParam *p = &k->params[i];

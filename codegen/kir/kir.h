@@ -12,6 +12,7 @@
  *   v <- expr                                      KS_SET   (v declared)
  *   buf[idx : lanes] <- expr                       KS_STORE
  *   if (cond) return code                          KS_CHECK
+ *   prefetch buf[idx]                              KS_PREFETCH
  *
  * KS_CHECK records `code` as the kernel's result and skips the rest of the
  * innermost enclosing loop's body (returning at once outside loops): a
@@ -98,18 +99,19 @@ typedef struct {
   const char *callee; /* KE_CALL: "sin", "cos", "expf", ... */
 } KExpr;
 
-typedef enum { KS_FOR, KS_LET, KS_SET, KS_STORE, KS_CHECK } KStmtKind;
+typedef enum { KS_FOR, KS_LET, KS_SET, KS_STORE, KS_CHECK, KS_PREFETCH } KStmtKind;
 
 typedef struct {
   KStmtKind kind;
   uint32_t next;   /* next statement in the list, or K_NONE */
   uint32_t var;    /* FOR: induction variable (i64); LET/SET: the variable */
   uint32_t a[3];   /* FOR: lo, hi (exclusive), -; LET/SET: value;
-                      STORE: index, value; CHECK: condition (scalar bool) */
+                      STORE: index, value; CHECK: condition (scalar bool);
+                      PREFETCH: index */
   int64_t step;    /* FOR: > 0 */
   bool parallel;   /* FOR: iterations are independent (OpenMP, runtime) */
   uint32_t body;   /* FOR: first statement of the body, or K_NONE */
-  uint32_t param;  /* STORE: buffer parameter */
+  uint32_t param;  /* STORE, PREFETCH: buffer parameter */
   int code;        /* CHECK: the kernel returns this code when true */
 } KStmt;
 
@@ -141,6 +143,7 @@ typedef struct Kernel {
   uint32_t body;    /* first statement */
   int lanes;        /* the vector width it was built for */
   char *comment;    /* one line: the op and shapes it computes */
+  char *tiles;      /* one line: its tile plan (the `tile` pass), or NULL */
   /* builder state: where the next statement goes, per open loop — the
    * `next` field of statement `stmt`, or its `body` field (stmt K_NONE:
    * the kernel's body).  Kept as indices: the statement array moves. */
@@ -196,6 +199,10 @@ uint32_t k_let(Kernel *k, const char *name, uint32_t value); /* -> var */
 void k_set(Kernel *k, uint32_t var, uint32_t value);
 void k_store(Kernel *k, uint32_t buf, uint32_t index, uint32_t value);
 void k_check(Kernel *k, uint32_t cond, int code);
+/* A hint: the cache line of buf[index] will be read soon — fetched into
+ * L2 (prefetcht1), no fault, no effect on values; the index may lie past
+ * the end of the buffer. */
+void k_prefetch(Kernel *k, uint32_t buf, uint32_t index);
 /* Open a loop; statements go into its body until k_end.  Returns the
  * induction variable (use k_var to read it). */
 uint32_t k_for(Kernel *k, const char *name, uint32_t lo, uint32_t hi,

@@ -620,6 +620,17 @@ static void stmts(Em *E, uint32_t first) {
       LLVMPositionBuilderAtEnd(E->b, ok);
       break;
     }
+    case KS_PREFETCH: { /* llvm.prefetch(p, read, locality 2: L2, data) */
+      LLVMValueRef idx = ev(E, st->a[0]);
+      LLVMTypeRef et = scalar_ty(E, E->k->params[st->param].elem);
+      LLVMValueRef args[4] = {
+          LLVMBuildGEP2(E->b, et, E->f->param[st->param], &idx, 1, ""),
+          LLVMConstInt(E->i32, 0, 0), LLVMConstInt(E->i32, 2, 0),
+          LLVMConstInt(E->i32, 1, 0)};
+      LLVMTypeRef over = E->ptr;
+      intrinsic(E, "llvm.prefetch", &over, 1, args, 4);
+      break;
+    }
     }
   }
 }

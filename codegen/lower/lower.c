@@ -8,6 +8,8 @@
  */
 #include "codegen/lower/lower.h"
 
+#include "codegen/kpass/tile.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -74,6 +76,7 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
   Lower L = {.g = g, .t = t, .lanes = lanes, .binds = binds};
   memset(L.sym_param, -1, sizeof L.sym_param);
   L.k = k_new(lanes, comment);
+  cg_tile_node(g, n, t, lanes, &L.plan);
   /* Results, then operands: every lowering finds them as params 0.. */
   for (uint32_t i = 0; i < n->nout; i++) {
     char name[16];
@@ -92,6 +95,12 @@ int cg_lower_node(const Graph *g, uint32_t node, const Target *t, int lanes,
     k_free(L.k);
     return ir_errorf(d, n->loc, "%s: cannot generate code for this node%s%s",
                      ir_op_info(n->op)->name, L.why ? ": " : "", L.why ? L.why : "");
+  }
+  char tiles[256];
+  cg_tile_text(g, n, &L.plan, tiles, sizeof tiles);
+  if (tiles[0]) {
+    L.k->tiles = strdup(tiles);
+    IR_ASSERT(L.k->tiles);
   }
   *out = L.k;
   *n_binds = L.n_binds;

@@ -38,6 +38,7 @@ typedef struct {
   const Graph *g;
   const Target *t;
   int lanes;          /* the vector width to build for (t->lanes or 1) */
+  TilePlan plan;      /* this kernel's blocking (the `tile` pass) */
   Kernel *k;
   KBind *binds;       /* one per kernel parameter */
   uint32_t n_binds;

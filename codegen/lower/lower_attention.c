@@ -261,9 +261,7 @@ static void key_block(Lower *L, const Flash *F, uint32_t k0, uint32_t kend,
 static void lower_flash(Lower *L, const Att *a, uint32_t keep) {
   Kernel *k = L->k;
   Flash F = {.a = a, .keep = keep, .W = L->lanes};
-  TilePlan plan;
-  cg_tile_plan_at(L->t, L->lanes, &plan);
-  ir_attention_scratch(L->g, a->n, &plan, &F.sc);
+  ir_attention_scratch(L->g, a->n, &L->plan, &F.sc);
   IR_ASSERT(F.sc.bq % (ATT_C * F.W) == 0);
   F.ws = cg_scratch(L);
   const Shape *qs = lw_shape_of(L, a->n->in[0]);

@@ -23,8 +23,9 @@
  * contiguous [batch·M, N] and [batch·M, K], so the batch dims fold into M
  * and the tiles run over the whole batch (no batch loop).
  *
- * Every tile number (register tiles, K block, panel width) is the
- * target's TilePlan (ir/target.h, codegen/kpass/tile.c).  For b [K, N] the column blocks are
+ * Every tile number (register tiles, K and M blocks, panel width) is the
+ * kernel's TilePlan (ir/target.h), from the `tile` pass
+ * (codegen/kpass/tile.c).  For b [K, N] the column blocks are
  * outermost (see cols_kn) and parallel; for b [N, K] the rows are.  With
  * batch dims the outermost batch loop is the parallel one instead.
  *
@@ -132,6 +133,12 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w,
   uint32_t bv[MAXV];
   for (int v = 0; v < V; v++)
     bv[v] = k_let(k, "b", k_load(k, m->b, k_addi(k, k_var(k, brow), (int64_t)v * w), w));
+  /* A packed b streams from memory once per row block: fetch the panel
+   * rows of the next K block (or, past K, the next panel: panels are
+   * contiguous) into L2 while this one is computed. */
+  if (m->panel && m->plan.prefetch && w > 1)
+    for (int64_t off = 0; off < (int64_t)V * w; off += 16)
+      k_prefetch(k, m->b, k_addi(k, k_var(k, brow), m->plan.prefetch * m->panel + off));
   for (int r = 0; r < R; r++) {
     uint32_t as = k_broadcast(k, a_elem(m, k_addi(k, i0, r), kv), w);
     uint32_t asv = w > 1 ? k_var(k, k_let(k, "a", as)) : as;
@@ -151,15 +158,23 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w,
   }
 }
 
+/* Rows [lo, lo + n) of a matmul (all of them, or one M block). */
+typedef struct {
+  uint32_t lo, n;
+} RowBlock;
+
 /* The rows of one column block over one block of k: MR rows at a time,
  * then one at a time. */
-static void rows_kn(Mm *m, uint32_t j0, int MR, int V, int w, KBlock kb) {
+static void rows_kn(Mm *m, uint32_t j0, int MR, int V, int w, KBlock kb,
+                    RowBlock rb) {
   Kernel *k = m->k;
-  uint32_t m1 = k_floor_to(k, m->M, MR);
-  struct { uint32_t lo, hi; int R; } rows[2] = {{k_i64(k, 0), m1, MR},
-                                                {m1, m->M, 1}};
+  uint32_t m1 = k_add(k, rb.lo, k_floor_to(k, rb.n, MR));
+  struct { uint32_t lo, hi; int R; } rows[2] = {{rb.lo, m1, MR},
+                                                {m1, k_add(k, rb.lo, rb.n), 1}};
+  int64_t n;
+  bool no_tail = k_is_const(k, rb.n, &n) && n % MR == 0;
   for (int r = 0; r < 2; r++) {
-    if (empty_range(k, rows[r].lo, rows[r].hi)) continue;
+    if (empty_range(k, rows[r].lo, rows[r].hi) || (r == 1 && no_tail)) continue;
     uint32_t i0 = k_var(k, k_for(k, "i", rows[r].lo, rows[r].hi, rows[r].R, false));
     tile_kn(m, i0, j0, rows[r].R, V, w, kb);
     k_end(k);
@@ -175,7 +190,7 @@ static void rows_kn(Mm *m, uint32_t j0, int MR, int V, int w, KBlock kb) {
  * the previous block stored, and only the last applies the epilogue.  The
  * column blocks are the parallel loop (they write disjoint columns), which
  * also parallelizes a single-row (decoding) matmul. */
-static void cols_kn(Mm *m, int MR, int V, bool parallel) {
+static void cols_kn(Mm *m, int MR, int V, bool parallel, RowBlock rb) {
   Kernel *k = m->k;
   int w = m->lanes;
   uint32_t n1 = k_floor_to(k, m->N, (int64_t)V * w);
@@ -194,18 +209,36 @@ static void cols_kn(Mm *m, int MR, int V, bool parallel) {
                                  parallel && p == 0));
     int Vp = parts[p].V, wp = parts[p].w;
     if (!blocked) {
-      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), m->K, true, true});
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), m->K, true, true}, rb);
     } else {
-      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), k_i64(k, kc), true, false});
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, 0), k_i64(k, kc), true, false}, rb);
       if (last_lo > kc) {
         uint32_t kb = k_var(k, k_for(k, "kb", k_i64(k, kc), k_i64(k, last_lo), kc, false));
-        rows_kn(m, j0, MR, Vp, wp, (KBlock){kb, k_addi(k, kb, kc), false, false});
+        rows_kn(m, j0, MR, Vp, wp, (KBlock){kb, k_addi(k, kb, kc), false, false}, rb);
         k_end(k);
       }
-      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, last_lo), m->K, false, true});
+      rows_kn(m, j0, MR, Vp, wp, (KBlock){k_i64(k, last_lo), m->K, false, true}, rb);
     }
     k_end(k);
   }
+}
+
+/* M blocks (the plan's mc, from L2) outermost when a static M exceeds
+ * one: every column panel then streams past a block of a that stays in
+ * L2 (BLIS's ic loop); the last block takes the rows left over. */
+static void blocks_kn(Mm *m, int MR, int V, bool parallel) {
+  Kernel *k = m->k;
+  int64_t M, mc = m->plan.mc;
+  if (!k_is_const(k, m->M, &M) || M <= mc) {
+    cols_kn(m, MR, V, parallel, (RowBlock){k_i64(k, 0), m->M});
+    return;
+  }
+  int64_t full = M / mc * mc;
+  uint32_t ib = k_var(k, k_for(k, "ib", k_i64(k, 0), k_i64(k, full), mc, false));
+  cols_kn(m, MR, V, parallel, (RowBlock){ib, k_i64(k, mc)});
+  k_end(k);
+  if (full < M)
+    cols_kn(m, MR, V, parallel, (RowBlock){k_i64(k, full), k_i64(k, M - full)});
 }
 
 /* ---- b [N, K]: dot-product tile ----------------------------------------- */
@@ -324,7 +357,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   bool ta = ir_get_int(g, n, "transpose_a"), tb = ir_get_int(g, n, "transpose_b");
   Mm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .ta = ta, .lanes = L->lanes,
           .bias = K_NONE, .res = K_NONE, };
-  cg_tile_plan_at(L->t, L->lanes, &m.plan);
+  m.plan = L->plan;
   /* params: out, a, b, [bias], [residual] (lower.c adds them in order) */
   if (ir_get_int(g, n, "bias")) m.bias = 3;
   if (ir_get_int(g, n, "residual")) m.res = n->nin;
@@ -375,7 +408,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   IR_ASSERT(m.plan.kn_mr <= MAXR && m.plan.kn_nv <= MAXV &&
             m.plan.nk_mr <= MAXR && m.plan.nk_nc <= MAXR);
   if (!tb) {
-    cols_kn(&m, m.plan.kn_mr, V, par_rows);
+    blocks_kn(&m, m.plan.kn_mr, V, par_rows);
   } else if (!ta) {
     int MR = m.plan.nk_mr, C = m.plan.nk_nc;
     uint32_t m1 = k_floor_to(k, m.M, MR);
