@@ -58,7 +58,16 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
   FeModel *m = fe_load(path, &fo, d);
   if (!m) return LOOM_ERR_MODEL;
   PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
-  PassCtx pc = {.target = t};
+  PassCtx pc = {.target = t, .dtype = m->dtype};
+  if (o->dtype) {
+    int dt = ir_dtype_lookup(o->dtype);
+    if (dt != DT_F32 && dt != DT_BF16) {
+      fe_model_free(m);
+      ir_errorf(d, (Loc){0}, "unknown dtype '%s' (f32, bf16)", o->dtype);
+      return LOOM_ERR_USAGE;
+    }
+    pc.dtype = (DType)dt;
+  }
   double t1 = now_ms();
   if (pass_run_pipeline(m->g, &pl, &pc, d)) {
     fe_model_free(m);
@@ -89,7 +98,7 @@ loom_status loom_load(const char *path, const loom_options *opts,
   Diag d = {0};
   PrepareOptions po = {opts ? opts->target : NULL, opts ? opts->weights : NULL,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
-                       opts ? opts->log : NULL};
+                       opts ? opts->log : NULL, opts ? opts->dtype : NULL};
   Target target;
   FeModel *fe = NULL;
   int st = api_prepare(path, &po, &target, &fe, &d);

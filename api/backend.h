@@ -52,6 +52,7 @@ typedef struct {
   const char *weights; /* a safetensors file replacing the model's own */
   const char *passes, *disable; /* NULL: the default pipeline */
   FILE *log;           /* parse_ms, passes_ms lines, or NULL */
+  const char *dtype;   /* "f32", "bf16", or NULL: the model's `dtype:` */
 } PrepareOptions;
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
                 FeModel **fe, Diag *d);

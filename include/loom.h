@@ -58,6 +58,10 @@ typedef struct {
   const char *passes;  /* graph passes to run: "a,b,c", "none", or NULL
                           for the default pipeline (loom opt --list-passes) */
   const char *disable; /* passes taken out of that list: "a,b" or NULL */
+  const char *dtype;   /* matmul weights: "f32", "bf16" (stored bf16, the
+                          activation operand rounded to bf16, fp32
+                          accumulation), or NULL: as the model file says
+                          (`dtype:`), else f32 */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */

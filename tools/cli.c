@@ -131,13 +131,14 @@ int cli_check_backend(const char *cmd, const char *backend) {
 
 /* The common options' ids: below 256, clear of ':' and '?'. */
 enum { O_HELP = 'h', O_OUTPUT = 'o', O_TARGET = 'T', O_WEIGHTS = 'W',
-       O_PASSES = 'P', O_DISABLE = 'D' };
+       O_PASSES = 'P', O_DISABLE = 'D', O_DTYPE = 'Y' };
 
 static const struct option common[] = {
     {"target", required_argument, 0, O_TARGET},
     {"weights", required_argument, 0, O_WEIGHTS},
     {"passes", required_argument, 0, O_PASSES},
     {"disable", required_argument, 0, O_DISABLE},
+    {"dtype", required_argument, 0, O_DTYPE},
     {"help", no_argument, 0, O_HELP},
 };
 static const struct option output_opt = {"output", required_argument, 0,
@@ -175,6 +176,7 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
     case O_WEIGHTS: cc->weights = optarg; break;
     case O_PASSES: cc->passes = optarg; break;
     case O_DISABLE: cc->disable = optarg; break;
+    case O_DTYPE: cc->dtype = optarg; break;
     case ':':
       return cli_usage(c->name, "missing value for option '%s'",
                        argv[optind - 1]);
@@ -194,6 +196,8 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
   if (cc->target && cg_target(cc->target, &t))
     return cli_usage(c->name, "unknown target '%s' (available: %s)",
                      cc->target, cg_target_names);
+  if (cc->dtype && strcmp(cc->dtype, "f32") && strcmp(cc->dtype, "bf16"))
+    return cli_usage(c->name, "unknown dtype '%s' (f32, bf16)", cc->dtype);
   if (cc->passes && !*cc->passes)
     return cli_usage(c->name, "--passes needs a list of passes, or 'none'");
   Diag d = {0};
@@ -320,7 +324,8 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Diag d = {0};
   Target t;
   *p = NULL;
-  PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL};
+  PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
+                       cc->dtype};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
@@ -333,7 +338,9 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
 
 void cli_pass_ctx(const CliCompile *cc, Target *t, PassCtx *ctx) {
   IR_ASSERT(cg_target(cc->target, t) == 0); /* cli_parse checked it */
-  *ctx = (PassCtx){.target = t};
+  *ctx = (PassCtx){.target = t,
+                   .dtype = cc->dtype && strcmp(cc->dtype, "bf16") == 0 ? DT_BF16
+                                                                      : DT_F32};
 }
 
 static bool ends_with(const char *s, const char *suffix) {

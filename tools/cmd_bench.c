@@ -32,7 +32,9 @@ static const char bench_help[] =
     "  --backend ref|c|jit    how to run it (default: jit when built with\n"
     "                         LLVM, else ref)\n"
     "  --target T             native (default), x86-64-v4, x86-64-v3,\n"
-    "                         x86-64-v2, generic\n"
+    "                         x86-64-v2, generic; +avx512bf16, +amx add\n"
+    "                         those features (x86-64-v4+avx512bf16)\n"
+    "  --dtype f32|bf16       matmul weights in f32 (default) or bf16\n"
     "  --passes=a,b,c|none, --disable=a,b  the graph passes\n"
     "  --weights FILE         a safetensors file replacing 'weights:'\n"
     "  --repeat N             timed runs (default 20)\n"
@@ -151,7 +153,7 @@ int cmd_bench(int argc, char **argv) {
   int nspecs = a.nspecs, repeat = a.repeat, warmup = a.warmup;
   const char *backend = a.backend, *target = cc.target, *weights = cc.weights;
   const char *path = cc.model;
-  loom_options lo = {.weights = weights, .backend = backend, .target = target,
+  loom_options lo = {.dtype = cc.dtype, .weights = weights, .backend = backend, .target = target,
                      .passes = cc.passes, .disable = cc.disable};
   loom_model *m = NULL;
   loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);

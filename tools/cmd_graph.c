@@ -325,6 +325,7 @@ static const char graph_help[] =
     "  --disable=A,B         take these passes out of the pipeline\n"
     "  --target=T            the target the layout pass packs for (native,\n"
     "                        x86-64-v4, x86-64-v3, x86-64-v2, generic)\n"
+    "  --dtype=f32|bf16      matmul weights in f32 (default) or bf16\n"
     "  --weights=FILE        a safetensors file replacing the model's\n"
     "                        'weights:'\n"
     "  -o FILE               write to FILE instead of stdout (all or\n"
@@ -371,6 +372,7 @@ int cmd_graph(int argc, char **argv) {
   cli_pass_ctx(&cc, &t, &ctx);
   ToolModel tm;
   if ((status = cli_load_graph(&cc, 1, &tm))) return status;
+  if (!cc.dtype && tm.m) ctx.dtype = tm.m->dtype; /* the model's `dtype:` */
   Graph *g = tm.g;
   Diag d = {0};
   if (pass_run_pipeline(g, &po, &ctx, &d)) {

@@ -436,6 +436,7 @@ static void kernels(FILE *f, const Program *p, bool vec) {
                 p->kernels[i].name);
   char *code = mem_close(&m);
   int lanes = vec ? p->target.lanes : 1;
+  if (strstr(code, "_mm512_dpbf16_ps(")) fputs("#include <immintrin.h>\n", f);
   prelude_for(f, 1, code);
   if (lanes > 1) prelude_for(f, lanes, code);
   fputc('\n', f);

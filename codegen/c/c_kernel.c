@@ -440,6 +440,19 @@ static void c_call(Emit *E, Str *s, const KExpr *x) {
   sp(s, ")");
 }
 
+/* vdpbf16ps through <immintrin.h> (included only when a kernel has it:
+ * targets with AVX-512-BF16, whose -m flags the Makefile passes) */
+static void c_dotbf16(Emit *E, Str *s, const KExpr *x) {
+  IR_ASSERT(x->type.lanes == 16);
+  sp(s, "((lv_f32x16)_mm512_dpbf16_ps((__m512)");
+  expr(E, s, x->a[0]);
+  sp(s, ", (__m512bh)");
+  expr(E, s, x->a[1]);
+  sp(s, ", (__m512bh)");
+  expr(E, s, x->a[2]);
+  sp(s, "))");
+}
+
 /* Expression e as C text, each kind by its helper above (a hoisted
  * temporary by its name). */
 static void expr(Emit *E, Str *s, uint32_t e) {
@@ -463,6 +476,7 @@ static void expr(Emit *E, Str *s, uint32_t e) {
   case KE_CONVERT: c_convert(E, s, x); return;
   case KE_BITCAST: c_bitcast(E, s, x); return;
   case KE_CALL: c_call(E, s, x); return;
+  case KE_DOTBF16: c_dotbf16(E, s, x); return;
   }
 }
 

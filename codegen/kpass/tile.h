@@ -9,5 +9,8 @@ void cg_tile_plan(Target *t);
 /* The plan for kernels built `lanes` wide for t (t->plan at t->lanes);
  * the panel width is always t's. */
 void cg_tile_plan_at(const Target *t, int lanes, TilePlan *p);
+/* The bf16 fields of p (pair, bf_mr, bf_nv) for kernels `lanes` wide on
+ * t (codegen/kpass/tile_bf16.c). */
+void cg_tile_plan_bf16(const Target *t, int lanes, TilePlan *p);
 
 #endif
