@@ -9,6 +9,12 @@ machine's peak FMA throughput and bandwidth are measured first, in the same
 run (bench/limits.c).  Medians of --repeat runs.
 
     python3 bench/compare.py [--loom build/loom] [--threads 1] [--repeat 20]
+                             [--dtype f32|bf16] [--rounds 3] [--models bert-base]
+
+--dtype bf16 runs loom with `--dtype bf16` (bf16 matmul weights, fp32
+sums) and PyTorch with `model.to(torch.bfloat16)` (oneDNN's bf16 path);
+--rounds alternates the two that many times and reports medians of the
+rounds' medians.
 
 Needs torch and transformers (pip); loom itself needs neither.
 """
@@ -42,7 +48,7 @@ def limits(threads):
 def loom_bench(args, model, inputs):
     """`loom bench` key=value lines; an input is a list of ids or a path."""
     cmd = [args.loom, "bench", model, "--repeat", str(args.repeat),
-           "--backend", args.backend]
+           "--backend", args.backend, "--dtype", args.dtype]
     for k, v in inputs.items():
         cmd += ["--input", f"{k}={v if isinstance(v, str) else ','.join(map(str, v))}"]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -64,7 +70,7 @@ def torch_time(fn, repeat):
     return statistics.median(times)
 
 
-def models(seq):
+def models(seq, dtype="f32"):
     ids = list(range(101, 101 + seq))
     bert = transformers.BertModel(transformers.BertConfig(
         hidden_size=768, num_attention_heads=12, num_hidden_layers=12,
@@ -76,9 +82,10 @@ def models(seq):
         intermediate_size=3072, image_size=224, patch_size=16),
         add_pooling_layer=False)
     t_ids = torch.tensor([ids])
-    pixels = torch.zeros(1, 3, 224, 224)
+    pixels = torch.zeros(1, 3, 224, 224,
+                         dtype=torch.bfloat16 if dtype == "bf16" else torch.float32)
     pixels_npy = os.path.join(tempfile.mkdtemp(), "pixels.npy")
-    np.save(pixels_npy, pixels[0].numpy())
+    np.save(pixels_npy, pixels[0].float().numpy())
     return [
         ("bert-base", "examples/bert-base.yaml", {"ids": ids},
          bert.eval(), lambda m: m(input_ids=t_ids)),
@@ -96,20 +103,34 @@ def main():
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--backend", default="jit")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--models", default="bert-base,gpt2,vit-base")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     peak, bw = limits(args.threads)
     print(f"# {args.threads} thread(s); peak {peak:.0f} GFLOP/s, "
           f"triad {bw:.1f} GB/s (bench/limits.c, this run); "
-          f"torch {torch.__version__}, S={args.seq}")
+          f"torch {torch.__version__}, S={args.seq}, dtype {args.dtype}, "
+          f"{args.rounds} interleaved round(s)")
     print("| model | loom ms | GFLOP/s | % of peak | torch ms | loom / torch speed |")
     print("| --- | --- | --- | --- | --- | --- |")
     os.chdir(ROOT)
-    for name, yaml, inputs, model, call in models(args.seq):
-        kv = loom_bench(args, yaml, inputs)
-        ms = float(kv["run_ms_median"])
-        gflops = float(kv["matmul_gflops"])  # from matmul_flop / median
-        tms = torch_time(lambda: call(model), args.repeat)
+    wanted = args.models.split(",")
+    for name, yaml, inputs, model, call in models(args.seq, args.dtype):
+        if name not in wanted:
+            continue
+        if args.dtype == "bf16":
+            model = model.to(torch.bfloat16)
+        loom_ms, torch_ms = [], []
+        for _ in range(args.rounds):
+            kv = loom_bench(args, yaml, inputs)
+            loom_ms.append(float(kv["run_ms_median"]))
+            flop = float(kv["matmul_flop"])
+            torch_ms.append(torch_time(lambda: call(model), args.repeat))
+        ms = statistics.median(loom_ms)
+        tms = statistics.median(torch_ms)
+        gflops = flop / ms / 1e6
         print(f"| {name} | {ms:.1f} | {gflops:.0f} | {100 * gflops / peak:.0f}% "
               f"| {tms:.1f} | {tms / ms:.2f}x |", flush=True)
 

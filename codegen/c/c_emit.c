@@ -436,9 +436,9 @@ static void kernels(FILE *f, const Program *p, bool vec) {
                 p->kernels[i].name);
   char *code = mem_close(&m);
   int lanes = vec ? p->target.lanes : 1;
-  if (strstr(code, "_mm512_dpbf16_ps(")) fputs("#include <immintrin.h>\n", f);
   prelude_for(f, 1, code);
   if (lanes > 1) prelude_for(f, lanes, code);
+  if (lanes == 16 && strstr(code, "lv_dotbf16(")) cg_c_dotbf16_helper(f);
   fputc('\n', f);
   fputs(code, f);
   free(code);
