@@ -135,20 +135,29 @@ static uint32_t epilogue(Bm *m, uint32_t v, uint32_t i, uint32_t j) {
 }
 
 /* Rows i0..i0+R, columns j0..j0+V·w (inside one panel), over every pair. */
-static void tile(Bm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
+/* pairs [lo, hi); the first block starts from zero, later ones from what
+ * the previous stored; only the last applies the epilogue */
+typedef struct {
+  int64_t lo, hi;
+  bool first, last;
+} KBlock;
+
+static void tile(Bm *m, uint32_t i0, uint32_t j0, int R, int V, int w, KBlock kb) {
   Kernel *k = m->k;
   bool dot = m->dot && w == 16;
   uint32_t acc[MAXR][MAXV];
   for (int r = 0; r < R; r++)
     for (int v = 0; v < V; v++)
-      acc[r][v] = k_let(k, "acc", k_broadcast(k, k_f32(k, 0.0), w));
+      acc[r][v] = k_let(k, "acc", kb.first ? k_broadcast(k, k_f32(k, 0.0), w)
+                       : k_load(k, m->out, k_add(k, k_muli(k, k_addi(k, i0, r), m->N),
+                                                 k_addi(k, j0, (int64_t)v * w)), w));
   uint32_t P = k_i64(k, m->P);
   uint32_t bstart = k_var(k, k_let(k, "bp", k_add(k, k_muli(k, k_binary(k, KO_DIV, j0, P), m->Kh * m->P),
                                                   k_binary(k, KO_REM, j0, P))));
   uint32_t srow[MAXR];
   for (int r = 0; r < R; r++)
     srow[r] = k_var(k, k_let(k, "sr", k_muli(k, k_addi(k, i0, r), m->Kh)));
-  uint32_t kp = k_var(k, k_for(k, "kp", k_i64(k, 0), k_i64(k, m->Kh), 1, false));
+  uint32_t kp = k_var(k, k_for(k, "kp", k_i64(k, kb.lo), k_i64(k, kb.hi), 1, false));
   uint32_t brow = k_var(k, k_let(k, "bk", k_add(k, bstart, k_muli(k, kp, m->P))));
   uint32_t bp[MAXV], blo[MAXV], bhi[MAXV];
   for (int v = 0; v < V; v++) {
@@ -183,7 +192,7 @@ static void tile(Bm *m, uint32_t i0, uint32_t j0, int R, int V, int w) {
     for (int v = 0; v < V; v++) {
       uint32_t j = k_addi(k, j0, (int64_t)v * w);
       k_store(k, m->out, k_add(k, k_muli(k, i, m->N), j),
-              epilogue(m, k_var(k, acc[r][v]), i, j));
+              kb.last ? epilogue(m, k_var(k, acc[r][v]), i, j) : k_var(k, acc[r][v]));
     }
   }
 }
@@ -193,15 +202,19 @@ static bool empty(Kernel *k, uint32_t lo, uint32_t hi) {
   return k_is_const(k, lo, &a) && k_is_const(k, hi, &b) && a >= b;
 }
 
-/* Every row of one column block: MR at a time, then one at a time. */
-static void rows(Bm *m, uint32_t j0, int MR, int V, int w) {
+/* Every row of one column block: MR at a time, then 4 at a time (when MR
+ * is larger: 128 rows are 10 x 12 + 2 x 4), then one at a time. */
+static void rows(Bm *m, uint32_t j0, int MR, int V, int w, KBlock kb) {
   Kernel *k = m->k;
+  int mid = MR > 4 ? 4 : 1;
   uint32_t m1 = k_floor_to(k, m->rows, MR);
-  struct { uint32_t lo, hi; int R; } part[2] = {{k_i64(k, 0), m1, MR}, {m1, m->rows, 1}};
-  for (int p = 0; p < 2; p++) {
+  uint32_t m2 = mid > 1 ? k_add(k, m1, k_floor_to(k, k_sub(k, m->rows, m1), mid)) : m1;
+  struct { uint32_t lo, hi; int R; } part[3] = {
+      {k_i64(k, 0), m1, MR}, {m1, m2, mid}, {m2, m->rows, 1}};
+  for (int p = 0; p < 3; p++) {
     if (empty(k, part[p].lo, part[p].hi)) continue;
     uint32_t i0 = k_var(k, k_for(k, "i", part[p].lo, part[p].hi, part[p].R, false));
-    tile(m, i0, j0, part[p].R, V, w);
+    tile(m, i0, j0, part[p].R, V, w, kb);
     k_end(k);
   }
 }
@@ -254,6 +267,8 @@ int cg_lower_matmul_bf16(Lower *L, const Node *n) {
   k->comment = c;
 
   pack_a(&m);
+  int64_t kc = L->t->l1d / 2 / ((int64_t)P * 4);
+  kc = kc < 32 ? 32 : kc;
   int64_t tw = (int64_t)V * w;
   int64_t n1 = m.N / tw * tw, n2 = w > 1 ? m.N / w * w : n1;
   struct { int64_t lo, hi; int V, w; } part[3] = {
@@ -262,7 +277,12 @@ int cg_lower_matmul_bf16(Lower *L, const Node *n) {
     if (part[p].lo >= part[p].hi) continue;
     uint32_t j0 = k_var(k, k_for(k, "j", k_i64(k, part[p].lo), k_i64(k, part[p].hi),
                                  (int64_t)part[p].V * part[p].w, p == 0));
-    rows(&m, j0, part[p].w == 1 && w > 1 ? 4 : MR, part[p].V, part[p].w);
+    /* pairs in blocks of kc: kc rows of a panel fill half of L1, so the
+     * panel rows every row tile reads stay there (as lower_matmul.c) */
+    for (int64_t lo = 0; lo < m.Kh; lo += kc) {
+      KBlock kb = {lo, lo + kc < m.Kh ? lo + kc : m.Kh, lo == 0, lo + kc >= m.Kh};
+      rows(&m, j0, part[p].w == 1 && w > 1 ? 4 : MR, part[p].V, part[p].w, kb);
+    }
     k_end(k);
   }
   return 0;

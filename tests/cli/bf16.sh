@@ -67,6 +67,17 @@ for be in ref c jit; do
     grep -q "ok" "$tmp/err" && ok || bad "$be $t: $(cat "$tmp/err")"
   done
 done
+# the kernel's edges (tests/data/bf16/edges.yaml says which)
+E=data/bf16/edges.yaml
+EIDS=ids=$(seq -s, 0 46)
+for be in ref c jit; do
+  "$LOOM" run --help | grep -q "^ *$be " || continue
+  for t in native x86-64-v4 x86-64-v3 generic; do
+    expect 0 "" "$LOOM" run "$E" --input "$EIDS" --backend $be --target $t --dtype bf16 \
+      --verify --tolerance 1e-3,1e-2 --out-dir "$tmp/e-$be-$t"
+    [ "$(grep -c ' ok$' "$tmp/err")" = 2 ] && ok || bad "edges $be $t: $(cat "$tmp/err")"
+  done
+done
 # bf16 differs from f32, and both are close to PyTorch's fp32 (loosely)
 "$LOOM" run "$M" "${IN[@]}" --backend ref --out-dir "$tmp/f32" >/dev/null
 "$NPYCMP" "$tmp/o-ref-native/hidden.npy" "$tmp/f32/hidden.npy" >/dev/null && bad "bf16 equals f32" || ok
