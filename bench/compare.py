@@ -86,7 +86,15 @@ def models(seq, dtype="f32"):
                          dtype=torch.bfloat16 if dtype == "bf16" else torch.float32)
     pixels_npy = os.path.join(tempfile.mkdtemp(), "pixels.npy")
     np.save(pixels_npy, pixels[0].float().numpy())
+    # one GEMM, BERT-base's FFN up-projection: [128, 768] x [768, 3072]
+    x = torch.randn(128, 768)
+    x_npy = os.path.join(tempfile.mkdtemp(), "x.npy")
+    np.save(x_npy, x.numpy())
+    x_t = x.to(torch.bfloat16) if dtype == "bf16" else x
+    linear = torch.nn.Linear(768, 3072, bias=False)
     return [
+        ("gemm", "bench/models/gemm-128x768x3072.yaml", {"x": x_npy},
+         linear.eval(), lambda m: m(x_t)),
         ("bert-base", "examples/bert-base.yaml", {"ids": ids},
          bert.eval(), lambda m: m(input_ids=t_ids)),
         ("gpt2", "examples/gpt2.yaml", {"ids": ids},
@@ -105,7 +113,8 @@ def main():
     ap.add_argument("--backend", default="jit")
     ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--models", default="bert-base,gpt2,vit-base")
+    ap.add_argument("--models", default="bert-base,gpt2,vit-base",
+                    help="comma-separated: gemm, bert-base, gpt2, vit-base")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     peak, bw = limits(args.threads)

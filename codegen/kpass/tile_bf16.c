@@ -14,9 +14,15 @@
  */
 #include "codegen/kpass/tile.h"
 
+#include <string.h>
+
+const char *cg_bf16_kernel_kind(const Target *t, int lanes) {
+  return lanes == 16 && (t->features & TF_AVX512BF16) ? "avx512bf16" : "portable";
+}
+
 void cg_tile_plan_bf16(const Target *t, int lanes, TilePlan *p) {
   p->pair = 32;
-  if (lanes == 16 && (t->features & TF_AVX512BF16)) {
+  if (strcmp(cg_bf16_kernel_kind(t, lanes), "avx512bf16") == 0) {
     p->bf_mr = 12;
     p->bf_nv = 2;
     return;

@@ -76,7 +76,5 @@ int cg_lower_op(Lower *L, const Node *n); /* every other op */
 int cg_lower_attention(Lower *L, const Node *n); /* lower_attention.c */
 /* matmul with a bf16 b (lower_matmul_bf16.c), from cg_lower_matmul */
 int cg_lower_matmul_bf16(Lower *L, const Node *n);
-/* "avx512bf16" or "portable": the bf16 kernel t gets at `lanes` */
-const char *cg_bf16_kernel_kind(const Target *t, int lanes);
 
 #endif

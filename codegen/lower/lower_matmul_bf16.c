@@ -57,10 +57,6 @@ typedef struct {
   Op act;                  /* OP_COUNT: none */
 } Bm;
 
-const char *cg_bf16_kernel_kind(const Target *t, int lanes) {
-  return lanes == 16 && (t->features & TF_AVX512BF16) ? "avx512bf16" : "portable";
-}
-
 /* an i32 constant, w lanes */
 static uint32_t ci(Kernel *k, int32_t v, int w) {
   uint32_t c = k_i32(k, v);
@@ -242,8 +238,9 @@ int cg_lower_matmul_bf16(Lower *L, const Node *n) {
     return -1;
   }
   IR_ASSERT(MR <= MAXR && V <= MAXV);
+  const char *kind = cg_bf16_kernel_kind(L->t, w);
   Bm m = {.L = L, .k = k, .out = 0, .a = 1, .b = 2, .bias = K_NONE, .res = K_NONE,
-          .P = P, .dot = w == 16 && (L->t->features & TF_AVX512BF16)};
+          .P = P, .dot = strcmp(kind, "avx512bf16") == 0};
   /* params: out, a, b, [bias], [residual] (cg_lower_node), scratch */
   if (ir_get_int(g, n, "bias")) m.bias = 3;
   if (ir_get_int(g, n, "residual")) m.res = n->nin;
@@ -258,7 +255,6 @@ int cg_lower_matmul_bf16(Lower *L, const Node *n) {
   m.rows = k_var(k, k_let(k, "rows", m.rows));
 
   /* which kernel, for dump --kernels */
-  const char *kind = m.dot ? "avx512bf16" : "portable";
   size_t len = strlen(k->comment) + 64;
   char *c = malloc(len);
   IR_ASSERT(c);

@@ -27,6 +27,8 @@ done
 expect 2 "loom: error: run: unknown dtype 'f16' (f32, bf16)" "$LOOM" run "$M" --dtype f16 "${IN[@]}"
 expect 2 "Try 'loom dump --help'." "$LOOM" dump "$M" --dtype int8
 expect 2 "missing value for option '--dtype'" "$LOOM" opt "$M" --dtype
+expect 2 "loom: error: run: unknown dtype 'f16' (f32, bf16)" "$LOOM" run "$M" --text hi --dtype f16
+expect 0 "--dtype" "$LOOM" run "$M" --text hi --help
 
 # targets with features; unknown features are usage errors
 expect 0 "" "$LOOM" dump --kernels "$M" --target x86-64-v4+avx512bf16 --dtype bf16
