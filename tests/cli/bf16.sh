@@ -4,9 +4,10 @@
 # +avx512bf16 / +amx, `dump --kernels` naming each bf16 matmul's kernel,
 # the pair layout in the IR after the layout pass, the weights file and
 # the compile cache telling f32 from bf16, `run --verify` against the bf16
-# reference, and the emitted C of a bf16 model built by gcc (the target's
-# kernels) and by tcc (emit-c --target generic: portable scalars), with the
-# golden's values within the bf16 tolerance (1e-3 + 1e-2·|ref|).
+# reference, the emitted C of a bf16 model built by gcc (the target's
+# kernels) and by tcc (emit-c --target generic: portable scalars), and
+# `build --via c|llvm`, with the reference's values within the bf16
+# tolerance (1e-3 + 1e-2·|ref|).
 # (Values per backend and kernel kind on every golden: unit/test_bf16.)
 set -u
 : "${LOOM:?}" "${LOOM_BIN:?}"
@@ -114,6 +115,18 @@ grep -q "_mm512_dpbf16_ps" "$tmp"/v4/*.c && ok || bad "no vdpbf16ps in the C for
 "$LOOM" emit-c "$M" --dtype bf16 --target generic -o "$tmp/g" >/dev/null
 grep -q "immintrin" "$tmp"/g/*.c && bad "generic C includes immintrin.h" || ok
 if command -v tcc >/dev/null; then build_run "$tmp/g" tcc "emit-c generic tcc"; else echo "note: tcc not installed; skipped"; fi
+
+# build: a standalone executable through either path
+for via in c llvm; do
+  "$LOOM" build --help | grep -q "llvm" || [ $via = c ] || continue
+  if "$LOOM" build "$M" --dtype bf16 --via $via -o "$tmp/bin-$via" >/dev/null 2>"$tmp/err" &&
+     "$tmp/bin-$via" --input "ids=$ids" --out-dir "$tmp/bo-$via" >/dev/null 2>>"$tmp/err"; then
+    "$NPYCMP" "$tmp/bo-$via/hidden.npy" "$tmp/o-ref-native/hidden.npy" 1e-3 1e-2 >/dev/null && ok ||
+      bad "build --via $via: values"
+  else
+    bad "build --via $via"; sed 's/^/  | /' "$tmp/err" | head
+  fi
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
