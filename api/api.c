@@ -70,7 +70,16 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
   FeModel *m = fe_load(path, &fo, d);
   if (!m) return LOOM_ERR_MODEL;
   PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
-  PassCtx pc = {.target = t};
+  PassCtx pc = {.target = t, .dtype = m->dtype};
+  if (o->dtype) {
+    int dt = ir_dtype_lookup(o->dtype);
+    if (dt != DT_F32 && dt != DT_BF16) {
+      fe_model_free(m);
+      ir_errorf(d, (Loc){0}, "unknown dtype '%s' (f32, bf16)", o->dtype);
+      return LOOM_ERR_USAGE;
+    }
+    pc.dtype = (DType)dt;
+  }
   double t1 = now_ms();
   if (pass_run_pipeline(m->g, &pl, &pc, d)) {
     fe_model_free(m);
@@ -106,7 +115,7 @@ loom_status loom_load(const char *path, const loom_options *opts,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
                        opts ? opts->log : NULL, 0, opts ? opts->max_len : 0,
                        opts ? opts->l1 : 0, opts ? opts->l2 : 0,
-                       opts ? opts->l3 : 0};
+                       opts ? opts->l3 : 0, opts ? opts->dtype : NULL};
   if (opts && opts->graph) {
     int gk = fe_graph_lookup(opts->graph);
     if (gk < 0) {

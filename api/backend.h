@@ -60,6 +60,7 @@ typedef struct {
   int graph;           /* FeGraph: which graph of the model */
   int64_t max_len;     /* the KV cache's rows, 0 = the model's max_len */
   int64_t l1, l2, l3;  /* cache sizes for the tile plan; 0: the host's */
+  const char *dtype;   /* "f32", "bf16", or NULL: the model's `dtype:` */
 } PrepareOptions;
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
                 FeModel **fe, Diag *d);

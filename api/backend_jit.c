@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "api/backend.h"
+#include "codegen/cpu.h"
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
 #include "codegen/cache.h"
@@ -80,9 +81,12 @@ static int cache_dir(const BackendOptions *o, char *buf, size_t cap) {
 static bool host_runs(const Target *t) {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (strcmp(t->name, "x86-64-v4") == 0) return __builtin_cpu_supports("x86-64-v4");
-  if (strcmp(t->name, "x86-64-v3") == 0) return __builtin_cpu_supports("x86-64-v3");
-  if (strcmp(t->name, "x86-64-v2") == 0) return __builtin_cpu_supports("x86-64-v2");
+  Target host;
+  if ((t->features & ~(cg_target(NULL, &host) ? 0u : host.features)) != 0)
+    return false; /* bf16 / AMX instructions this CPU lacks */
+  if (strncmp(t->name, "x86-64-v4", 9) == 0) return __builtin_cpu_supports("x86-64-v4");
+  if (strncmp(t->name, "x86-64-v3", 9) == 0) return __builtin_cpu_supports("x86-64-v3");
+  if (strncmp(t->name, "x86-64-v2", 9) == 0) return __builtin_cpu_supports("x86-64-v2");
 #endif
   (void)t;
   return true;

@@ -23,7 +23,11 @@ shared: the load average is printed with the table.
 
     python3 bench/compare.py [--loom build/loom] [--threads 1,2]
                              [--rounds 3] [--repeat 5] [--models a,b]
-                             [--out table.md]
+                             [--dtype f32|bf16] [--out table.md]
+
+--dtype bf16 runs loom with `--dtype bf16` (bf16 matmul weights, fp32
+sums) and PyTorch with `model.to(torch.bfloat16)` (oneDNN's bf16 path);
+ONNX Runtime is left out for bf16 (its CPU kernels have no bf16 GEMM).
 
 Writes the markdown table the README carries (to stdout, and to --out).
 Needs torch, transformers, onnx, onnxscript and onnxruntime (pip); loom
@@ -129,9 +133,24 @@ def hf_models(names):
             tx = torch.from_numpy(x)
             out.append(Model(name, f"bench/models/{name}.yaml", {"x": xp},
                              w, None, lambda w, tx=tx: torch.mm(tx, w)))
+            out[-1].x = tx
         else:
             sys.exit(f"compare.py: unknown model '{name}'")
     return out
+
+
+def to_bf16(m):
+    """PyTorch's bf16 path: the module (or a GEMM's operands) in bfloat16."""
+    m.onnx = "n/a (bf16)"
+    if m.feeds is None:  # a GEMM: m.module is w, m.call multiplies by it
+        x = m.x.to(torch.bfloat16)
+        m.module = m.module.to(torch.bfloat16)
+        m.call = lambda w, x=x: torch.mm(x, w)
+    else:
+        m.module = m.module.to(torch.bfloat16)
+        if "pixel_values" in m.feeds:  # ViT's input is float
+            t_pix = torch.from_numpy(m.feeds["pixel_values"]).to(torch.bfloat16)
+            m.call = lambda mod, t_pix=t_pix: mod(pixel_values=t_pix)
 
 
 def export_onnx(m):
@@ -160,7 +179,8 @@ def export_onnx(m):
 
 def run_loom(args, m, backend, threads):
     cmd = [args.loom, "bench", m.yaml, "--repeat", str(args.repeat),
-           "--warmup", "1", "--backend", backend, "--threads", str(threads)]
+           "--warmup", "1", "--backend", backend, "--threads", str(threads),
+           "--dtype", args.dtype]
     for k, v in m.loom_inputs.items():
         cmd += ["--input", f"{k}={v}"]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -216,6 +236,7 @@ def main():
     ap.add_argument("--models", default="bert-base,minilm-l6,gpt2,vit-base,"
                     "gemm-128x768x3072,gemm-128x3072x768,gemm-128x768x768")
     ap.add_argument("--backends", default="jit,c")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
     ap.add_argument("--out")
     args = ap.parse_args()
     args.loom = os.path.abspath(args.loom)
@@ -223,7 +244,10 @@ def main():
     backends = args.backends.split(",")
     models = hf_models(args.models.split(","))
     for m in models:
-        export_onnx(m)
+        if args.dtype == "bf16":
+            to_bf16(m)
+        else:
+            export_onnx(m)
     load0 = os.getloadavg()
     res = {}  # (model, threads, engine) -> [round medians]
     peaks = {t: ([], []) for t in threads}
@@ -246,7 +270,8 @@ def main():
     med = {k: statistics.median(v) for k, v in res.items()}
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `bench/compare.py "
-        f"--threads {args.threads} --rounds {args.rounds} --repeat {args.repeat}`: "
+        f"--threads {args.threads} --rounds {args.rounds} --repeat {args.repeat} "
+        f"--dtype {args.dtype}`: "
         f"torch {torch.__version__.split('+')[0]}, transformers {transformers.__version__}, "
         f"onnxruntime {__import__('onnxruntime').__version__}; load average "
         f"{load0[0]:.1f} before, {load1[0]:.1f} after (2 cores, shared).",

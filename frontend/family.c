@@ -31,7 +31,7 @@
 /* ---- the families -------------------------------------------------------- */
 
 #define COMMON "name", "family", "d_model", "heads", "d_ff", "eps", \
-               "activation", "weights", "text"
+               "activation", "weights", "text", "dtype"
 
 typedef struct {
   const char *name;
@@ -295,6 +295,7 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
                          dot ? (size_t)(dot - base) : strlen(base));
   }
   if (fe_parse_weight_source(y, m, fe_map_get(y, root, "weights", NULL)) ||
+      fe_parse_dtype(y, m, fe_map_get(y, root, "dtype", NULL)) ||
       fe_parse_text_section(y, m, fe_map_get(y, root, "text", NULL)))
     return -1;
   m->prefixes = fi->prefixes;

@@ -39,6 +39,18 @@ static const char *relative_to(Arena *a, const char *base, const char *path) {
   return out;
 }
 
+int fe_parse_dtype(FeYaml *y, FeModel *m, yaml_node_t *node) {
+  if (!node) return 0;
+  const char *s;
+  if (fe_get_str(y, node, "dtype", &s)) return -1;
+  int t = ir_dtype_lookup(s);
+  if (t != DT_F32 && t != DT_BF16)
+    return fe_yaml_error(y, node, "unknown dtype '%s' for the matmul weights "
+                                  "(f32, bf16)", s);
+  m->dtype = (DType)t;
+  return 0;
+}
+
 int fe_parse_weight_source(FeYaml *y, FeModel *m, yaml_node_t *node) {
   if (!node) return 0;
   m->weights_loc = fe_loc(y, node);

@@ -63,6 +63,8 @@ typedef struct FeModel {
   /* `text:` (a model directory's tokenizer; hf_config.c writes it) */
   const char *tokenizer;       /* the tokenizer's folder, resolved */
   int64_t max_tokens;          /* truncation length of --text (0: none) */
+  DType dtype;                 /* `dtype:` of matmul weights: DT_F32
+                                  (default) or DT_BF16; --dtype overrides */
   const char *const *tied;     /* pairs {A, B, ..., NULL}: weight A shares
                                   B's data when the checkpoint lacks A (and
                                   always with random weights) — GPT-2's
@@ -76,6 +78,8 @@ void fe_model_free(FeModel *m);
 
 /* Parse `weights: FILE | {random: {seed: N}}` (node may be NULL). */
 int fe_parse_weight_source(FeYaml *y, FeModel *m, yaml_node_t *node);
+/* Parse `dtype: f32 | bf16` (node may be NULL). */
+int fe_parse_dtype(FeYaml *y, FeModel *m, yaml_node_t *node);
 /* Parse `text: {tokenizer: DIR, max_tokens: N}` (node may be NULL). */
 int fe_parse_text_section(FeYaml *y, FeModel *m, yaml_node_t *node);
 /* Bind every weight node's data from m's source. */

@@ -21,7 +21,7 @@
 
 #include "frontend/frontend.h"
 
-const char *const fe_graph_form_keys[] = {"name", "weights", "graph", NULL};
+const char *const fe_graph_form_keys[] = {"name", "weights", "dtype", "graph", NULL};
 
 /* A dimension written in YAML: 64, S, 8*S, or -1 when allowed. */
 static int parse_dim(FeYaml *y, Graph *g, yaml_node_t *n, bool allow_minus1,
@@ -350,7 +350,8 @@ int fe_graph_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
     const char *dot = strrchr(base, '.');
     g->name = ir_strndup(g->arena, base, dot ? (size_t)(dot - base) : strlen(base));
   }
-  if (fe_parse_weight_source(y, m, fe_map_get(y, root, "weights", NULL)))
+  if (fe_parse_weight_source(y, m, fe_map_get(y, root, "weights", NULL)) ||
+      fe_parse_dtype(y, m, fe_map_get(y, root, "dtype", NULL)))
     return -1;
   yaml_node_t *gn = fe_map_get(y, root, "graph", NULL);
   if (fe_check_map(y, gn, "graph", graph_keys, graph_required)) return -1;

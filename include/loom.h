@@ -73,6 +73,10 @@ typedef struct {
                           every core */
   int profile;         /* time every kernel call of every loom_run
                           (loom_profile; the jit backend only) */
+  const char *dtype;   /* matmul weights: "f32", "bf16" (stored bf16, the
+                          activation operand rounded to bf16, fp32
+                          accumulation), or NULL: as the model file says
+                          (`dtype:`), else f32 */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */

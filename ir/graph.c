@@ -57,6 +57,12 @@ int ir_attr_index(Op op, const char *key) {
 
 /* ---- dtypes ------------------------------------------------------------- */
 
+uint16_t ir_bf16_round(float x) {
+  union { float f; uint32_t u; } v = {x};
+  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
+  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16);
+}
+
 static const char *dtype_names[DT_COUNT] = {"f32", "i32", "f16", "bf16"};
 static const size_t dtype_sizes[DT_COUNT] = {4, 4, 2, 2};
 

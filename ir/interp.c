@@ -470,6 +470,7 @@ static int check_dtypes(Interp *it) {
   for (uint32_t i = 0; i < n->nin; i++) {
     DType want = n->op == OP_GATHER && i == 1 ? DT_I32 : DT_F32;
     DType got = it->g->values[n->in[i]].dtype;
+    if (n->op == OP_MATMUL && i == 1 && got == DT_BF16) continue;
     if (got != want) {
       char nb[32];
       return node_error(it, "operand %u ('%s') is %s; the interpreter "
@@ -542,9 +543,20 @@ static int eval_node(Interp *it) {
   case OP_MUL: ref_binary(n->op, x, y, out); return 0;
   case OP_SCALE: ref_scale(x, (float)ir_get_float(g, n, "by"), out); return 0;
   case OP_MATMUL: {
-    /* act(a·b + bias) + residual; each step in place on out */
-    ref_matmul(x, y, ir_get_int(g, n, "transpose_a"),
+    /* act(a·b + bias) + residual; each step in place on out.  A bf16 b
+     * (--dtype bf16) reads a rounded to bf16: products of bf16 values,
+     * summed in double like every other matmul here. */
+    Buf ar = *x;
+    if (g->values[n->in[1]].dtype == DT_BF16) {
+      float *r = malloc((size_t)(x->numel ? x->numel : 1) * sizeof *r);
+      IR_ASSERT(r);
+      for (int64_t i = 0; i < x->numel; i++)
+        r[i] = ir_bf16_to_f32(ir_bf16_round(CF32(x)[i]));
+      ar.data = r;
+    }
+    ref_matmul(&ar, y, ir_get_int(g, n, "transpose_a"),
              ir_get_int(g, n, "transpose_b"), out);
+    if (ar.data != x->data) free(ar.data);
     if (ir_get_int(g, n, "bias")) ref_bias_add(out, &it->vals[n->in[2]], out);
     Op act = ir_matmul_act(g, n);
     if (act != OP_COUNT) ref_activation(act, out, out);
@@ -713,6 +725,20 @@ int ir_interp(const Graph *g, const Tensor *inputs, int n_inputs,
         char nb[32];
         rc = ir_errorf(d, n->loc, "%s '%s' has no data",
                        ir_op_info(n->op)->name, ir_value_label(g, v, nb, sizeof nb));
+      } else if (g->values[v].dtype == DT_BF16) {
+        /* bf16 (row-major, or pairP: ir.h) read as the f32 it stands for,
+         * exactly; the matmul reading it rounds its a (its a, rounded) */
+        const char *layout = n->op == OP_CONST ? ir_get_str(g, n, "layout") : "";
+        int q = ir_layout_pair(layout);
+        const uint16_t *src = b->data;
+        float *dst = malloc((size_t)(b->numel ? b->numel : 1) * sizeof *dst);
+        IR_ASSERT(dst);
+        int64_t K = b->rank == 2 ? b->dims[0] : 0, N = b->numel / (K ? K : 1);
+        for (int64_t i = 0; i < b->numel; i++)
+          dst[i] = ir_bf16_to_f32(src[q ? ir_pair_index(K, q, i / N, i % N) : i]);
+        b->data = dst;
+        b->esize = 4;
+        b->owned = true;
       } else if (n->op == OP_CONST) {
         /* panelP: [K, N] stored as ceil(N/P) panels of [K, P] */
         int p = ir_layout_panel(ir_get_str(g, n, "layout"));

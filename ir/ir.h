@@ -267,8 +267,30 @@ Op ir_matmul_act(const Graph *g, const Node *n);
 int ir_act_names(const char **out);
 /* A const's `layout`: 0 for row_major, P for panelP, -1 if unknown. */
 int ir_layout_panel(const char *layout);
+/* P for `pairP` (bf16 only), else 0.  pairP holds a bf16 [K, N] matrix as
+ * ceil(N/P) panels of [Kh, P] 32-bit pairs, Kh = ceil(K/2): the pair at
+ * (kp, j) carries row kp in its low 16 bits and row kp + Kh in its high
+ * 16 bits (zero past K, and past N in the last panel).  Every bf16 matmul
+ * kernel reads this one layout (codegen/lower/lower_matmul_bf16.c says why
+ * rows kp and kp + Kh, not 2kp and 2kp + 1). */
+int ir_layout_pair(const char *layout);
+/* Element (k, j) of a pairP matrix with K rows: its index in bf16 units. */
+static inline int64_t ir_pair_index(int64_t K, int P, int64_t k, int64_t j) {
+  int64_t kh = (K + 1) / 2, hi = k >= kh;
+  return (((j / P) * kh + (k - hi * kh)) * P + j % P) * 2 + hi;
+}
 /* Bytes of a const's data in its layout (panels are zero-padded). */
 int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout);
+
+/* bf16: the high 16 bits of an f32.  ir_bf16_round rounds to nearest,
+ * ties to even (NaN stays a quiet NaN) — the one rounding of f32 weights
+ * and of a bf16 matmul's activation operand (the interpreter's; the
+ * kernels build the same steps in the Kernel IR). */
+uint16_t ir_bf16_round(float x);
+static inline float ir_bf16_to_f32(uint16_t h) {
+  union { uint32_t u; float f; } v = {(uint32_t)h << 16};
+  return v.f;
+}
 
 /* Text of a dim or shape with symbol names: "S", "8*S", "64"; "[S, 64]". */
 void ir_format_dim(const Graph *g, Dim d, char *buf, size_t cap);

@@ -39,6 +39,12 @@ void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
 }
 
 int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p) {
+  if (n->op == OP_MATMUL && g->values[n->in[1]].dtype == DT_BF16) {
+    /* a as bf16 pairs [rows, ceil(K/2)] (lower_matmul_bf16.c) */
+    const Value *a = &g->values[n->in[0]];
+    int64_t K = a->shape.d[a->shape.rank - 1].c;
+    return ir_bound_bytes(g, a) / (K ? K : 1) * ((K + 1) / 2);
+  }
   if (n->op != OP_ATTENTION) return 0;
   AttnScratch s;
   ir_attention_scratch(g, n, p, &s);

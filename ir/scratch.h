@@ -32,7 +32,8 @@ typedef struct {
  * default 64 × 64).  Symbolic dims at their bounds. */
 void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
                           AttnScratch *s);
-/* Bytes of scratch node n's kernel needs (0 for most ops). */
+/* Bytes of scratch node n's kernel needs (0 for most ops): attention's
+ * blocks; a bf16 matmul's a as bf16 pairs [rows, ceil(K/2)]. */
 int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p);
 
 #endif

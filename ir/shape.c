@@ -42,7 +42,11 @@ void ir_format_shape(const Graph *g, const Shape *s, char *buf, size_t cap) {
 int64_t ir_const_bytes(const Graph *g, const Value *v, const char *layout) {
   (void)g;
   int64_t n = (int64_t)ir_dtype_size(v->dtype);
-  int p = ir_layout_panel(layout);
+  int p = ir_layout_panel(layout), q = ir_layout_pair(layout);
+  if (q > 0 && v->shape.rank == 2) /* ceil(K/2) pairs x panels of q */
+    return ir_size_mul(ir_size_mul((v->shape.d[0].c + 1) / 2 * 4,
+                                   (v->shape.d[1].c + q - 1) / q),
+                       q);
   for (int i = 0; i < v->shape.rank; i++) {
     int64_t d = v->shape.d[i].c;
     if (p > 0 && i == v->shape.rank - 1) d = ir_size_mul((d + p - 1) / p, p);
@@ -227,8 +231,12 @@ static int infer_matmul(Ctx *c) {
       len += (size_t)snprintf(list + len, sizeof list - len, ", %s", names[i]);
     return fail(c, "unknown act '%s' (%s)", act, list);
   }
+  /* b may be bf16 (--dtype bf16): a is then rounded to bf16 as it is
+   * read, and the products are summed in f32 or better */
   for (uint32_t i = 0; i < c->n->nin; i++)
-    if (need_f32(c, (int)i)) return -1;
+    if (!(i == 1 && c->g->values[c->n->in[1]].dtype == DT_BF16) &&
+        need_f32(c, (int)i))
+      return -1;
   if (need_rank_at_least(c, 0, 2) || need_rank_at_least(c, 1, 2)) return -1;
   const Shape *a = shape_of(c, 0), *b = shape_of(c, 1);
   bool ta = ir_get_int(c->g, c->n, "transpose_a");
@@ -713,6 +721,13 @@ int ir_layout_panel(const char *layout) {
   return *end || p < 1 || p > 4096 ? -1 : (int)p;
 }
 
+int ir_layout_pair(const char *layout) {
+  if (strncmp(layout, "pair", 4) != 0) return 0;
+  char *end;
+  long p = strtol(layout + 4, &end, 10);
+  return *end || p < 1 || p > 4096 ? 0 : (int)p;
+}
+
 /* Sources carry their declared type; check it is well formed. */
 static int infer_source(Ctx *c) {
   const Value *v = &c->g->values[c->n->out[0]];
@@ -722,13 +737,16 @@ static int infer_source(Ctx *c) {
       return fail(c, "fill must be 0 or 1, got %lld", (long long)fill);
   }
   if (c->n->op == OP_CONST) {
-    int p = ir_layout_panel(ir_get_str(c->g, c->n, "layout"));
-    if (p < 0)
-      return fail(c, "unknown layout '%s' (row_major, panelP)",
-                  ir_get_str(c->g, c->n, "layout"));
-    if (p > 0 && v->shape.rank != 2)
+    const char *layout = ir_get_str(c->g, c->n, "layout");
+    int p = ir_layout_panel(layout), q = ir_layout_pair(layout);
+    if (p < 0 && q == 0)
+      return fail(c, "unknown layout '%s' (row_major, panelP, pairP)", layout);
+    if ((p > 0 || q > 0) && v->shape.rank != 2)
       return fail(c, "a panel layout needs a matrix, got rank %d",
                   v->shape.rank);
+    if (q > 0 && v->dtype != DT_BF16)
+      return fail(c, "the pair layout holds bf16, got %s",
+                  ir_dtype_name(v->dtype));
   }
   if (c->n->op == OP_INPUT) {
     const Attr *bd = ir_get_attr(c->n, "binds");

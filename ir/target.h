@@ -38,7 +38,19 @@ typedef struct {
    * keys; the same at every width, since the scratch they size is
    * planned once for a node's vector and scalar kernels */
   int64_t att_bq, att_bk;
+  /* bf16 matmuls (codegen/kpass/tile_bf16.c, lower_matmul_bf16.c): the
+   * width P of the pairP layout every bf16 kernel reads (ir.h), and the
+   * register tile — bf_mr rows x bf_nv vectors of pairs */
+  int pair;
+  int bf_mr, bf_nv;
 } TilePlan;
+
+/* Features beyond the ISA level (Target.features), from CPUID and XCR0
+ * or named with --target NAME+avx512bf16+amx. */
+enum {
+  TF_AVX512BF16 = 1 << 0, /* vdpbf16ps (needs 16 lanes: AVX-512) */
+  TF_AMX = 1 << 1,        /* amx-tile + amx-bf16, tile state in XCR0 */
+};
 
 typedef struct {
   const char *name;     /* "x86-64-v4", "x86-64-v3", "x86-64-v2", "generic" */
@@ -49,6 +61,9 @@ typedef struct {
   int native;           /* detected from this host */
   TilePlan plan;        /* at `lanes`; kernels built narrower (the emitted
                            C's scalar variant) get cg_tile_plan_at's */
+  unsigned features;    /* TF_* */
+  const char *features_llvm; /* "+avx512bf16,..." for a named target's
+                                LLVM target machine ("" for none) */
 } Target;
 
 #endif

@@ -18,6 +18,17 @@
  * transpose produces gets it in [K, N] order from that transpose instead
  * (its permutation absorbs transpose_b), so no transpose is added.
  *
+ * With --dtype bf16 (ctx->dtype) the b of a matmul is packed instead as
+ * bf16, rounded to nearest even, in the pairP layout (ir.h) that every
+ * bf16 kernel reads (lower_matmul_bf16.c) — a const of dtype bf16, so
+ * the interpreter computes the same meaning:
+ *
+ *   %w = weight : f32[N, K]                %w.pairs = const {layout = pair32}
+ *   %y = matmul %x, %w              ->                : bf16[K, N]
+ *          {transpose_b = true}            %y = matmul %x, %w.pairs
+ *
+ * A matmul reading a transposed (transpose_a) keeps f32 panels.
+ *
  * The layout is recorded on the constant (`layout = panelP`); the weights
  * file holds it as packed.  The b of a matmul is packed when it is a
  * weight or a row-major constant of rank 2 with data; one packed constant
@@ -78,6 +89,40 @@ static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
   return v;
 }
 
+/* A new const: b (or bᵀ) [K, N] as bf16 in the pairP layout. */
+static uint32_t pack_pairs(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
+  const Value *bv = &g->values[b];
+  int64_t r = bv->shape.d[0].c, c = bv->shape.d[1].c;
+  int64_t K = tb ? c : r, N = tb ? r : c;
+  Shape s = ir_shape(2, (int64_t[]){K, N});
+  Loc loc = g->nodes[bv->node].loc;
+  char name[512];
+  snprintf(name, sizeof name, "%s.pairs%s", bv->name ? bv->name : "c",
+           tb ? "_t" : "");
+  uint32_t v = ir_add_source(g, OP_CONST, name, DT_BF16, &s, loc);
+  uint32_t node = g->values[v].node;
+  g->nodes[node].pos = pos;
+  char layout[32];
+  snprintf(layout, sizeof layout, "pair%d", P);
+  ir_set_str(g, node, "layout", layout);
+  bv = &g->values[b];
+  int64_t bytes = ir_const_bytes(g, &g->values[v], layout);
+  uint16_t *dst = ir_alloc(g->arena, (size_t)bytes); /* zeroed: the padding */
+  const float *src = bv->data;
+  /* row by row of the source, so its reads stream (the writes stride) */
+  if (tb) {
+    for (int64_t j = 0; j < N; j++)
+      for (int64_t k = 0; k < K; k++)
+        dst[ir_pair_index(K, P, k, j)] = ir_bf16_round(src[j * K + k]);
+  } else {
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t j = 0; j < N; j++)
+        dst[ir_pair_index(K, P, k, j)] = ir_bf16_round(src[k * N + j]);
+  }
+  g->values[v].data = dst;
+  return v;
+}
+
 /* An activation b read transposed (Q·Kᵀ) that a transpose makes: make
  * the transpose produce bᵀ instead, so the matmul reads b [K, N] with the
  * broadcast-a kernel rather than dot products.  The transpose costs the
@@ -118,19 +163,24 @@ int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
     if (!g->nodes[i].dead && g->nodes[i].op == OP_MATMUL)
       changed |= untranspose_b(g, uses, i);
   free(uses);
-  /* done[2 * v + tb]: the packed const of value v (< nv) read that way */
-  uint32_t *done = malloc(2 * (nv ? nv : 1) * sizeof *done);
+  /* done[4 * v + 2 * tb + pairs]: the packed const of value v (< nv)
+   * read that way, as f32 panels or bf16 pairs */
+  uint32_t *done = malloc(4 * (nv ? nv : 1) * sizeof *done);
   IR_ASSERT(done);
-  for (uint32_t v = 0; v < 2 * nv; v++) done[v] = IR_NONE;
+  for (uint32_t v = 0; v < 4 * nv; v++) done[v] = IR_NONE;
   for (uint32_t i = 0; i < n; i++) {
     Node *m = &g->nodes[i];
     if (m->dead || m->op != OP_MATMUL || !packable(g, m->in[1])) continue;
     bool tb = ir_get_int(g, m, "transpose_b");
+    bool pairs = ctx->dtype == DT_BF16 && ctx->target->plan.pair > 0 &&
+                 !ir_get_int(g, m, "transpose_a");
     uint32_t b = m->in[1];
-    uint32_t packed = done[2 * b + tb];
+    uint32_t *slot = &done[4 * b + 2 * tb + pairs];
+    uint32_t packed = *slot;
+    uint32_t pos = g->nodes[g->values[b].node].pos;
     if (packed == IR_NONE)
-      packed = done[2 * b + tb] =
-          pack(g, b, tb, panel, g->nodes[g->values[b].node].pos);
+      packed = *slot = pairs ? pack_pairs(g, b, tb, ctx->target->plan.pair, pos)
+                                        : pack(g, b, tb, panel, pos);
     m = &g->nodes[i]; /* pack() may have grown the node array */
     m->in[1] = packed;
     if (tb) m->attr[ir_attr_index(OP_MATMUL, "transpose_b")].set = false;

@@ -21,6 +21,8 @@ typedef struct {
                            gets (layout packs in its plan's panel width);
                            NULL: target-independent (weights stay
                            row-major) */
+  DType dtype;          /* of matmul weights: DT_F32, or DT_BF16 (--dtype
+                           bf16: layout packs constant bs as bf16 pairs) */
   /* plan-memory's result, when it ran */
   bool planned;
   int64_t peak_bytes;

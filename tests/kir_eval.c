@@ -16,6 +16,7 @@
  * order, a right shift of a signed integer is arithmetic, fma is fused.
  */
 #include "tests/kir_eval.h"
+#include "ir/ir.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -308,6 +309,18 @@ static const KVal *kv_eval(KEval *E, uint32_t e) {
                       ? (double)fmaf((float)a->u.f[l], (float)b->u.f[l],
                                      (float)c->u.f[l])
                       : fma(a->u.f[l], b->u.f[l], c->u.f[l]);
+    break;
+  }
+  case KE_DOTBF16: {
+    const KVal *c = kv_eval(E, x->a[0]), *a = kv_eval(E, x->a[1]),
+               *b = kv_eval(E, x->a[2]);
+    for (int l = 0; l < n; l++) {
+      uint32_t ua = (uint32_t)a->u.i[l], ub = (uint32_t)b->u.i[l];
+      float lo = ir_bf16_to_f32((uint16_t)ua) * ir_bf16_to_f32((uint16_t)ub);
+      float hi = ir_bf16_to_f32((uint16_t)(ua >> 16)) *
+                 ir_bf16_to_f32((uint16_t)(ub >> 16));
+      r->u.f[l] = (double)((float)c->u.f[l] + hi + lo);
+    }
     break;
   }
   case KE_SELECT: {

@@ -143,7 +143,7 @@ int cli_check_backend(const char *cmd, const char *backend) {
 /* The common options' ids: below 256, clear of ':' and '?'. */
 enum { O_HELP = 'h', O_OUTPUT = 'o', O_TARGET = 'T', O_WEIGHTS = 'W',
        O_PASSES = 'P', O_DISABLE = 'D', O_GRAPH = 'G', O_MAX_LEN = 'L',
-       O_L1 = '1', O_L2 = '2', O_L3 = '3' };
+       O_L1 = '1', O_L2 = '2', O_L3 = '3', O_DTYPE = 'Y' };
 
 static const struct option common[] = {
     {"target", required_argument, 0, O_TARGET},
@@ -152,6 +152,7 @@ static const struct option common[] = {
     {"disable", required_argument, 0, O_DISABLE},
     {"graph", required_argument, 0, O_GRAPH},
     {"max-len", required_argument, 0, O_MAX_LEN},
+    {"dtype", required_argument, 0, O_DTYPE},
     {"help", no_argument, 0, O_HELP},
     {"l1", required_argument, 0, O_L1},
     {"l2", required_argument, 0, O_L2},
@@ -238,6 +239,7 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
       *(ch == O_L1 ? &cc->l1 : ch == O_L2 ? &cc->l2 : &cc->l3) = v;
       break;
     }
+    case O_DTYPE: cc->dtype = optarg; break;
     case ':':
       return cli_usage(c->name, "missing value for option '%s'",
                        argv[optind - 1]);
@@ -257,6 +259,8 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
   if (cc->target && cg_target(cc->target, &t))
     return cli_usage(c->name, "unknown target '%s' (available: %s)",
                      cc->target, cg_target_names);
+  if (cc->dtype && strcmp(cc->dtype, "f32") && strcmp(cc->dtype, "bf16"))
+    return cli_usage(c->name, "unknown dtype '%s' (f32, bf16)", cc->dtype);
   if (cc->passes && !*cc->passes)
     return cli_usage(c->name, "--passes needs a list of passes, or 'none'");
   Diag d = {0};
@@ -384,7 +388,7 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Target t;
   *p = NULL;
   PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
-                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3};
+                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3, cc->dtype};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
@@ -398,7 +402,9 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
 void cli_pass_ctx(const CliCompile *cc, Target *t, PassCtx *ctx) {
   IR_ASSERT(cg_target(cc->target, t) == 0); /* cli_parse checked it */
   if (cc->l1 || cc->l2 || cc->l3) cg_tile_set_caches(t, cc->l1, cc->l2, cc->l3);
-  *ctx = (PassCtx){.target = t};
+  *ctx = (PassCtx){.target = t,
+                   .dtype = cc->dtype && strcmp(cc->dtype, "bf16") == 0 ? DT_BF16
+                                                                      : DT_F32};
 }
 
 static bool ends_with(const char *s, const char *suffix) {

@@ -61,6 +61,7 @@ typedef struct CliCompile {
   const char *weights; /* --weights */
   const char *passes;  /* --passes, NULL = the default pipeline */
   const char *disable; /* --disable */
+  const char *dtype;   /* --dtype f32|bf16, NULL = the model's `dtype:` */
   const char *output;  /* -o/--output, for commands that take it */
   int graph;           /* --graph: FeGraph (forward, prefill, decode, encode) */
   int64_t max_len;     /* --max-len: the KV cache's rows, 0 = the model's */
@@ -119,8 +120,12 @@ int cli_check_output(const CliCompile *cc, const char *path);
   "                    names in it are replaced)\n"
 #define CLI_HELP_COMPILE                                                       \
   "  --target T        the CPU to generate code for: native (default),\n"     \
-  "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors)\n" \
+  "                    x86-64-v4, x86-64-v3, x86-64-v2, generic (no vectors);\n" \
+  "                    +avx512bf16, +amx add features: x86-64-v4+avx512bf16\n" \
   "  --weights FILE    a safetensors file replacing the model's 'weights:'\n" \
+  "  --dtype f32|bf16  matmul weights in f32 (default) or bf16: bf16 weights,\n" \
+  "                    the activation operand rounded to bf16, fp32 sums;\n"  \
+  "                    overrides the model's 'dtype:'\n"                      \
   "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n" \
   CLI_HELP_GRAPH                                                               \
   CLI_HELP_CACHES

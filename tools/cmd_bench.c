@@ -37,7 +37,9 @@ static const char bench_help[] =
     "  --backend ref|c|jit    how to run it (default: jit when built with\n"
     "                         LLVM, else ref)\n"
     "  --target T             native (default), x86-64-v4, x86-64-v3,\n"
-    "                         x86-64-v2, generic\n"
+    "                         x86-64-v2, generic; +avx512bf16, +amx add\n"
+    "                         those features (x86-64-v4+avx512bf16)\n"
+    "  --dtype f32|bf16       matmul weights in f32 (default) or bf16\n"
     CLI_HELP_CACHES
     "  --passes=a,b,c|none, --disable=a,b  the graph passes\n"
     CLI_HELP_GRAPH
@@ -181,9 +183,8 @@ int cmd_bench(int argc, char **argv) {
   const char *backend = a.backend, *target = cc.target, *weights = cc.weights;
   const char *path = cc.model;
   loom_options lo = {.weights = weights, .backend = backend, .target = target,
-                     .passes = cc.passes, .disable = cc.disable,
+                     .dtype = cc.dtype, .passes = cc.passes, .disable = cc.disable,
                      .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
-
                      .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
                      .threads = a.threads, .profile = a.profile};
   loom_model *m = NULL;

@@ -31,7 +31,9 @@ static const char dump_help[] =
     "  --target T    the target the kernels are built for (with --kernels,\n"
     "                --llvm, --asm):\n"
     "                native (default), x86-64-v4, x86-64-v3, x86-64-v2,\n"
-    "                generic\n"
+    "                generic; +avx512bf16, +amx add those features\n"
+    "  --dtype f32|bf16  matmul weights in f32 (default) or bf16 (each bf16\n"
+    "                matmul's kernel comment names its kind)\n"
     CLI_HELP_CACHES
     "  --weights FILE  a safetensors file replacing the model's 'weights:'\n"
     "                (with --kernels: passes read the weights)\n"

@@ -333,6 +333,7 @@ static const char graph_help[] =
     CLI_HELP_GRAPH
     "  --target=T            the target the layout pass packs for (native,\n"
     "                        x86-64-v4, x86-64-v3, x86-64-v2, generic)\n"
+    "  --dtype=f32|bf16      matmul weights in f32 (default) or bf16\n"
     CLI_HELP_CACHES
     "  --weights=FILE        a safetensors file replacing the model's\n"
     "                        'weights:'\n"
@@ -380,6 +381,7 @@ int cmd_graph(int argc, char **argv) {
   cli_pass_ctx(&cc, &t, &ctx);
   ToolModel tm;
   if ((status = cli_load_graph(&cc, 1, &tm))) return status;
+  if (!cc.dtype && tm.m) ctx.dtype = tm.m->dtype; /* the model's `dtype:` */
   Graph *g = tm.g;
   Diag d = {0};
   if (pass_run_pipeline(g, &po, &ctx, &d)) {

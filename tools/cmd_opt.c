@@ -297,6 +297,8 @@ static const char opt_help[] =
     "  --target=T            the target the layout pass packs weights for:\n"
     "                        native (default), x86-64-v4, x86-64-v3,\n"
     "                        x86-64-v2, generic\n"
+    "  --dtype=f32|bf16      matmul weights in f32 (default) or bf16: the\n"
+    "                        layout pass packs them as bf16 pairs\n"
     CLI_HELP_CACHES
     "  --weights=FILE        a safetensors file replacing the model's\n"
     "                        'weights:'\n"
@@ -392,6 +394,7 @@ int cmd_opt(int argc, char **argv) {
 
   ToolModel tm;
   if ((status = cli_load_graph(&cc, seed, &tm))) return status;
+  if (!cc.dtype && tm.m) ctx.dtype = tm.m->dtype; /* the model's `dtype:` */
   Graph *g = tm.g;
   Tensors in = {0}, before = {0}, after = {0};
   Diag d = {0};

@@ -42,10 +42,17 @@ static const char run_help[] =
     "%s"
     "  --target T             the CPU the code is generated for: native\n"
     "                         (default), x86-64-v4, x86-64-v3, x86-64-v2,\n"
-    "                         generic (no vectors)\n"
+    "                         generic (no vectors); +avx512bf16, +amx add\n"
+    "                         those features (x86-64-v4+avx512bf16)\n"
+    "  --dtype f32|bf16       matmul weights in f32 (default, or the model's\n"
+    "                         'dtype:') or bf16: stored bf16, the activation\n"
+    "                         operand rounded to bf16, fp32 sums\n"
     CLI_HELP_CACHES
     "  --verify               also run the reference interpreter (without\n"
-    "                         graph passes) and print, per output on stderr,\n"
+    "                         graph passes; with --dtype bf16 only fold-\n"
+    "                         constants and layout, which makes the weights\n"
+    "                         bf16) and print,\n"
+    "                         per output on stderr,\n"
     "                         'verify NAME max_abs=... max_rel=... ok|FAIL';\n"
     "                         exit status 3 when an output is beyond the\n"
     "                         tolerance (the outputs are written either way)\n"
@@ -225,9 +232,9 @@ int cmd_run(int argc, char **argv) {
   char err[8192];
   loom_options lo = {.weights = cc.weights, .backend = backend,
                      .target = cc.target, .log = timings ? stderr : NULL,
+                     .dtype = cc.dtype,
                      .passes = cc.passes, .disable = cc.disable,
                      .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
-
                      .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
                      .threads = a.threads, .profile = a.profile};
   loom_tensor *ref_t = NULL;
@@ -280,7 +287,13 @@ int cmd_run(int argc, char **argv) {
   if (verify) {
     /* The reference: the interpreter on the graph as the frontend built
      * it, so --verify checks the passes as well as the backend. */
-    loom_options ro = {.weights = cc.weights, .backend = "ref", .passes = "none",
+    /* with --dtype bf16, only fold-constants (weights transposed, sliced)
+     * and layout, which makes the weights bf16:
+     * the meaning the backends are checked against */
+    bool bf16 = cc.dtype && strcmp(cc.dtype, "bf16") == 0;
+    loom_options ro = {.weights = cc.weights, .backend = "ref",
+                       .passes = bf16 ? "fold-constants,layout" : "none",
+                       .dtype = cc.dtype,
                        .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
     ref_t = calloc((size_t)n_out, sizeof *ref_t);
     if (!ref_t) {

@@ -359,7 +359,7 @@ int cmd_detokenize(int argc, char **argv) {
 typedef struct {
   char **texts;
   int n;
-  const char *out_dir, *weights, *backend, *target, *passes, *disable;
+  const char *out_dir, *weights, *backend, *target, *passes, *disable, *dtype;
   int print;
 } TextRun;
 
@@ -448,7 +448,7 @@ static int run_texts(const char *cmd, const char *path, const TextRun *r,
                      loom_tensor **outs, int *n_out, loom_info **infos) {
   char err[8192];
   loom_options lo = {.weights = r->weights, .backend = r->backend,
-                     .target = r->target, .passes = r->passes,
+                     .target = r->target, .passes = r->passes, .dtype = r->dtype,
                      .disable = r->disable};
   loom_model *m = NULL;
   loom_tokenizer *t = NULL;
@@ -550,7 +550,8 @@ static const char run_text_help[] =
     "to DIR/NAME.K.npy for text K (0-based).\n"
     "\n"
     "options: --out-dir DIR, --weights FILE, --backend NAME, --target T,\n"
-    "--passes=..., --disable=..., --print (as loom run --help says).\n";
+    "--dtype f32|bf16, --passes=..., --disable=..., --print (as loom run\n"
+    "--help says).\n";
 
 static int parse_text_run(const char *cmd, int argc, char **argv, TextRun *r,
                           const char *help, int *done) {
@@ -559,6 +560,7 @@ static int parse_text_run(const char *cmd, int argc, char **argv, TextRun *r,
       {"weights", required_argument, 0, 'w'}, {"backend", required_argument, 0, 'b'},
       {"target", required_argument, 0, 't'}, {"print", no_argument, 0, 'p'},
       {"passes", required_argument, 0, 'P'}, {"disable", required_argument, 0, 'D'},
+      {"dtype", required_argument, 0, 'y'},
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   *done = 0;
@@ -577,6 +579,7 @@ static int parse_text_run(const char *cmd, int argc, char **argv, TextRun *r,
     case 'p': r->print = 1; break;
     case 'P': r->passes = optarg; break;
     case 'D': r->disable = optarg; break;
+    case 'y': r->dtype = optarg; break;
     case 'h': fputs(help, stdout); *done = 1; return 0;
     default: return text_bad_option(cmd, c, argv[optind - 1]);
     }
@@ -589,6 +592,11 @@ static int parse_text_run(const char *cmd, int argc, char **argv, TextRun *r,
     char msg[256];
     snprintf(msg, sizeof msg, "%s: unknown backend '%s' (available: %s)", cmd,
              r->backend, loom_backend_names());
+    return text_usage(cmd, msg);
+  }
+  if (r->dtype && strcmp(r->dtype, "f32") && strcmp(r->dtype, "bf16")) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: unknown dtype '%s' (f32, bf16)", cmd, r->dtype);
     return text_usage(cmd, msg);
   }
   if ((r->target && text_check_target(cmd, r->target)) ||

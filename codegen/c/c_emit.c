@@ -443,6 +443,7 @@ static void kernels(FILE *f, const Program *p, bool vec) {
   int lanes = vec ? p->target.lanes : 1;
   prelude_for(f, 1, code);
   if (lanes > 1) prelude_for(f, lanes, code);
+  if (lanes == 16 && strstr(code, "lv_dotbf16(")) cg_c_dotbf16_helper(f);
   fputc('\n', f);
   fputs(code, f);
   free(code);

@@ -29,6 +29,9 @@
 /* Type definitions and helpers that kernels of `lanes` lanes use (call once
  * per lane count; lanes 1 emits only the scalar helpers). */
 void cg_c_prelude(FILE *f, int lanes);
+/* lv_dotbf16 (KE_DOTBF16) for 16 lanes: vdpbf16ps where the compiler
+ * targets AVX-512-BF16, else the same sum by shifts (c_kernel.c). */
+void cg_c_dotbf16_helper(FILE *f);
 /* One kernel as `static int NAME(params)`. */
 void cg_c_kernel(FILE *f, const Kernel *k, const char *name);
 

@@ -192,6 +192,17 @@ uint32_t k_fma(Kernel *k, uint32_t a, uint32_t b, uint32_t c) {
   return add_expr(k, e);
 }
 
+uint32_t k_dotbf16(Kernel *k, uint32_t acc, uint32_t a, uint32_t b) {
+  KType t = k_type(k, acc), ti = kt(KT_I32, t.lanes);
+  IR_ASSERT(t.scalar == KT_F32 && kt_eq(k_type(k, a), ti) &&
+            kt_eq(k_type(k, b), ti));
+  KExpr e = ex(KE_DOTBF16, t);
+  e.a[0] = acc;
+  e.a[1] = a;
+  e.a[2] = b;
+  return add_expr(k, e);
+}
+
 uint32_t k_select(Kernel *k, uint32_t cond, uint32_t a, uint32_t b) {
   KType tc = k_type(k, cond), t = k_type(k, a);
   IR_ASSERT(tc.scalar == KT_BOOL && tc.lanes == t.lanes);
@@ -494,7 +505,8 @@ static void print_expr(StrBuf *s, const Kernel *k, uint32_t e) {
     break;
   case KE_FMA:
   case KE_SELECT:
-    sb_printf(s, x->kind == KE_FMA ? "fma(" : "select(");
+  case KE_DOTBF16:
+    sb_printf(s, x->kind == KE_FMA ? "fma(" : x->kind == KE_SELECT ? "select(" : "dotbf16(");
     print_expr(s, k, x->a[0]);
     sb_printf(s, ", ");
     print_expr(s, k, x->a[1]);

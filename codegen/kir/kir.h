@@ -74,6 +74,11 @@ typedef enum {
                    i32<->i64, f32<->f64) */
   KE_BITCAST,   /* same bits, other type of the same size (f32<->i32) */
   KE_CALL,      /* libm: name(a0[, a1]), scalar f64 or f32 */
+  KE_DOTBF16,   /* a0 + lo(a1)·lo(a2) + hi(a1)·hi(a2), lane by lane: a0
+                   f32 x W, a1 and a2 i32 x W each holding two bf16 (low
+                   and high 16 bits) — AVX-512-BF16's vdpbf16ps.  Built
+                   only for targets with TF_AVX512BF16 at 16 lanes; other
+                   kernels spell the same sum with shifts and fma */
 } KExprKind;
 
 typedef enum {
@@ -181,6 +186,7 @@ uint32_t k_convert(Kernel *k, uint32_t a, KType to);
 uint32_t k_bitcast(Kernel *k, uint32_t a, KType to);
 uint32_t k_call(Kernel *k, const char *callee, KType type, uint32_t a,
                 uint32_t b /* K_NONE for one argument */);
+uint32_t k_dotbf16(Kernel *k, uint32_t acc, uint32_t a, uint32_t b);
 
 /* Shorthands for index arithmetic (i64), folding constants. */
 uint32_t k_add(Kernel *k, uint32_t a, uint32_t b);

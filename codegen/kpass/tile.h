@@ -33,4 +33,11 @@ typedef struct {
 } KPassInfo;
 extern const KPassInfo cg_kpasses[];
 
+/* The bf16 fields of p (pair, bf_mr, bf_nv) for kernels `lanes` wide on
+ * t (codegen/kpass/tile_bf16.c). */
+void cg_tile_plan_bf16(const Target *t, int lanes, TilePlan *p);
+/* The bf16 matmul kernel t gets at `lanes`: "avx512bf16" (vdpbf16ps) or
+ * "portable" (shift + fma) — the one place that chooses. */
+const char *cg_bf16_kernel_kind(const Target *t, int lanes);
+
 #endif

@@ -358,6 +358,14 @@ static LLVMValueRef ev_uncached(Em *E, uint32_t e) {
   case KE_CONVERT: return convert(E, x);
   case KE_BITCAST: return LLVMBuildBitCast(E->b, ev(E, x->a[0]), ty(E, x->type), "");
   case KE_CALL: return call(E, x);
+  case KE_DOTBF16: {
+    /* vdpbf16ps: the i32 lanes' halves are the intrinsic's bf16 pairs */
+    IR_ASSERT(x->type.lanes == 16);
+    LLVMTypeRef bf = LLVMVectorType(LLVMBFloatTypeInContext(E->ctx), 32);
+    LLVMValueRef args[3] = {ev(E, x->a[0]), LLVMBuildBitCast(E->b, ev(E, x->a[1]), bf, ""),
+                            LLVMBuildBitCast(E->b, ev(E, x->a[2]), bf, "")};
+    return intrinsic(E, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3);
+  }
   }
   IR_ASSERT(!"expression kind");
   return NULL;

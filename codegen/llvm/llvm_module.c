@@ -68,7 +68,7 @@ static void cpu_features(const Target *t, char **cpu, char **features) {
     LLVMDisposeMessage(f);
   } else {
     *cpu = strdup(t->cpu);
-    *features = strdup("");
+    *features = strdup(t->features_llvm ? t->features_llvm : "");
   }
 }
 

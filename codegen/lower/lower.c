@@ -16,7 +16,9 @@
 uint32_t cg_buf(Lower *L, uint32_t value, bool written, const char *name) {
   const Value *v = &L->g->values[value];
   IR_ASSERT(L->n_binds < K_MAX_PARAMS);
-  uint32_t p = k_param_buf(L->k, name, v->dtype == DT_I32 ? KT_I32 : KT_F32,
+  /* bf16 data is read in pairs, as i32 (lower_matmul_bf16.c) */
+  uint32_t p = k_param_buf(L->k, name,
+                           v->dtype == DT_I32 || v->dtype == DT_BF16 ? KT_I32 : KT_F32,
                            written);
   L->binds[L->n_binds++] = (KBind){KB_VALUE, value};
   return p;

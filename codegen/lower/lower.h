@@ -75,5 +75,7 @@ uint32_t cg_activation(Kernel *k, Op act, uint32_t x);
 int cg_lower_matmul(Lower *L, const Node *n);
 int cg_lower_op(Lower *L, const Node *n); /* every other op */
 int cg_lower_attention(Lower *L, const Node *n); /* lower_attention.c */
+/* matmul with a bf16 b (lower_matmul_bf16.c), from cg_lower_matmul */
+int cg_lower_matmul_bf16(Lower *L, const Node *n);
 
 #endif

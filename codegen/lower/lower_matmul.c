@@ -351,6 +351,7 @@ static void batch_strides(Lower *L, const Shape *x, const Shape *out,
 int cg_lower_matmul(Lower *L, const Node *n) {
   const Graph *g = L->g;
   Kernel *k = L->k;
+  if (g->values[n->in[1]].dtype == DT_BF16) return cg_lower_matmul_bf16(L, n);
   const Shape *so = &g->values[n->out[0]].shape;
   const Shape *sa = &g->values[n->in[0]].shape;
   const Shape *sb = &g->values[n->in[1]].shape;
