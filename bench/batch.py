@@ -56,7 +56,9 @@ def ort_session(model, ids, mask, tmp, threads):
     path = os.path.join(tmp, "bert.onnx")
     try:
         with torch.no_grad():
-            torch.onnx.export(model, (torch.from_numpy(ids), torch.from_numpy(mask)), path,
+            torch.onnx.export(model, (), path,
+                              kwargs={"input_ids": torch.from_numpy(ids),
+                                      "attention_mask": torch.from_numpy(mask)},
                               input_names=["input_ids", "attention_mask"],
                               output_names=["hidden"], opset_version=17, dynamo=False)
     except Exception as e:  # noqa: BLE001  (onnx missing, exporter errors)
