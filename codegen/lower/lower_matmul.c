@@ -49,8 +49,9 @@
 /* Rows of a batch's folded GEMM per block: the kernels below have no M
  * blocking of their own (every column block walks all M rows), and with
  * M = B·S in the thousands the output block and a's rows stop fitting in
- * cache — BERT-base at 32 x 64 took 40% more CPU time as one block of
- * 2048 rows than as blocks of 64 (or as 32 GEMMs of 64).  An M block in
+ * cache — BERT-base at 32 x 64 took ~40% more CPU time as one block of
+ * 2048 rows than as 32 GEMMs of 64 rows; blocks of 64 rows take the same
+ * as those (within this shared machine's noise).  An M block in
  * the tile plan (codegen/kpass/tile.c) should replace this. */
 #define ROW_BLOCK 64
 
@@ -365,6 +366,7 @@ int cg_lower_matmul(Lower *L, const Node *n) {
    * walked in blocks of ROW_BLOCK rows. */
   int nb = R - 2;
   bool rblocks = false;
+  m.oo = m.ao = m.bo = k_i64(k, 0);
   if (nb > 0 && sb->rank == 2 && !ta && sa->rank == R) {
     uint32_t rows = m.M;
     for (int i = 0; i < nb; i++) rows = k_mul(k, rows, cg_dim(L, so->d[i]));
@@ -380,7 +382,6 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   cg_strides(L, so, sto);
   batch_strides(L, sa, so, sta);
   batch_strides(L, sb, so, stb);
-  m.oo = m.ao = m.bo = k_i64(k, 0);
   for (int i = 0; i < nb; i++) {
     uint32_t bi = k_var(k, k_for(k, "b", k_i64(k, 0), cg_dim(L, so->d[i]), 1, i == 0));
     m.oo = k_var(k, k_let(k, "oo", k_add(k, m.oo, k_mul(k, bi, sto[i]))));
