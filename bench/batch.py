@@ -54,9 +54,18 @@ def ort_session(model, ids, mask, tmp, threads):
     except ImportError:
         return None, "onnxruntime not importable"
     path = os.path.join(tmp, "bert.onnx")
+
+    class Wrap(torch.nn.Module):  # by keyword: the exporter passes positionally
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
     try:
         with torch.no_grad():
-            torch.onnx.export(model, (torch.from_numpy(ids), torch.from_numpy(mask)), path,
+            torch.onnx.export(Wrap(model), (torch.from_numpy(ids), torch.from_numpy(mask)), path,
                               input_names=["input_ids", "attention_mask"],
                               output_names=["hidden"], opset_version=17, dynamo=False)
     except Exception as e:  # noqa: BLE001  (onnx missing, exporter errors)

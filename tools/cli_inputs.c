@@ -6,7 +6,8 @@
  * a value of only digits, '-' and ',' that does not (1,,2 or 1,2,) is a
  * malformed list, a usage error, not a file name; anything else is a .npy
  * path (float32/float64/int32/int64, converted to the input's dtype; extra
- * leading dimensions of size 1 are dropped).  A name the model has no
+ * leading dimensions of size 1 are dropped, missing ones — ids [S] for a
+ * batched model's [B, S] — are the API's: leading 1s).  A name the model has no
  * input for is exit status 1, as a missing input is: both are found by
  * comparing the command line with the model.
  */

@@ -21,7 +21,7 @@
  * a [batch..., M, K] times a b of rank 2 (a weight: every projection of
  * a batch of sentences) is one GEMM of batch·M rows: out and a are then
  * contiguous [batch·M, N] and [batch·M, K], so the batch dims fold into M
- * and the tiles run over the whole batch (no batch loop).
+ * (no batch loop; blocks of ROW_BLOCK rows whatever S is).
  *
  * Every tile number (register tiles, K and M blocks, panel width) is the
  * kernel's TilePlan (ir/target.h), from the `tile` pass
@@ -47,6 +47,14 @@
 
 #define MAXR 8
 #define MAXV 4
+/* Rows of a batch's folded GEMM per block: the kernels below have no M
+ * blocking of their own (every column block walks all M rows), and with
+ * M = B·S in the thousands the output block and a's rows stop fitting in
+ * cache — BERT-base at 32 x 64 took ~40% more CPU time as one block of
+ * 2048 rows than as 32 GEMMs of 64 rows; blocks of 64 rows take the same
+ * as those (within this shared machine's noise).  An M block in
+ * the tile plan (codegen/kpass/tile.c) should replace this. */
+#define ROW_BLOCK 64
 
 typedef struct {
   Lower *L;
@@ -388,24 +396,33 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   m.K = cg_dim(L, sa->d[sa->rank - (ta ? 2 : 1)]);
 
   /* Batch loops: one per leading dim, offsets accumulated; none when b
-   * is a matrix and a is not transposed or broadcast (one taller GEMM). */
+   * is a matrix and a is not transposed or broadcast: one GEMM of B·S rows,
+   * walked in blocks of ROW_BLOCK rows. */
   int nb = R - 2;
+  bool rblocks = false;
+  m.oo = m.ao = m.bo = k_i64(k, 0);
   if (nb > 0 && sb->rank == 2 && !ta && sa->rank == R) {
-    for (int i = 0; i < nb; i++) m.M = k_mul(k, m.M, cg_dim(L, so->d[i]));
+    uint32_t rows = m.M;
+    for (int i = 0; i < nb; i++) rows = k_mul(k, rows, cg_dim(L, so->d[i]));
     nb = 0;
+    uint32_t r0 = k_var(k, k_for(k, "r", k_i64(k, 0), rows, ROW_BLOCK, false));
+    m.M = k_var(k, k_let(k, "mrows", k_binary(k, KO_MIN, k_i64(k, ROW_BLOCK),
+                                                k_sub(k, rows, r0))));
+    m.oo = k_var(k, k_let(k, "oo", k_mul(k, r0, m.N)));
+    m.ao = k_var(k, k_let(k, "ao", k_mul(k, r0, m.K)));
+    rblocks = true;
   }
   uint32_t sto[IR_MAX_RANK], sta[IR_MAX_RANK], stb[IR_MAX_RANK];
   cg_strides(L, so, sto);
   batch_strides(L, sa, so, sta);
   batch_strides(L, sb, so, stb);
-  m.oo = m.ao = m.bo = k_i64(k, 0);
   for (int i = 0; i < nb; i++) {
     uint32_t bi = k_var(k, k_for(k, "b", k_i64(k, 0), cg_dim(L, so->d[i]), 1, i == 0));
     m.oo = k_var(k, k_let(k, "oo", k_add(k, m.oo, k_mul(k, bi, sto[i]))));
     m.ao = k_var(k, k_let(k, "ao", k_add(k, m.ao, k_mul(k, bi, sta[i]))));
     m.bo = k_var(k, k_let(k, "bo", k_add(k, m.bo, k_mul(k, bi, stb[i]))));
   }
-  bool par_rows = nb == 0;
+  bool par_rows = nb == 0; /* row blocks: their column loop, as a matrix's */
   IR_ASSERT(m.plan.kn_mr <= MAXR && m.plan.kn_nv <= MAXV &&
             m.plan.nk_mr <= MAXR && m.plan.nk_nc <= MAXR);
   if (!tb) {
@@ -419,5 +436,6 @@ int cg_lower_matmul(Lower *L, const Node *n) {
     naive(&m, par_rows);
   }
   for (int i = 0; i < nb; i++) k_end(k);
+  if (rblocks) k_end(k);
   return 0;
 }

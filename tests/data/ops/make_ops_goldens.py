@@ -697,6 +697,32 @@ def mean_keep():
 case(mask_keep)
 case(mean_keep)
 
+
+def patchify_batch():
+    """patchify with a batch dim: [B, C, H, W] -> [B, N, C*p*p], B symbolic."""
+    c = Case("patchify_batch", {"B": (4, 3)})
+    img = c.input("img", ["B", 3, 8, 6], randn(3, 3, 8, 6))
+    ref = F.unfold(img, kernel_size=2, stride=2).transpose(1, 2)
+    c.node("y", "patchify", ["img"], {"patch": 2}, ["B", 12, 12], ref)
+    c.ret("y")
+    return c
+
+
+def expand():
+    """expand: ViT's class token [1, 1, d] to [B, 1, d], and a [3] row to [B, 2, 3]."""
+    c = Case("expand", {"B": (4, 3)})
+    x = c.input("x", [1, 1, 5], randn(1, 1, 5))
+    r = c.input("r", [3], randn(3))
+    c.input("ids", ["B"], torch.zeros(3))
+    c.node("y", "expand", ["x"], {"shape": ["B", 1, 5]}, ["B", 1, 5], x.expand(3, 1, 5))
+    c.node("z", "expand", ["r"], {"shape": ["B", 2, 3]}, ["B", 2, 3], r.expand(3, 2, 3))
+    c.ret("y", "z")
+    return c
+
+
+case(patchify_batch)
+case(expand)
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     main()
