@@ -62,7 +62,9 @@ static const char generate_help[] =
     "                          kv_cache_bytes, compile_prefill_ms,\n"
     "                          compile_decode_ms (transformer: also\n"
     "                          encode_ms, compile_encode_ms)\n"
-    "  --target T, --weights FILE, --passes=..., --disable=...  as for run\n"
+    CLI_HELP_THREADS
+    "  --target T, --dtype D, --weights FILE, --passes=..., --disable=...,\n"
+    "  --l1/--l2/--l3=SIZE     as for run\n"
     "  -h, --help              show this help\n";
 
 typedef struct {
@@ -71,10 +73,11 @@ typedef struct {
   double temperature, top_p, penalty;
   uint64_t seed;
   bool timings, sample, have_max_new;
+  int threads;
 } GenArgs;
 
 enum { O_PROMPT = 256, O_MAX_NEW, O_EOS, O_TEMP, O_TOPK, O_TOPP, O_PENALTY,
-       O_SEED, O_BACKEND, O_TIMINGS, O_SRC, O_SOS };
+       O_SEED, O_BACKEND, O_TIMINGS, O_SRC, O_SOS, O_THREADS };
 
 static const struct option gen_opts[] = {
     {"prompt-ids", required_argument, 0, O_PROMPT},
@@ -89,6 +92,7 @@ static const struct option gen_opts[] = {
     {"seed", required_argument, 0, O_SEED},
     {"backend", required_argument, 0, O_BACKEND},
     {"timings", no_argument, 0, O_TIMINGS},
+    {"threads", required_argument, 0, O_THREADS},
     {0, 0, 0, 0}};
 
 static int parse_int(const char *opt, const char *arg, long long lo,
@@ -153,6 +157,7 @@ static int gen_option(void *self, int id, const char *arg) {
     break;
   case O_BACKEND: a->backend = arg; break;
   case O_TIMINGS: a->timings = true; break;
+  case O_THREADS: return cli_parse_threads("generate", arg, &a->threads);
   }
   return st;
 }
@@ -244,7 +249,9 @@ int cmd_generate(int argc, char **argv) {
   }
   loom_options lo = {.weights = cc.weights, .backend = a.backend,
                      .target = cc.target, .passes = cc.passes,
-                     .disable = cc.disable, .max_len = cc.max_len};
+                     .disable = cc.disable, .max_len = cc.max_len,
+                     .dtype = cc.dtype, .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
+                     .threads = a.threads};
   loom_generator *g = NULL;
   char err[8192];
   loom_status st = loom_generator_open(cc.model, &lo, &g, err, sizeof err);

@@ -81,6 +81,20 @@ for b in $backends; do
 done
 other=$("$LOOM" generate $m $sample --seed 8 --backend ref)
 [ "$other" != "$ref" ] && ok || bad "seeds 7 and 8 drew the same tokens"
+# The compile options reach every graph: --threads 1 gives the same tokens;
+# --dtype bf16 gives the bf16 reference's tokens (ref) on every backend.
+f=goldens/gpt2-gelu/generate.txt
+prompt=$(sed -n 's/^prompt //p' "$f") max_new=$(sed -n 's/^max_new //p' "$f")
+got=$("$LOOM" generate goldens/gpt2-gelu/model.yaml --prompt-ids "$prompt" \
+      --max-new "$max_new" --threads 1 2>"$tmp/err")
+[ "$got" = "$(sed -n 's/^expect //p' "$f")" ] && ok || bad "--threads 1: '$got'"
+want=$("$LOOM" generate goldens/gpt2-gelu/model.yaml --prompt-ids "$prompt" \
+       --max-new "$max_new" --backend ref --dtype bf16 2>"$tmp/err")
+for b in $backends; do
+  got=$("$LOOM" generate goldens/gpt2-gelu/model.yaml --prompt-ids "$prompt" \
+        --max-new "$max_new" --backend $b --dtype bf16 2>"$tmp/err")
+  [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "--dtype bf16 $b: '$got', ref '$want'"
+done
 
 # Stops: --eos (printed, counted), --max-len (a note), --max-new.
 m=goldens/gpt2-tiny/model.yaml
