@@ -21,17 +21,12 @@
 struct loom_generator {
   loom_model *prefill, *decode, *encode; /* encode: transformer only */
   double compile_ms[3];                  /* prefill, decode, encode */
-  const char *tokens;                    /* the steps' token input */
   /* the encode graph's outputs, kept for the steps: [H, S, Dh] each */
   int n_cross;
   const char **cross_name;
   float **cross;
   int64_t cross_dims[3];
-  int64_t vocab, max_len, cache_bytes;
-  int n_state;
-  const char **state_name; /* the decode graph's (its arena) */
-  int64_t (*state_dims)[3];
-  int64_t *state_bytes;
+  FeGenSpec spec; /* the decode graph's: tokens, vocab, caches */
 };
 
 static double now_ms(void) {
@@ -54,9 +49,7 @@ void loom_generator_free(loom_generator *g) {
   for (int i = 0; i < g->n_cross; i++) free(g->cross[i]);
   free(g->cross);
   free(g->cross_name);
-  free(g->state_name);
-  free(g->state_dims);
-  free(g->state_bytes);
+  fe_gen_spec_free(&g->spec);
   free(g);
 }
 
@@ -95,10 +88,13 @@ loom_status loom_generator_open(const char *path, const loom_options *opts,
     }
     g->compile_ms[i] = now_ms() - t0;
   }
-  /* The caches: the decode graph's state inputs; the vocabulary: its
-   * logits' last dimension; the cache's rows: the bound of P, plus one. */
-  const Graph *gr = api_model_fe(g->decode)->g;
-  g->tokens = encdec ? "tgt" : "ids";
+  /* The caches, the vocabulary and the cache's rows: the decode graph's
+   * (frontend/gen_spec.c). */
+  Diag sd = {0};
+  if (fe_gen_spec(api_model_fe(g->decode), &g->spec, &sd)) {
+    loom_generator_free(g);
+    return fail(err, errlen, LOOM_ERR_MODEL, sd.msg);
+  }
   if (encdec) {
     const Graph *ge = api_model_fe(g->encode)->g;
     g->n_cross = (int)ge->n_outputs;
@@ -107,24 +103,6 @@ loom_status loom_generator_open(const char *path, const loom_options *opts,
     IR_ASSERT(g->cross_name && g->cross);
     for (uint32_t i = 0; i < ge->n_outputs; i++)
       g->cross_name[i] = ge->values[ge->outputs[i]].name;
-  }
-  g->vocab = gr->values[gr->outputs[0]].shape.d[1].c;
-  int32_t P = ir_find_sym(gr, "P");
-  IR_ASSERT(P >= 0);
-  g->max_len = gr->syms[P].bound + 1;
-  g->state_name = calloc(gr->n_nodes, sizeof *g->state_name);
-  g->state_dims = calloc(gr->n_nodes, sizeof *g->state_dims);
-  g->state_bytes = calloc(gr->n_nodes, sizeof *g->state_bytes);
-  IR_ASSERT(g->state_name && g->state_dims && g->state_bytes);
-  for (uint32_t i = 0; i < gr->n_nodes; i++) {
-    const Node *n = &gr->nodes[i];
-    if (n->op != OP_INPUT || !ir_get_int(gr, n, "state")) continue;
-    const Value *v = &gr->values[n->out[0]];
-    IR_ASSERT(v->shape.rank == 3);
-    g->state_name[g->n_state] = v->name;
-    for (int k = 0; k < 3; k++) g->state_dims[g->n_state][k] = v->shape.d[k].c;
-    g->state_bytes[g->n_state] = ir_bound_bytes(gr, v);
-    g->cache_bytes += g->state_bytes[g->n_state++];
   }
   *out = g;
   return LOOM_OK;
@@ -157,9 +135,9 @@ static int encode(void *ctx, const int32_t *src, int64_t n, char *err,
   memcpy(g->cross_dims, out[0].dims, sizeof g->cross_dims);
   return loom_run(g->encode, &in, 1, out, g->n_cross, err, errlen) ? -1 : 0;
 }
-int64_t loom_generator_max_len(const loom_generator *g) { return g->max_len; }
+int64_t loom_generator_max_len(const loom_generator *g) { return g->spec.max_len; }
 int64_t loom_generator_cache_bytes(const loom_generator *g) {
-  return g->cache_bytes;
+  return g->spec.cache_bytes;
 }
 
 /* loom_gen_model.step: one graph run through loom_run. */
@@ -168,20 +146,21 @@ static int step(void *ctx, int decode, const int32_t *ids, int64_t n,
                 size_t errlen) {
   loom_generator *g = ctx;
   int32_t p32 = (int32_t)pos;
-  int n_in = 2 + g->n_state + g->n_cross;
+  const FeGenSpec *sp = &g->spec;
+  int n_in = 2 + sp->n_state + g->n_cross;
   loom_tensor in[n_in];
-  in[0] = (loom_tensor){g->tokens, LOOM_I32, 1, {n}, (void *)ids};
+  in[0] = (loom_tensor){sp->tokens, LOOM_I32, 1, {n}, (void *)ids};
   in[1] = (loom_tensor){"pos", LOOM_I32, 0, {0}, &p32};
-  for (int i = 0; i < g->n_state; i++) {
-    in[2 + i] = (loom_tensor){g->state_name[i], LOOM_F32, 3, {0}, state[i]};
-    memcpy(in[2 + i].dims, g->state_dims[i], sizeof g->state_dims[i]);
+  for (int i = 0; i < sp->n_state; i++) {
+    in[2 + i] = (loom_tensor){sp->state_name[i], LOOM_F32, 3, {0}, state[i]};
+    memcpy(in[2 + i].dims, sp->state_dims[i], sizeof sp->state_dims[i]);
   }
   for (int i = 0; i < g->n_cross; i++) {
-    loom_tensor *t = &in[2 + g->n_state + i];
+    loom_tensor *t = &in[2 + sp->n_state + i];
     *t = (loom_tensor){g->cross_name[i], LOOM_F32, 3, {0}, g->cross[i]};
     memcpy(t->dims, g->cross_dims, sizeof g->cross_dims);
   }
-  loom_tensor out = {NULL, LOOM_F32, 2, {n, g->vocab}, logits};
+  loom_tensor out = {NULL, LOOM_F32, 2, {n, sp->vocab}, logits};
   return loom_run(decode ? g->decode : g->prefill, in, n_in, &out, 1, err, errlen)
              ? -1
              : 0;
@@ -197,7 +176,8 @@ loom_status loom_generate(loom_generator *g, const int32_t *src, size_t n_src,
   if (g->encode && (!src || !n_src))
     return fail(err, errlen, LOOM_ERR_USAGE,
                 "error: an encoder-decoder model needs the source ids");
-  loom_gen_model m = {g->vocab, g->max_len, g->n_state, g->state_bytes, step,
+  loom_gen_model m = {g->spec.vocab, g->spec.max_len, g->spec.n_state,
+                      g->spec.state_bytes, step,
                       g->encode ? encode : NULL, g};
   return loom_gen_run(&m, p, src, (int64_t)n_src, prompt, (int64_t)n_prompt,
                       on_token, user, stats, err, errlen)

@@ -103,4 +103,24 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root);
 /* Top-level keys of each form, for messages and checks. */
 extern const char *const fe_graph_form_keys[];
 
+/* ---- generation (frontend/gen_spec.c) ---------------------------------- */
+
+/* What a generation loop needs to know of a model's decode graph: the
+ * token input ("ids" for gpt2, "tgt" for transformer), the logits' row
+ * (vocab), the cache's rows (the bound of symbol P, plus one) and the
+ * state inputs ({state = true}: each layer's K and V cache, [H, max_len,
+ * Dh]) with their sizes.  Names point into the graph. */
+typedef struct {
+  const char *tokens;
+  int64_t vocab, max_len, cache_bytes;
+  int n_state;
+  const char **state_name;
+  int64_t (*state_dims)[3];
+  int64_t *state_bytes;
+} FeGenSpec;
+/* s from m (a family model's decode graph); -1 with an error in d when m
+ * is not one. */
+int fe_gen_spec(const FeModel *m, FeGenSpec *s, Diag *d);
+void fe_gen_spec_free(FeGenSpec *s);
+
 #endif
