@@ -122,6 +122,7 @@ static int encode(void *ctx, const int32_t *src, int64_t n, char *err,
   loom_generator *g = ctx;
   loom_tensor in = {"src", LOOM_I32, 1, {n}, (void *)src};
   loom_tensor out[g->n_cross];
+  memset(out, 0, sizeof out);
   if (loom_output_shapes(g->encode, &in, 1, out, g->n_cross, err, errlen))
     return -1;
   for (int i = 0; i < g->n_cross; i++) {

@@ -240,6 +240,22 @@ int cg_write_weights(const Program *p, FILE *f) {
   return 0;
 }
 
+bool cg_same_weights(const Program *a, const Program *b) {
+  if (a->n_weights != b->n_weights || a->weight_bytes != b->weight_bytes)
+    return false;
+  for (uint32_t i = 0; i < a->n_weights; i++) {
+    uint32_t va = a->weights[i], vb = b->weights[i];
+    const Value *x = &a->g->values[va], *y = &b->g->values[vb];
+    int64_t bytes = blob_bytes(a->g, va);
+    if (a->store[va].offset != b->store[vb].offset ||
+        bytes != blob_bytes(b->g, vb) || x->dtype != y->dtype ||
+        strcmp(x->name ? x->name : "", y->name ? y->name : "") != 0 ||
+        memcmp(x->data, y->data, (size_t)bytes) != 0)
+      return false;
+  }
+  return true;
+}
+
 uint32_t cg_kernel_codes(const Kernel *k) {
   uint32_t codes = 0;
   for (uint32_t i = 0; i < k->n_stmts; i++)

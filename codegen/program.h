@@ -64,6 +64,9 @@ void cg_program_free(Program *p);
 /* The weights blob as the kernels read it: each weight (f32) at its
  * offset, 64-byte aligned. */
 int cg_write_weights(const Program *p, FILE *f);
+/* Whether a and b's weights files would be the same bytes (the same
+ * tensors in the same layout, with the same data). */
+bool cg_same_weights(const Program *a, const Program *b);
 
 /* Bit c set when kernel k can return code c (a KS_CHECK): the codes a
  * step's failure message must cover, in either backend's glue. */

@@ -13,6 +13,7 @@
  */
 #include "tools/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -341,6 +342,23 @@ int cli_check_emitted(const CliCompile *cc, const char *name, const char *dir,
     if (st) return st;
   }
   return 0;
+}
+
+int cli_move_files(const char *from_dir, const char *to_dir) {
+  DIR *dp = opendir(from_dir);
+  if (!dp) return cli_die(EXIT_MODEL, "cannot read '%s': %s", from_dir, strerror(errno));
+  struct dirent *e;
+  int status = 0;
+  while (!status && (e = readdir(dp))) {
+    if (e->d_name[0] == '.') continue;
+    char from[PATH_MAX + 300], to[PATH_MAX + 300];
+    snprintf(from, sizeof from, "%s/%s", from_dir, e->d_name);
+    snprintf(to, sizeof to, "%s/%s", to_dir, e->d_name);
+    if (rename(from, to))
+      status = cli_die(EXIT_MODEL, "cannot write '%s': %s", to, strerror(errno));
+  }
+  closedir(dp);
+  return status;
 }
 
 void cli_parent_dir(const char *path, char *buf, size_t cap) {

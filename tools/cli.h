@@ -240,6 +240,28 @@ int cmd_opt(int argc, char **argv);      /* tools/cmd_opt.c */
 int cmd_graph(int argc, char **argv);    /* tools/cmd_graph.c */
 int cmd_bench(int argc, char **argv);    /* tools/cmd_bench.c */
 int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
+/* Rename every file of from_dir (not dot files) into to_dir; an exit
+ * status (printed) on the first failure. */
+int cli_move_files(const char *from_dir, const char *to_dir);
+/* build, emit-c and emit-obj of a model that generates (tools/build_gen.c) */
+typedef struct {
+  char model[3][160];   /* NAME_prefill, NAME_decode (, NAME_encode) */
+  char files[4][176];   /* the sources' names (srcs point here) */
+  const char *srcs[6];  /* NAME_gen.c, the graphs' .c or .o, generate.c; NULL */
+  int n_srcs;
+  char extra[1024];     /* srcs, space-separated (the Makefile's) */
+  char weights[3][200]; /* the graphs' own weights files in dir */
+  char suffix[3][48];   /* each one's ".GRAPH.weights" */
+  int n_weights;
+} CliGen;
+/* Whether cc's model, built for its forward graph, generates too. */
+bool cli_gen_wanted(const CliCompile *cc, const FeModel *fe);
+/* Compile the generation graphs of cc's model and write their files, the
+ * loop and NAME_gen.c into dir, and NAME.h's generation API after the
+ * NAME.h there; fwd is the forward graph's program.  0, or an exit status
+ * (the error printed). */
+int cli_gen_emit(const CliCompile *cc, const Program *fwd, const char *name,
+                 const char *dir, bool via_llvm, CliGen *out, Diag *d);
 /* build of a model with a tokenizer (tools/build_text.c): writes the text
  * sources into dir and the list to compile into srcs (room for 16). */
 int cli_text_sources(const FeModel *fe, const char *dir, const char *name,

@@ -23,7 +23,6 @@
  * NAME.o from LLVM, and $CC compiles only loom's runtime (main.c, npy.c,
  * loom_obj.c) around it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -55,6 +54,20 @@ static char *temp_beside(const char *dest, const char *what) {
 }
 
 /* ---- emit-c ------------------------------------------------------------------ */
+
+/* A model that generates: its generation files, and the Makefile that
+ * builds them too. */
+static int emit_c_gen(const CliCompile *cc, const Program *p, const char *name,
+                      const char *dir) {
+  CliGen gen;
+  Diag d = {0};
+  int status = cli_gen_emit(cc, p, name, dir, false, &gen, &d);
+  if (status) return status;
+  char *mk = cg_c_makefile(p, name, gen.extra);
+  if (cg_write_text(dir, "Makefile", mk, &d)) status = cli_error(EXIT_MODEL, d.msg);
+  free(mk);
+  return status;
+}
 
 static const char emit_help[] =
     "usage: loom emit-c MODEL.yaml -o DIR [options]\n"
@@ -98,6 +111,8 @@ int cmd_emit_c(int argc, char **argv) {
     status = EXIT_MODEL;
   } else if (cg_emit_c(p, name, tmp, &d)) {
     status = cli_error_in(d.msg, tmp, out);
+  } else if (cli_gen_wanted(&cc, fe) && (status = emit_c_gen(&cc, p, name, tmp))) {
+    /* printed */
   } else {
     struct stat st;
     if (stat(out, &st) != 0) {
@@ -110,18 +125,7 @@ int cmd_emit_c(int argc, char **argv) {
     } else if (!S_ISDIR(st.st_mode)) {
       status = cli_die(EXIT_MODEL, "'%s' exists and is not a directory", out);
     } else {
-      /* DIR exists: move the files in one by one. */
-      DIR *dp = opendir(tmp);
-      struct dirent *e;
-      while (dp && !status && (e = readdir(dp))) {
-        if (e->d_name[0] == '.') continue;
-        char from[PATH_MAX + 300], to[PATH_MAX + 300];
-        snprintf(from, sizeof from, "%s/%s", tmp, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", out, e->d_name);
-        if (rename(from, to))
-          status = cli_die(EXIT_MODEL, "cannot write '%s': %s", to, strerror(errno));
-      }
-      if (dp) closedir(dp);
+      status = cli_move_files(tmp, out); /* DIR exists: one by one */
     }
   }
   if (status == 0)
@@ -159,8 +163,11 @@ static const char build_help[] =
     "                    (default: the default pipeline)\n"
     "  -h, --help        show this help\n";
 
-/* Append the weights file `wpath` and the trailer to the executable `exe`. */
-static int embed(const char *exe, const char *wpath) {
+/* Append the weights file `wpath` and the trailer to the executable `exe`;
+ * `chain`: the executable already ends with such an image, which the
+ * trailer points back to (runtime/standalone/sa_model.c finds each model's
+ * image in the chain by its layout hash). */
+static int embed(const char *exe, const char *wpath, bool chain) {
   FILE *out = fopen(exe, "ab"), *in = fopen(wpath, "rb");
   int rc = 0;
   if (!out || !in) rc = -1;
@@ -169,7 +176,7 @@ static int embed(const char *exe, const char *wpath) {
   static const char zeros[64];
   long pad = (64 - at % 64) % 64;
   if (!rc && pad && fwrite(zeros, 1, (size_t)pad, out) != (size_t)pad) rc = -1;
-  uint64_t off = (uint64_t)(at + pad), len = 0;
+  uint64_t off = (uint64_t)(at + pad), len = 0, prev = chain ? (uint64_t)at : 0;
   char buf[1 << 16];
   size_t n;
   while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) {
@@ -181,6 +188,7 @@ static int embed(const char *exe, const char *wpath) {
   for (int i = 0; i < 8; i++) {
     trailer[8 + i] = (unsigned char)(off >> (8 * i));
     trailer[16 + i] = (unsigned char)(len >> (8 * i));
+    trailer[24 + i] = (unsigned char)(prev >> (8 * i));
   }
   if (!rc && fwrite(trailer, 1, sizeof trailer, out) != sizeof trailer) rc = -1;
   if (in) fclose(in);
@@ -257,6 +265,8 @@ int cmd_build(int argc, char **argv) {
   }
   char name[128], wfile[200], flags[512];
   cg_c_name(p->g->name, name, sizeof name);
+  bool gen_on = cli_gen_wanted(&cc, fe);
+  CliGen gen;
   if ((status = cli_check_emitted(&cc, name, NULL, NULL))) {
     cg_program_free(p);
     fe_model_free(fe);
@@ -271,6 +281,8 @@ int cmd_build(int argc, char **argv) {
     status = EXIT_MODEL;
   } else if (via_llvm ? emit_obj_program(p, name, tmp, &d) : cg_emit_c(p, name, tmp, &d)) {
     status = cli_die(EXIT_MODEL, "cannot build '%s': %s", out, cli_bare(d.msg));
+  } else if (gen_on && (status = cli_gen_emit(&cc, p, name, tmp, via_llvm, &gen, &d))) {
+    /* printed */
   } else {
     char file[200];
     snprintf(file, sizeof file, via_llvm ? "%s.o" : "%s.c", name);
@@ -278,21 +290,36 @@ int cmd_build(int argc, char **argv) {
     const char *srcs_llvm[] = {"main.c", file, "loom_obj.c", "npy.c", NULL};
     const char *const *srcs = via_llvm ? srcs_llvm : srcs_c;
     const char *extra[] = {"-DLOOM_EMBEDDED_WEIGHTS", NULL};
-    const char *text_srcs[16];
+    const char *text_srcs[16], *all_srcs[24];
     if (fe->tokenizer) { /* a model directory: its tokenizer goes in too */
       if (cli_text_sources(fe, tmp, name, file, via_llvm, text_srcs, &d))
         status = cli_error(EXIT_MODEL, d.msg);
       srcs = text_srcs;
     }
-    if (status == 0 && cg_cc_compile(tmp, srcs, "a.out", &p->target, false,
+    int n_srcs = 0;
+    for (int i = 0; srcs[i]; i++) all_srcs[n_srcs++] = srcs[i];
+    for (int i = 0; gen_on && gen.srcs[i]; i++) all_srcs[n_srcs++] = gen.srcs[i];
+    all_srcs[n_srcs] = NULL;
+    if (status == 0 && cg_cc_compile(tmp, all_srcs, "a.out", &p->target, false,
                                      embed_weights ? extra : NULL, &d))
       status = cli_error(EXIT_MODEL, d.msg);
   }
   if (status == 0) {
     snprintf(exe, sizeof exe, "%s/a.out", tmp);
     snprintf(wsrc, sizeof wsrc, "%s/%s", tmp, wfile);
-    if (embed_weights) {
-      if (embed(exe, wsrc))
+    /* the generation graphs' own weights first, the model's last (found
+     * by its trailer, the file's last bytes) */
+    for (int i = 0; status == 0 && gen_on && i < gen.n_weights; i++) {
+      char from[PATH_MAX + 200], to[PATH_MAX + 64];
+      snprintf(from, sizeof from, "%s/%s", tmp, gen.weights[i]);
+      snprintf(to, sizeof to, "%s%s", out, gen.suffix[i]);
+      if (embed_weights ? embed(exe, from, i > 0) : rename(from, to))
+        status = cli_die(EXIT_MODEL, "cannot write '%s': %s",
+                         embed_weights ? out : to, strerror(errno));
+    }
+    if (status) {
+    } else if (embed_weights) {
+      if (embed(exe, wsrc, gen_on && gen.n_weights > 0))
         status = cli_die(EXIT_MODEL, "cannot append the weights to '%s': %s", out,
                          strerror(errno));
     } else {
@@ -303,10 +330,15 @@ int cmd_build(int argc, char **argv) {
   if (status == 0 && rename(exe, out))
     status = cli_die(EXIT_MODEL, "cannot write '%s': %s", out, strerror(errno));
   if (status == 0)
-    printf("%s: %s (%u kernels, %u steps) built %swith %s %s; weights %s%s\n", out,
-           name, p->n_kernels, p->n_steps, via_llvm ? "by LLVM, linked " : "",
-           cg_cc_name(), flags,
-           embed_weights ? "embedded" : out, embed_weights ? "" : ".weights");
+    printf("%s: %s (%u kernels, %u steps) built %swith %s %s; weights %s%s%s\n",
+           out, name, p->n_kernels, p->n_steps, via_llvm ? "by LLVM, linked " : "",
+           cg_cc_name(), flags, embed_weights ? "embedded" : out,
+           embed_weights ? "" : ".weights",
+           !gen_on ? ""
+           : fe->family[0] == 't' ? "; generates with --src-ids (prefill, decode "
+                                    "and encode graphs)"
+                                  : "; generates with --prompt-ids (prefill and "
+                                    "decode graphs)");
   if (tmp) cg_rmdir_files(tmp);
   free(tmp);
   cg_program_free(p);

@@ -29,6 +29,10 @@ static const char emit_obj_help[] =
     "model's object file links with (mapping the weights, checking tensors;\n"
     "the same for every model).  Link a program with\n"
     "  cc -O2 -fopenmp prog.c NAME.o loom_obj.c -lm\n"
+    "A gpt2 or transformer model also gets its generation graphs\n"
+    "(NAME_prefill.o, NAME_decode.o, NAME_encode.o), the loop (generate.c,\n"
+    "loom_generate.h) and NAME_gen.c, which defines NAME.h's NAME_generate;\n"
+    "the summary line lists what to compile and link beside NAME.o.\n"
     "NAME is the model's name as a C identifier.  Nothing is written unless\n"
     "everything is.\n"
     "\n"
@@ -92,6 +96,8 @@ int cmd_emit_obj(int argc, char **argv) {
   if ((status = cli_program(&cc, &fe, &p))) return status;
   char name[128], prefix[PATH_MAX + 32];
   cg_c_name(p->g->name, name, sizeof name);
+  bool gen_on = cli_gen_wanted(&cc, fe);
+  CliGen gen;
   cli_add_input(&cc, fe->weights_path);
   if ((status = cli_check_emitted(&cc, name, out, cli_emit_obj_files))) {
     cg_program_free(p);
@@ -112,22 +118,17 @@ int cmd_emit_obj(int argc, char **argv) {
                      strerror(errno));
   } else if (cg_emit_obj(p, name, tmp, &d)) {
     status = cli_error_in(d.msg, tmp, out);
+  } else if (gen_on && (status = cli_gen_emit(&cc, p, name, tmp, true, &gen, &d))) {
+    /* printed */
   } else {
-    const char *files[] = {".o", ".h", ".weights", "loom_obj.c"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0] && !status; i++) {
-      char from[PATH_MAX + 200], to[PATH_MAX + 200];
-      bool named = files[i][0] == '.';
-      snprintf(from, sizeof from, "%s/%s%s", tmp, named ? name : "", files[i]);
-      snprintf(to, sizeof to, "%s/%s%s", out, named ? name : "", files[i]);
-      if (rename(from, to))
-        status = cli_die(EXIT_MODEL, "cannot write '%s': %s", to, strerror(errno));
-    }
+    status = cli_move_files(tmp, out);
   }
   if (status == 0)
     printf("%s/%s.o: %u kernels, %u steps; %s.weights %lld bytes (target %s, "
-           "%d lanes, LLVM %s)\n",
+           "%d lanes, LLVM %s)%s%s\n",
            out, name, p->n_kernels, p->n_steps, name, (long long)p->weight_bytes,
-           p->target.name, p->target.lanes, cg_llvm_version());
+           p->target.name, p->target.lanes, cg_llvm_version(),
+           gen_on ? "; generation: " : "", gen_on ? gen.extra : "");
   if (tmp) {
     cg_rmdir_files(tmp);
     free(tmp);

@@ -57,9 +57,11 @@ void cg_c_name(const char *model, char *out, size_t cap) {
     out[n++] = ok ? c : '_';
   }
   out[n] = 0;
-  /* Names whose files or NAME_create would clash: main.c, npy.c, libc's
+  /* Names whose files or NAME_create would clash: main.c, npy.c, the
+   * generation loop's generate.c and loom_generate.h, libc's
    * pthread_create, timer_create, thrd_create. */
-  static const char *const clash[] = {"main", "npy", "pthread", "timer", "thrd"};
+  static const char *const clash[] = {"main",  "npy",   "generate", "loom_generate",
+                                      "pthread", "timer", "thrd"};
   for (size_t i = 0; i < sizeof clash / sizeof clash[0]; i++)
     if (strcmp(out, clash[i]) == 0 && n + 7 < cap) strcat(out, "_model");
 }
@@ -583,9 +585,11 @@ char *cg_c_main(const char *name) {
   return mem_close(&m);
 }
 
-char *cg_c_makefile(const Program *p, const char *name) {
+char *cg_c_makefile(const Program *p, const char *name, const char *extra) {
   Mem m;
   FILE *f = mem_open(&m);
+  const char *sp = extra && *extra ? " " : "";
+  if (!extra) extra = "";
   fprintf(f,
           "# Makefile — builds %s, the model \"%s\" that loom emitted as C.\n"
           "#\n"
@@ -611,25 +615,26 @@ char *cg_c_makefile(const Program *p, const char *name) {
           "echo -fopenmp; rm -f .omp-probe.c .omp-probe)\n"
           "endif\n"
           "ALL_CFLAGS = $(CFLAGS) $(MARCH) $(OPENMP)\n"
+          "LIB_SRCS = %s.c%s%s\n"
+          "SRCS = main.c npy.c $(LIB_SRCS)\n"
           "\n"
           "all: %s\n"
           "\n"
-          "%s: main.c %s.c %s.h npy.c npy.h\n"
-          "\t$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ main.c %s.c "
-          "npy.c -lm\n"
+          "%s: $(SRCS) %s.h npy.h\n"
+          "\t$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SRCS) -lm\n"
           "\n"
           "lib: lib%s.so\n"
           "\n"
-          "lib%s.so: %s.c %s.h\n"
+          "lib%s.so: $(LIB_SRCS) %s.h\n"
           "\t$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ "
-          "%s.c -lm\n"
+          "$(LIB_SRCS) -lm\n"
           "\n"
           "clean:\n"
           "\trm -f %s lib%s.so\n"
           "\n"
           ".PHONY: all lib clean\n",
           name, p->g->name, name, name, name, name, name, p->target.cflags, name,
-          name, name, name, name, name, name, name, name, name, name, name);
+          sp, extra, name, name, name, name, name, name, name, name);
   return mem_close(&m);
 }
 
@@ -676,7 +681,7 @@ int cg_write_common(const Program *p, const char *name, const char *dir, Diag *d
 
 int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d) {
   char file[512];
-  char *c = cg_c_source(p, name), *mk = cg_c_makefile(p, name);
+  char *c = cg_c_source(p, name), *mk = cg_c_makefile(p, name, NULL);
   snprintf(file, sizeof file, "%s.c", name);
   int rc = cg_write_text(dir, file, c, d);
   if (!rc) rc = cg_write_text(dir, "Makefile", mk, d);

@@ -83,7 +83,8 @@ char *cg_c_header(const Program *p, const char *name);
 char *cg_c_main(const char *name);
 /* Any embedded file (cg_embedded's path) with NAME_ made name_ (malloc'd). */
 char *cg_c_template(const char *path, const char *name);
-char *cg_c_makefile(const Program *p, const char *name);
+/* extra: more sources of the program and of lib (space-separated), or NULL */
+char *cg_c_makefile(const Program *p, const char *name, const char *extra);
 
 /* The weights file: a 64-byte header (magic, layout hash, sizes), then
  * cg_write_weights' blob.  The layout hash identifies what the kernels

@@ -74,6 +74,9 @@ void cg_jit_free(CgJit *j);
 
 /* ---- object files (llvm_obj.c) ----------------------------------------- */
 
+/* Write NAME.o alone (the model: kernels, steps, descriptor, API). */
+int cg_emit_obj_model(const Program *p, const char *name, const char *dir,
+                      Diag *d);
 /* Write NAME.o, NAME.h (the C backend's header), NAME.weights and
  * loom_obj.c (the host side, the same for every model) into dir. */
 int cg_emit_obj(const Program *p, const char *name, const char *dir, Diag *d);

@@ -40,7 +40,8 @@ char *cg_obj_runtime_c(void) {
 }
 
 
-int cg_emit_obj(const Program *p, const char *name, const char *dir, Diag *d) {
+int cg_emit_obj_model(const Program *p, const char *name, const char *dir,
+                      Diag *d) {
   char path[4096];
   CgLlvmOptions o = {.name = name, .glue = true};
   CgLlvm *c = cg_llvm_build(p, &o, d);
@@ -48,6 +49,11 @@ int cg_emit_obj(const Program *p, const char *name, const char *dir, Diag *d) {
   snprintf(path, sizeof path, "%s/%s.o", dir, name);
   int rc = cg_llvm_write_obj(c, path, d);
   cg_llvm_free(c);
+  return rc;
+}
+
+int cg_emit_obj(const Program *p, const char *name, const char *dir, Diag *d) {
+  int rc = cg_emit_obj_model(p, name, dir, d);
   if (rc) return rc;
   char *rt = cg_obj_runtime_c();
   rc = cg_write_text(dir, "loom_obj.c", rt, d);

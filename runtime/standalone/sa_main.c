@@ -3,6 +3,8 @@
  *
  *   NAME [--input NAME=FILE.npy | --input NAME=1,2,3]... [--out-dir DIR]
  *        [--weights FILE] [--print]
+ *   NAME --prompt-ids IDS | --src-ids IDS ... (a model that generates:
+ *        NAME_gen.c, runtime/standalone/sa_gen.c, takes over)
  *
  * This is a template: codegen/c/c_emit.c writes it as main.c with `NAME_`
  * replaced by the model's C name.  The weights come from --weights, else
@@ -88,6 +90,9 @@ static void help(void) {
       printf("]\n");
     }
   }
+#ifdef NAME_HAS_GENERATE
+  NAME_generate_help(prog);
+#endif
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -138,6 +143,24 @@ static char *self_path(const char *argv0) {
     if (s) strcpy(s, argv0);
     return s;
   }
+}
+
+/* The weights without --weights: the executable itself when it carries
+ * them, else BIN.weights beside it; NULL (after a message) when out of
+ * memory.  *self and *wpath are the caller's to free. */
+static const char *default_weights(int argc, char **argv, char **self,
+                                   char **wpath) {
+  *self = self_path(argc > 0 ? argv[0] : "model");
+  if (!*self) return fprintf(stderr, "%s: error: out of memory\n", prog), NULL;
+#if defined(LOOM_EMBEDDED_WEIGHTS)
+  (void)wpath;
+  return *self;
+#else
+  *wpath = (char *)malloc(strlen(*self) + 9);
+  if (!*wpath) return fprintf(stderr, "%s: error: out of memory\n", prog), NULL;
+  sprintf(*wpath, "%s.weights", *self);
+  return *wpath;
+#endif
 }
 
 /* ---- inputs --------------------------------------------------------------- */
@@ -298,6 +321,16 @@ int main(int argc, char **argv) {
     const char *slash = strrchr(argv[0], '/');
     prog = slash ? slash + 1 : argv[0];
   }
+#ifdef NAME_HAS_GENERATE
+  /* --prompt-ids / --src-ids: generation (NAME_gen.c) */
+  if (NAME_generate_wanted(argc, argv)) {
+    const char *w = default_weights(argc, argv, &self, &wpath);
+    status = w ? NAME_generate_main(argc, argv, prog, w) : EXIT_MODEL;
+    free(self);
+    free(wpath);
+    return status;
+  }
+#endif
   specs = (char **)calloc((size_t)argc + 1, sizeof *specs);
   in = (NAME_tensor *)calloc((size_t)argc + 1, sizeof *in);
   out = (NAME_tensor *)calloc((size_t)n_out + 1, sizeof *out);
@@ -374,25 +407,9 @@ int main(int argc, char **argv) {
   }
 
   /* Weights. */
-  if (!weights) {
-    self = self_path(argc > 0 ? argv[0] : "model");
-    if (!self) {
-      fprintf(stderr, "%s: error: out of memory\n", prog);
-      status = EXIT_MODEL;
-      goto done;
-    }
-#if defined(LOOM_EMBEDDED_WEIGHTS)
-    weights = self;
-#else
-    wpath = (char *)malloc(strlen(self) + 9);
-    if (!wpath) {
-      fprintf(stderr, "%s: error: out of memory\n", prog);
-      status = EXIT_MODEL;
-      goto done;
-    }
-    sprintf(wpath, "%s.weights", self);
-    weights = wpath;
-#endif
+  if (!weights && !(weights = default_weights(argc, argv, &self, &wpath))) {
+    status = EXIT_MODEL;
+    goto done;
   }
   if (NAME_create(weights, &m, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);

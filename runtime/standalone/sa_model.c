@@ -25,8 +25,12 @@
  *   64  the data: each tensor f32 row-major at a 64-byte aligned offset
  * An executable built with `loom build --embed-weights` carries this image
  * after its own bytes, followed by a 32-byte trailer: "LOOMEMB1", u64 offset
- * of the image in the file, u64 length of the image, u64 0.  NAME_create
- * accepts either a weights file or such an executable.
+ * of the image in the file, u64 length of the image, u64 where the
+ * previous image's trailer ends (0: none).  A program that generates
+ * carries several images (its generation graphs whose weights differ from
+ * the model's), chained so: NAME_create takes the one whose layout hash is
+ * its own (the last one when none is; mapped files only — elsewhere the
+ * last).  NAME_create accepts either a weights file or such an executable.
  *
  * On POSIX systems the file is memory-mapped (nothing is copied; pages load
  * as the kernels first touch them); elsewhere it is read into memory.
@@ -99,6 +103,31 @@ static NAME_status locate(const unsigned char *head, const unsigned char *tail,
               "%s: error: not a loom weights file (it starts neither with "
               "LOOMWGT1 nor ends with embedded weights)", what);
 }
+
+#if defined(LOOM_HAVE_MMAP)
+/* In a file of `size` bytes at `base` that ends with an embedded-weights
+ * trailer: the image in its chain whose layout hash is this model's, if
+ * any (else *off, *len stay the last one's). */
+static void find_embedded(const unsigned char *base, uint64_t size,
+                          uint64_t *off, uint64_t *len) {
+  uint64_t end = size;
+  int hops = 0;
+  while (end >= TRAILER_BYTES && end <= size && hops++ < 64 &&
+         memcmp(base + end - TRAILER_BYTES, "LOOMEMB1", 8) == 0) {
+    const unsigned char *t = base + end - TRAILER_BYTES;
+    uint64_t o = get_u64(t + 8), n = get_u64(t + 16), prev = get_u64(t + 24);
+    if (o > end - TRAILER_BYTES || n > end - TRAILER_BYTES - o) return;
+    if (n >= HEADER_BYTES && memcmp(base + o, "LOOMWGT1", 8) == 0 &&
+        get_u64(base + o + 8) == weights_hash) {
+      *off = o;
+      *len = n;
+      return;
+    }
+    if (prev >= end) return;
+    end = prev;
+  }
+}
+#endif
 
 /* The header of an image of `len` bytes. */
 static NAME_status check_header(const unsigned char *h, uint64_t len,
@@ -195,6 +224,7 @@ NAME_status NAME_create(const char *path, NAME_model **out, char *err,
     const unsigned char *base = (const unsigned char *)m->map;
     st = locate(base, base + size - TRAILER_BYTES, size, path, &off, &len,
                 err, errlen);
+    if (st == NAME_OK && off > 0) find_embedded(base, size, &off, &len);
     if (st == NAME_OK) st = check_header(base + off, len, path, err, errlen);
     if (st != NAME_OK) {
       NAME_free(m);
