@@ -3,7 +3,7 @@
 # goldens matches Hugging Face's generate(do_sample=False) token for token
 # (tests/goldens/NAME/generate.txt, written by tests/goldens/make_generate.py:
 # prompts whose top-1/top-2 margin is >= 2e-3 at every step) on every
-# backend; seeded sampling gives the same tokens on ref, c and jit; the
+# backend; seeded sampling gives make_sample.py's tokens on ref, c and jit; the
 # stops (--eos, --max-new, --max-len), --timings, and the usage errors.
 set -u
 : "${LOOM:?}"
@@ -69,18 +69,20 @@ grep -q "^encode_ms=" "$tmp/err" && ok || bad "transformer --timings: no encode_
 expect 0 "" "$LOOM" dump $t --graph=encode
 grep -q '%cross_k.1 = transpose' "$tmp/out" && ok || bad "encode: no cross_k.1"
 
-# Seeded sampling: the same tokens on every backend, a different seed
-# another sequence.
+# Seeded sampling: the tokens of goldens/gpt2-gelu/sample.txt (Hugging
+# Face's logits through a Python copy of the sampler, a seed whose draws,
+# top-k and top-p cut-offs all have a margin: make_sample.py) on every
+# backend; another seed, another sequence.
 m=goldens/gpt2-gelu/model.yaml
-sample="--prompt-ids 3,1,4,1,5 --max-new 20 --temperature 0.9 --top-k 40 --top-p 0.95 --repetition-penalty 1.3"
-ref=$("$LOOM" generate $m $sample --seed 7 --backend ref)
-[ $(echo "$ref" | wc -w) = 20 ] && ok || bad "sampling: '$ref'"
+sample=$(sed -n 's/^args //p' goldens/gpt2-gelu/sample.txt)
+seed=$(sed -n 's/^seed //p' goldens/gpt2-gelu/sample.txt)
+want=$(sed -n 's/^expect //p' goldens/gpt2-gelu/sample.txt)
 for b in $backends; do
-  got=$("$LOOM" generate $m $sample --seed 7 --backend $b)
-  [ "$got" = "$ref" ] && ok || bad "sampling on $b: '$got', ref '$ref'"
+  got=$("$LOOM" generate $m $sample --seed $seed --backend $b)
+  [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "sampling on $b: '$got', want '$want'"
 done
-other=$("$LOOM" generate $m $sample --seed 8 --backend ref)
-[ "$other" != "$ref" ] && ok || bad "seeds 7 and 8 drew the same tokens"
+other=$("$LOOM" generate $m $sample --seed $((seed + 1)) --backend ref)
+[ "$other" != "$want" ] && ok || bad "seeds $seed and $((seed + 1)) drew the same tokens"
 # The compile options reach every graph: --threads 1 gives the same tokens;
 # --dtype bf16 gives the bf16 reference's tokens (ref) on every backend.
 f=goldens/gpt2-gelu/generate.txt
