@@ -47,7 +47,7 @@ typedef struct {
 
 static const char *const transformer_keys[] = {
     COMMON, "max_len", "encoder_layers", "decoder_layers", "vocab",
-    "positional", "norm", NULL};
+    "positional", "norm", "max_batch", NULL};
 static const char *const transformer_required[] = {
     "d_model", "heads", "d_ff", "encoder_layers", "decoder_layers", "vocab",
     "max_len", NULL};

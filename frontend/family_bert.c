@@ -74,11 +74,7 @@ void fe_build_bert(Fb *b, const FeFamily *f) {
   uint32_t types = fb_input(b, "token_type_ids", DT_I32, &seq); /* [B, S] */
   ir_set_int(g, g->values[types].node, "optional", 1);
   if (f->max_batch) {
-    mask = fb_input(b, "attention_mask", DT_F32, &seq);        /* [B, S] */
-    ir_set_int(g, g->values[mask].node, "optional", 1);
-    ir_set_int(g, g->values[mask].node, "fill", 1);
-    Dim k4[4] = {seq.d[0], ir_dim(1), ir_dim(1), seq.d[1]};
-    keep = fb_reshape(b, mask, 4, k4, "keep");                 /* [B,1,1,S] */
+    mask = fb_mask_input(b, "attention_mask", &seq, "keep", &keep); /* [B, S] */
   }
 
   /* embeddings */

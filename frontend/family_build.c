@@ -76,6 +76,16 @@ uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s) {
   return v;
 }
 
+uint32_t fb_mask_input(Fb *b, const char *name, const Shape *s,
+                       const char *keep_name, uint32_t *keep) {
+  uint32_t mask = fb_input(b, name, DT_F32, s);
+  ir_set_int(b->g, b->g->values[mask].node, "optional", 1);
+  ir_set_int(b->g, b->g->values[mask].node, "fill", 1);
+  Dim k4[4] = {s->d[0], ir_dim(1), ir_dim(1), s->d[1]};
+  *keep = fb_reshape(b, mask, 4, k4, keep_name);
+  return mask;
+}
+
 uint32_t fb_state(Fb *b, const char *name, const Shape *s) {
   uint32_t v = ir_add_source(b->g, OP_INPUT, name, DT_F32, s, b->loc);
   ir_set_int(b->g, b->g->values[v].node, "state", 1);

@@ -41,7 +41,7 @@ typedef struct {
   int64_t image_size, patch_size, channels; /* vit */
   bool pre_norm;                          /* transformer: norm: pre */
   bool pool_mean, normalize;              /* bert: pooling: mean, normalize */
-  int64_t max_batch;  /* bert, vit: the bound of the batch dim B; 0: none */
+  int64_t max_batch;  /* the bound of the batch dim B; 0: none */
   int graph;          /* FeGraph: forward, prefill, decode, encode */
   int64_t cache_len;  /* the KV cache's rows (generation graphs) */
   /* Where nodes are stamped: the YAML keys they come from. */
@@ -73,6 +73,12 @@ Shape fb_shape(int rank, ...); /* rank int64_t dims follow */
 uint32_t fb_input(Fb *b, const char *name, DType dt, const Shape *s);
 uint32_t fb_weight(Fb *b, Shape s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A batch's padding mask: the optional f32 input `name` of shape s [B, S]
+ * (nonzero = token; left out, all ones: {fill = 1}); *keep gets it as
+ * [B, 1, 1, S] (named keep_name), fb_attention's keep. */
+uint32_t fb_mask_input(Fb *b, const char *name, const Shape *s,
+                       const char *keep_name, uint32_t *keep);
 
 /* Generation (fe_graph prefill/decode): a state input (a KV cache,
  * {state = true}), and the scalar i32 input whose value is symbol `sym`

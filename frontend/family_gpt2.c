@@ -93,11 +93,7 @@ void fe_build_gpt2(Fb *b, const FeFamily *f) {
   }
   uint32_t ids = fb_input(b, "ids", DT_I32, &ids_shape); /* [B, S] */
   if (batched) {
-    uint32_t mask = fb_input(b, "attention_mask", DT_F32, &ids_shape);
-    ir_set_int(g, g->values[mask].node, "optional", 1);
-    ir_set_int(g, g->values[mask].node, "fill", 1);
-    Dim k4[4] = {ids_shape.d[0], ir_dim(1), ir_dim(1), ids_shape.d[1]};
-    keep = fb_reshape(b, mask, 4, k4, "keep");               /* [B,1,1,S] */
+    fb_mask_input(b, "attention_mask", &ids_shape, "keep", &keep); /* [B, S] */
   }
   Dim P = ir_dim(0);
   if (gen) {

@@ -24,6 +24,15 @@
  * Inputs src [S] and tgt [T] (i32 token ids, S, T <= max_len); output
  * logits [T, vocab].
  *
+ * With max_batch (the forward graph): B <= max_batch rows, right-padded:
+ * src [B, S], tgt [B, T], and the optional masks src_mask [B, S], tgt_mask
+ * [B, T] (f32, nonzero = token; left out, all ones) — nn.Transformer's
+ * src_key_padding_mask (and memory_key_padding_mask) and
+ * tgt_key_padding_mask, negated.  Padded source keys are left out of the
+ * encoder's self-attention and of every cross-attention, padded target
+ * keys of the decoder's (causal) self-attention; positions are 0.. in
+ * every row; logits [B, T, vocab], padded positions included.
+ *
  * Generation (f->graph, frontend.h's FeGraph) splits the model in three:
  *   encode:  src [S] -> per decoder layer i, cross_k.i and cross_v.i
  *            [H, S, Dh]: the cross-attention's K and V of the encoder's
@@ -98,7 +107,7 @@ static uint32_t gen_attention(Fb *b, const FeFamily *f, uint32_t xq,
 }
 
 static uint32_t multihead_attention(Fb *b, const FeFamily *f, uint32_t xq,
-                                    uint32_t xkv, bool causal,
+                                    uint32_t xkv, bool causal, uint32_t keep,
                                     const char *prefix) {
   int64_t d = f->d_model;
   uint32_t w[3], bias[3];
@@ -106,7 +115,7 @@ static uint32_t multihead_attention(Fb *b, const FeFamily *f, uint32_t xq,
   uint32_t q = fb_linear(b, xq, w[0], bias[0], true, "q");  /* [L, d] */
   uint32_t k = fb_linear(b, xkv, w[1], bias[1], true, "k"); /* [M, d] */
   uint32_t v = fb_linear(b, xkv, w[2], bias[2], true, "v"); /* [M, d] */
-  uint32_t a = fb_attention(b, q, k, v, f->heads, causal, IR_NONE);  /* [L, d] */
+  uint32_t a = fb_attention(b, q, k, v, f->heads, causal, keep);  /* [L, d] */
   return fb_nn_linear(b, a, d, d, "out", "%s.out_proj", prefix);
 }
 
@@ -120,10 +129,12 @@ static uint32_t feed_forward(Fb *b, const FeFamily *f, uint32_t x,
                       prefix); /* [L, d] */
 }
 
-/* nn.TransformerEncoderLayer i: x [S, d] -> [S, d].
+/* nn.TransformerEncoderLayer i: x [S, d] -> [S, d]; keep: the source's
+ * padding mask (batches) or IR_NONE.
  *   post-norm: x = norm1(x + sa(x));        x = norm2(x + ff(x))
  *   pre-norm:  x = x + sa(norm1(x));        x = x + ff(norm2(x)) */
-static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
+static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x,
+                              uint32_t keep, int i) {
   char p[96], sa[128];
   snprintf(p, sizeof p, "transformer.encoder.layers.%d", i);
   snprintf(sa, sizeof sa, "%s.self_attn", p);
@@ -133,7 +144,7 @@ static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
     fb_scope(b, "enc.%d", i);
     uint32_t h = fb_nn_layernorm(b, x, d, eps, "norm1", "%s.norm1", p);
     fb_scope(b, "enc.%d.self_attn", i);
-    h = multihead_attention(b, f, h, h, false, sa);
+    h = multihead_attention(b, f, h, h, false, keep, sa);
     fb_scope(b, "enc.%d", i);
     x = fb_add(b, x, h, "x1");
     h = fb_nn_layernorm(b, x, d, eps, "norm2", "%s.norm2", p);
@@ -141,7 +152,7 @@ static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
     return fb_add(b, x, h, "x2");
   }
   fb_scope(b, "enc.%d.self_attn", i);
-  uint32_t h = multihead_attention(b, f, x, x, false, sa);
+  uint32_t h = multihead_attention(b, f, x, x, false, keep, sa);
   fb_scope(b, "enc.%d", i);
   x = fb_nn_layernorm(b, fb_add(b, x, h, "res1"), d, eps, "x1", "%s.norm1", p);
   h = feed_forward(b, f, x, p);
@@ -149,13 +160,15 @@ static uint32_t encoder_layer(Fb *b, const FeFamily *f, uint32_t x, int i) {
                          p);
 }
 
-/* nn.TransformerDecoderLayer i: y [T, d], memory [S, d] -> [T, d].
+/* nn.TransformerDecoderLayer i: y [T, d], memory [S, d] -> [T, d];
+ * keep_tgt, keep_src: the padding masks of a batch (IR_NONE: none).
  *   post-norm: y = norm1(y + sa(y, causal)); y = norm2(y + ca(y, mem));
  *              y = norm3(y + ff(y))
  *   pre-norm:  y = y + sa(norm1(y), causal); y = y + ca(norm2(y), mem);
  *              y = y + ff(norm3(y)) */
 static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
-                              uint32_t mem, int i, const Gen *gen) {
+                              uint32_t mem, uint32_t keep_tgt,
+                              uint32_t keep_src, int i, const Gen *gen) {
   char p[96], sa[128], ca[128];
   snprintf(p, sizeof p, "transformer.decoder.layers.%d", i);
   snprintf(sa, sizeof sa, "%s.self_attn", p);
@@ -167,13 +180,13 @@ static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
     uint32_t h = fb_nn_layernorm(b, y, d, eps, "norm1", "%s.norm1", p);
     fb_scope(b, "dec.%d.self_attn", i);
     h = gen ? gen_attention(b, f, h, gen, i, true, sa)
-            : multihead_attention(b, f, h, h, true, sa);
+            : multihead_attention(b, f, h, h, true, keep_tgt, sa);
     fb_scope(b, "dec.%d", i);
     y = fb_add(b, y, h, "y1");
     h = fb_nn_layernorm(b, y, d, eps, "norm2", "%s.norm2", p);
     fb_scope(b, "dec.%d.cross_attn", i);
     h = gen ? gen_attention(b, f, h, gen, i, false, ca)
-            : multihead_attention(b, f, h, mem, false, ca);
+            : multihead_attention(b, f, h, mem, false, keep_src, ca);
     fb_scope(b, "dec.%d", i);
     y = fb_add(b, y, h, "y2");
     h = fb_nn_layernorm(b, y, d, eps, "norm3", "%s.norm3", p);
@@ -182,12 +195,12 @@ static uint32_t decoder_layer(Fb *b, const FeFamily *f, uint32_t y,
   }
   fb_scope(b, "dec.%d.self_attn", i);
   uint32_t h = gen ? gen_attention(b, f, y, gen, i, true, sa)
-                   : multihead_attention(b, f, y, y, true, sa);
+                   : multihead_attention(b, f, y, y, true, keep_tgt, sa);
   fb_scope(b, "dec.%d", i);
   y = fb_nn_layernorm(b, fb_add(b, y, h, "res1"), d, eps, "y1", "%s.norm1", p);
   fb_scope(b, "dec.%d.cross_attn", i);
   h = gen ? gen_attention(b, f, y, gen, i, false, ca)
-          : multihead_attention(b, f, y, mem, false, ca);
+          : multihead_attention(b, f, y, mem, false, keep_src, ca);
   fb_scope(b, "dec.%d", i);
   y = fb_nn_layernorm(b, fb_add(b, y, h, "res2"), d, eps, "y2", "%s.norm2", p);
   h = feed_forward(b, f, y, p);
@@ -262,7 +275,7 @@ static void build_step(Fb *b, const FeFamily *f) {
   uint32_t y = embed(b, f, tgt, T, "tgt_embed.weight", &gen.P); /* [T, d] */
   b->loc = f->at_decoder;
   for (int i = 0; i < f->decoder_layers; i++)
-    y = decoder_layer(b, f, y, IR_NONE, i, &gen);
+    y = decoder_layer(b, f, y, IR_NONE, IR_NONE, IR_NONE, i, &gen);
   fb_scope(b, "dec");
   y = fb_nn_layernorm(b, y, d, f->eps, "out", "transformer.decoder.norm");
   b->loc = f->at_family;
@@ -279,21 +292,36 @@ void fe_build_transformer(Fb *b, const FeFamily *f) {
   }
   b->loc = f->at_family;
   int32_t S = ir_add_sym(g, "S", f->max_len, f->at_max_len);
-  Shape src_shape = {1, {ir_dim_sym(S)}};
-  uint32_t src = fb_input(b, "src", DT_I32, &src_shape); /* [S] */
+  /* a batch (forward graph): B rows, right-padded, with masks */
+  bool batched = f->max_batch && f->graph == FE_FORWARD;
+  Dim B = ir_dim(1);
+  if (batched) {
+    b->loc = f->at_max_batch;
+    B = ir_dim_sym(ir_add_sym(g, "B", f->max_batch, f->at_max_batch));
+    b->loc = f->at_family;
+  }
+  Shape src_shape = batched ? (Shape){2, {B, ir_dim_sym(S)}}
+                            : (Shape){1, {ir_dim_sym(S)}};
+  uint32_t src = fb_input(b, "src", DT_I32, &src_shape); /* [B, S] */
   int32_t T = -1;
-  uint32_t tgt = IR_NONE;
+  uint32_t tgt = IR_NONE, keep_src = IR_NONE, keep_tgt = IR_NONE;
   if (f->graph != FE_ENCODE) {
     T = ir_add_sym(g, "T", f->max_len, f->at_max_len);
-    Shape tgt_shape = {1, {ir_dim_sym(T)}};
-    tgt = fb_input(b, "tgt", DT_I32, &tgt_shape); /* [T] */
+    Shape tgt_shape = batched ? (Shape){2, {B, ir_dim_sym(T)}}
+                              : (Shape){1, {ir_dim_sym(T)}};
+    tgt = fb_input(b, "tgt", DT_I32, &tgt_shape); /* [B, T] */
+    if (batched) {
+      fb_mask_input(b, "src_mask", &src_shape, "src_keep", &keep_src);
+      fb_mask_input(b, "tgt_mask", &tgt_shape, "tgt_keep", &keep_tgt);
+    }
   }
 
   /* Encoder: memory = encoder.norm(layers(src_embed(src)*sqrt(d) + pe)) */
   fb_scope(b, "src");
   uint32_t x = embed(b, f, src, ir_dim_sym(S), "src_embed.weight", NULL);
   b->loc = f->at_encoder;
-  for (int i = 0; i < f->encoder_layers; i++) x = encoder_layer(b, f, x, i);
+  for (int i = 0; i < f->encoder_layers; i++)
+    x = encoder_layer(b, f, x, keep_src, i);
   fb_scope(b, "enc");
   uint32_t memory = fb_nn_layernorm(b, x, d, f->eps, "memory",
                                     "transformer.encoder.norm"); /* [S, d] */
@@ -308,7 +336,7 @@ void fe_build_transformer(Fb *b, const FeFamily *f) {
   uint32_t y = embed(b, f, tgt, ir_dim_sym(T), "tgt_embed.weight", NULL);
   b->loc = f->at_decoder;
   for (int i = 0; i < f->decoder_layers; i++)
-    y = decoder_layer(b, f, y, memory, i, NULL);
+    y = decoder_layer(b, f, y, memory, keep_tgt, keep_src, i, NULL);
   fb_scope(b, "dec");
   y = fb_nn_layernorm(b, y, d, f->eps, "out", "transformer.decoder.norm");
 

@@ -37,7 +37,7 @@ matrix() {
   if ! "$LOOM" emit-c "$model" -o "$out" >/dev/null 2>"$tmp/err"; then
     bad "$label: emit-c"; sed 's/^/  | /' "$tmp/err"; return
   fi
-  local name=$(basename "$out"/*.weights .weights) args=() f n
+  local name=$(ls "$out" | sed -n "s/^\([^.]*\)\.weights$/\1/p") args=() f n
   for f in "$dir"/in.*.npy; do
     n=$(basename "$f" .npy); args+=(--input "${n#in.}=$PWD/$f")
   done
