@@ -55,18 +55,6 @@ static int emit_model(const Program *p, const char *name, const char *dir,
   return rc;
 }
 
-static int write_weights(const Program *p, const char *dir, const char *file,
-                         Diag *d) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  FILE *f = fopen(path, "wb");
-  if (!f) return ir_file_errorf(d, path, "cannot write: %s", strerror(errno));
-  bool ok = cg_write_weights_file(p, f) == 0;
-  int e = errno;
-  if (fclose(f)) ok = false, e = errno;
-  return ok ? 0 : ir_file_errorf(d, path, "cannot write: %s", strerror(e));
-}
-
 /* NAME_gen.c: the tables, then the template. */
 static char *gen_source(const char *name, const char *model, bool encdec,
                         const FeGenSpec *s, const Graph *enc,
@@ -156,7 +144,7 @@ int cli_gen_emit(const CliCompile *cc, const Program *fwd, const char *name,
     snprintf(out->weights[out->n_weights], sizeof out->weights[0], "%s.%s.weights",
              name, g);
     snprintf(out->suffix[out->n_weights], sizeof out->suffix[0], ".%s.weights", g);
-    rc = write_weights(p[k], dir, out->weights[out->n_weights++], d);
+    rc = cg_write_weights_in(p[k], dir, out->weights[out->n_weights++], d);
   }
   if (!rc) {
     FeGenSpec s;

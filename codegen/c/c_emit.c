@@ -663,13 +663,20 @@ int cg_write_cli(const char *name, const char *dir, Diag *d) {
 }
 
 int cg_write_common(const Program *p, const char *name, const char *dir, Diag *d) {
-  char file[512], path[4096];
+  char file[512];
   char *h = cg_c_header(p, name);
   snprintf(file, sizeof file, "%s.h", name);
   int rc = cg_write_text(dir, file, h, d);
   free(h);
   if (rc) return rc;
-  snprintf(path, sizeof path, "%s/%s.weights", dir, name);
+  snprintf(file, sizeof file, "%s.weights", name);
+  return cg_write_weights_in(p, dir, file, d);
+}
+
+int cg_write_weights_in(const Program *p, const char *dir, const char *file,
+                        Diag *d) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
   FILE *f = fopen(path, "wb");
   if (!f) return ir_file_errorf(d, path, "cannot write: %s", strerror(errno));
   bool ok = cg_write_weights_file(p, f) == 0;

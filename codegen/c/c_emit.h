@@ -104,6 +104,9 @@ int cg_emit_c(const Program *p, const char *name, const char *dir, Diag *d);
 int cg_write_text(const char *dir, const char *file, const char *text, Diag *d);
 /* NAME.h (runtime/standalone/sa_api.h) and NAME.weights */
 int cg_write_common(const Program *p, const char *name, const char *dir, Diag *d);
+/* p's weights file (header and blob) as dir/file */
+int cg_write_weights_in(const Program *p, const char *dir, const char *file,
+                        Diag *d);
 /* main.c, npy.c, npy.h: the standalone command line */
 int cg_write_cli(const char *name, const char *dir, Diag *d);
 
