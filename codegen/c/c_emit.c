@@ -354,7 +354,11 @@ static void emit_step(FILE *f, const Program *p, const PStep *s, const char *nam
   IR_ASSERT(s->n_args == pk->vec->n_params);
   for (uint32_t i = 0; i < s->n_args; i++) {
     if (i) fprintf(f, ", ");
-    step_arg(f, p, &pk->vec->params[i], s->args[i]);
+    if (s->args[i].kind != KB_SYM && !k_param_used(pk->vec, i) &&
+        (!pk->scalar || !k_param_used(pk->scalar, i)))
+      fprintf(f, "0"); /* never touched (c_kernel.c) */
+    else
+      step_arg(f, p, &pk->vec->params[i], s->args[i]);
   }
   if (!codes) {
     fprintf(f, ");\n");

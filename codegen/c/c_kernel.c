@@ -548,6 +548,8 @@ void cg_c_kernel(FILE *f, const Kernel *k, const char *name) {
   E.temp = calloc(k->n_exprs ? k->n_exprs : 1, sizeof *E.temp);
   IR_ASSERT(E.temp);
   if (k->comment[0]) fprintf(f, "/* %s */\n", k->comment);
+  /* Buffers the kernel never touches (write_rows' state operand: the
+   * memory of its output) are not restrict, unused, and passed as 0. */
   fprintf(f, "static int %s(", name);
   for (uint32_t i = 0; i < k->n_params; i++) {
     const KParam *p = &k->params[i];
@@ -555,10 +557,14 @@ void cg_c_kernel(FILE *f, const Kernel *k, const char *name) {
     if (p->kind == KP_I64)
       fprintf(f, "int64_t %s", p->name);
     else
-      fprintf(f, "%s%s *restrict %s", p->written ? "" : "const ",
-              p->elem == KT_F32 ? "float" : "int32_t", p->name);
+      fprintf(f, "%s%s *%s%s", p->written ? "" : "const ",
+              p->elem == KT_F32 ? "float" : "int32_t",
+              k_param_used(k, i) ? "restrict " : "", p->name);
   }
   fprintf(f, ") {\n");
+  for (uint32_t i = 0; i < k->n_params; i++)
+    if (k->params[i].kind == KP_BUF && !k_param_used(k, i))
+      fprintf(f, "  (void)%s;\n", k->params[i].name);
   stmts(&E, k->body, false);
   fprintf(f, "  int status = 0;\n%s  return status;\n}\n\n", out.s ? out.s : "");
   free(out.s);

@@ -626,3 +626,15 @@ uint64_t k_hash(const Kernel *k) {
   free(s.s);
   return h;
 }
+
+bool k_param_used(const Kernel *k, uint32_t param) {
+  for (uint32_t i = 0; i < k->n_exprs; i++)
+    if ((k->exprs[i].kind == KE_LOAD || k->exprs[i].kind == KE_PARAM) &&
+        k->exprs[i].param == param)
+      return true;
+  for (uint32_t i = 0; i < k->n_stmts; i++)
+    if ((k->stmts[i].kind == KS_STORE || k->stmts[i].kind == KS_PREFETCH) &&
+        k->stmts[i].param == param)
+      return true;
+  return false;
+}

@@ -166,6 +166,10 @@ void k_free(Kernel *k);
 
 uint32_t k_param_buf(Kernel *k, const char *name, KScalar elem, bool written);
 uint32_t k_param_i64(Kernel *k, const char *name);
+/* Whether the kernel loads, stores or prefetches buffer `param` (or reads
+ * i64 `param`): write_rows' state operand is passed only to name the
+ * memory its output is, and never touched. */
+bool k_param_used(const Kernel *k, uint32_t param);
 
 /* Expressions.  Constructors assert that operand types agree. */
 uint32_t k_i64(Kernel *k, int64_t v);
