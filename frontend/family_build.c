@@ -365,29 +365,32 @@ uint32_t fb_split_heads(Fb *b, uint32_t x, int64_t heads, const char *name) {
 }
 
 uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
-                             int64_t heads, uint32_t kc, uint32_t vc, Dim P) {
-  Dim s = fb_dim(b, q, 0), d = fb_dim(b, q, 1);
-  int64_t dh = d.c / heads;
-  static const int64_t perm[3] = {1, 0, 2};
-  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [H, S, Dh] */
+                             int64_t heads, uint32_t kc, uint32_t vc, Dim P,
+                             uint32_t keep) {
+  int r = rank_of(b, q);
+  Dim flat[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) flat[i] = fb_dim(b, q, i); /* [B..., S, d] */
+  int64_t dh = flat[r - 1].c / heads;
+  int64_t perm[IR_MAX_RANK];
+  head_perm(r + 1, perm);
+  uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [B..., H, S, Dh] */
   uint32_t kh = k, vh = v; /* cross-attention: [H, T, Dh] already */
   if (kc != IR_NONE) {
-    kh = split_heads(b, k, heads, "k_heads"); /* [H, S, Dh] */
+    kh = split_heads(b, k, heads, "k_heads"); /* [B..., H, S, Dh] */
     vh = split_heads(b, v, heads, "v_heads");
-    kh = fb_write_rows(b, kc, kh, 1, P, "k_cache"); /* [H, L, Dh] */
-    vh = fb_write_rows(b, vc, vh, 1, P, "v_cache");
+    kh = fb_write_rows(b, kc, kh, r - 1, P, "k_cache"); /* [B..., H, L, Dh] */
+    vh = fb_write_rows(b, vc, vh, r - 1, P, "v_cache");
   }
-  uint32_t in[3] = {qh, kh, vh};
-  uint32_t id = begin(b, OP_ATTENTION, in, 3, 1);
+  uint32_t in[4] = {qh, kh, vh, keep};
+  uint32_t id = begin(b, OP_ATTENTION, in, keep != IR_NONE ? 4 : 3, 1);
   ir_set_float(b->g, id, "scale", 1.0 / sqrt((double)dh));
   if (kc != IR_NONE) {
     ir_set_int(b->g, id, "causal", 1);
     ir_set_dim(b->g, id, "q_offset", P);
   }
-  uint32_t ctx = finish(b, id, "context");              /* [H, S, Dh] */
-  ctx = fb_transpose(b, ctx, 3, perm, NULL);            /* [S, H, Dh] */
-  Dim flat[2] = {s, d};
-  return fb_reshape(b, ctx, 2, flat, "merged");         /* [S, d] */
+  uint32_t ctx = finish(b, id, "context");              /* [B..., H, S, Dh] */
+  ctx = fb_transpose(b, ctx, r + 1, perm, NULL);        /* [B..., S, H, Dh] */
+  return fb_reshape(b, ctx, r, flat, "merged");         /* [B..., S, d] */
 }
 
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,

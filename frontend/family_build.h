@@ -164,15 +164,17 @@ uint32_t fb_nn_layernorm(Fb *b, uint32_t x, int64_t d, double eps,
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
                       int64_t heads, bool causal, uint32_t keep);
 
-/* Attention of q [S, d] over a KV cache: k, v [S, d] (the new tokens at
- * positions P..P+S-1) are split into heads and written into the state
- * caches kc, vc [H, L, Dh] at P; then one `attention` op (order hsd,
- * scale 1/sqrt(Dh), causal with q_offset P: query i sees keys
- * 0..P+i of the cache; keys past that are never read) -> [S, d].
- * kc == IR_NONE: no cache (cross-attention over k, v kept as heads,
- * [H, T, Dh]: not causal). */
+/* Attention of q [B..., S, d] over a KV cache: k, v [B..., S, d] (the
+ * new tokens at cache rows P..P+S-1) are split into heads and written into
+ * the state caches kc, vc [B..., H, L, Dh] at P; then one `attention` op
+ * (order hsd, scale 1/sqrt(Dh), causal with q_offset P: query i sees keys
+ * 0..P+i of the cache; keys past that are never read) -> [B..., S, d].
+ * keep (IR_NONE: none) [B..., L]: cache rows where it is 0 are left out
+ * (a left-padded batch's padding).  kc == IR_NONE: no cache
+ * (cross-attention over k, v kept as heads, [H, T, Dh]: not causal). */
 uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
-                             int64_t heads, uint32_t kc, uint32_t vc, Dim P);
+                             int64_t heads, uint32_t kc, uint32_t vc, Dim P,
+                             uint32_t keep);
 /* [T, d] -> [H, T, Dh] (reshape + transpose), for K/V kept by the caller */
 uint32_t fb_split_heads(Fb *b, uint32_t x, int64_t heads, const char *name);
 

@@ -98,10 +98,10 @@ static uint32_t gen_attention(Fb *b, const FeFamily *f, uint32_t xq,
     uint32_t v = fb_linear(b, xq, w[2], bias[2], true, "v");
     uint32_t kc, vc;
     cache_states(b, f, layer, &kc, &vc);
-    a = fb_cached_attention(b, q, k, v, f->heads, kc, vc, gen->P);
+    a = fb_cached_attention(b, q, k, v, f->heads, kc, vc, gen->P, IR_NONE);
   } else {
     a = fb_cached_attention(b, q, gen->cross_k[layer], gen->cross_v[layer],
-                            f->heads, IR_NONE, IR_NONE, gen->P);
+                            f->heads, IR_NONE, IR_NONE, gen->P, IR_NONE);
   }
   return fb_nn_linear(b, a, d, d, "out", "%s.out_proj", prefix);
 }
