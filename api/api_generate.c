@@ -4,7 +4,13 @@
  *
  * The step passes the tokens, their first position (`pos`) and the KV
  * cache buffers the loop owns (the graphs' state inputs, by name) to
- * loom_run; the graphs write the new rows into the caches in place.  For
+ * loom_run; the graphs write the new rows into the caches in place.  A
+ * gpt2 model with max_batch has a batch dimension B in its graphs: the
+ * step passes ids [B, n] and, from the loop, position_ids [B, n] and
+ * attention_mask [B, max_len] (a left-padded batch's positions and
+ * padding), and caches [B, H, L, Dh]; without one, ids [n] and caches
+ * [H, L, Dh], and the loop's positions and mask (a batch of one, no
+ * padding) say nothing the graphs do not know.  For
  * the transformer family the encode step runs the source once and keeps
  * each decoder layer's cross-attention K and V (the encode graph's
  * outputs cross_k.i, cross_v.i) here, passed to every step as inputs.
@@ -141,30 +147,60 @@ int64_t loom_generator_cache_bytes(const loom_generator *g) {
   return g->spec.cache_bytes;
 }
 
+int64_t loom_generator_max_batch(const loom_generator *g) {
+  return g->spec.max_batch > 1 ? g->spec.max_batch : 1;
+}
+
 /* loom_gen_model.step: one graph run through loom_run. */
-static int step(void *ctx, int decode, const int32_t *ids, int64_t n,
-                int64_t pos, void *const *state, float *logits, char *err,
-                size_t errlen) {
+static int step(void *ctx, int decode, int64_t batch, const int32_t *ids,
+                int64_t n, int64_t pos, const int32_t *positions,
+                const float *mask, void *const *state, float *logits,
+                char *err, size_t errlen) {
   loom_generator *g = ctx;
-  int32_t p32 = (int32_t)pos;
   const FeGenSpec *sp = &g->spec;
-  int n_in = 2 + sp->n_state + g->n_cross;
+  bool batched = sp->max_batch > 0;
+  IR_ASSERT(batched || batch == 1); /* the loop checks the bound */
+  int32_t p32 = (int32_t)pos;
+  int n_in = 2 + (batched ? 2 : 0) + sp->n_state + g->n_cross, k = 0;
   loom_tensor in[n_in];
-  in[0] = (loom_tensor){sp->tokens, LOOM_I32, 1, {n}, (void *)ids};
-  in[1] = (loom_tensor){"pos", LOOM_I32, 0, {0}, &p32};
+  in[k++] = batched ? (loom_tensor){sp->tokens, LOOM_I32, 2, {batch, n}, (void *)ids}
+                    : (loom_tensor){sp->tokens, LOOM_I32, 1, {n}, (void *)ids};
+  in[k++] = (loom_tensor){"pos", LOOM_I32, 0, {0}, &p32};
+  if (batched) {
+    in[k++] = (loom_tensor){"position_ids", LOOM_I32, 2, {batch, n},
+                            (void *)positions};
+    in[k++] = (loom_tensor){"attention_mask", LOOM_F32, 2,
+                            {batch, sp->max_len}, (void *)mask};
+  }
   for (int i = 0; i < sp->n_state; i++) {
-    in[2 + i] = (loom_tensor){sp->state_name[i], LOOM_F32, 3, {0}, state[i]};
-    memcpy(in[2 + i].dims, sp->state_dims[i], sizeof sp->state_dims[i]);
+    loom_tensor *t = &in[k++];
+    *t = (loom_tensor){sp->state_name[i], LOOM_F32, sp->state_rank, {0}, state[i]};
+    memcpy(t->dims, sp->state_dims[i], sizeof sp->state_dims[i]);
+    if (batched) t->dims[0] = batch;
   }
   for (int i = 0; i < g->n_cross; i++) {
-    loom_tensor *t = &in[2 + sp->n_state + i];
+    loom_tensor *t = &in[k++];
     *t = (loom_tensor){g->cross_name[i], LOOM_F32, 3, {0}, g->cross[i]};
     memcpy(t->dims, g->cross_dims, sizeof g->cross_dims);
   }
-  loom_tensor out = {NULL, LOOM_F32, 2, {n, sp->vocab}, logits};
+  IR_ASSERT(k == n_in);
+  loom_tensor out =
+      batched ? (loom_tensor){NULL, LOOM_F32, 3, {batch, n, sp->vocab}, logits}
+              : (loom_tensor){NULL, LOOM_F32, 2, {n, sp->vocab}, logits};
   return loom_run(decode ? g->decode : g->prefill, in, n_in, &out, 1, err, errlen)
              ? -1
              : 0;
+}
+
+static loom_gen_model gen_model(loom_generator *g) {
+  return (loom_gen_model){.vocab = g->spec.vocab,
+                          .max_len = g->spec.max_len,
+                          .n_state = g->spec.n_state,
+                          .state_bytes = g->spec.state_bytes,
+                          .step = step,
+                          .encode = g->encode ? encode : NULL,
+                          .ctx = g,
+                          .max_batch = g->spec.max_batch};
 }
 
 loom_status loom_generate(loom_generator *g, const int32_t *src, size_t n_src,
@@ -177,11 +213,37 @@ loom_status loom_generate(loom_generator *g, const int32_t *src, size_t n_src,
   if (g->encode && (!src || !n_src))
     return fail(err, errlen, LOOM_ERR_USAGE,
                 "error: an encoder-decoder model needs the source ids");
-  loom_gen_model m = {g->spec.vocab, g->spec.max_len, g->spec.n_state,
-                      g->spec.state_bytes, step,
-                      g->encode ? encode : NULL, g};
+  loom_gen_model m = gen_model(g);
   return loom_gen_run(&m, p, src, (int64_t)n_src, prompt, (int64_t)n_prompt,
                       on_token, user, stats, err, errlen)
              ? LOOM_ERR_MODEL
              : LOOM_OK;
+}
+
+loom_status loom_generate_batch(loom_generator *g, size_t batch,
+                                const int32_t *const *prompts,
+                                const size_t *n_prompt,
+                                const loom_gen_params *p,
+                                loom_gen_row_fn on_token, void *user,
+                                loom_gen_stats *stats, char *err,
+                                size_t errlen) {
+  if (!g || !p || (batch && (!prompts || !n_prompt)))
+    return fail(err, errlen, LOOM_ERR_USAGE, "error: NULL argument");
+  for (size_t r = 0; r < batch; r++)
+    if (n_prompt[r] && !prompts[r])
+      return fail(err, errlen, LOOM_ERR_USAGE, "error: NULL argument");
+  if (g->encode)
+    return fail(err, errlen, LOOM_ERR_USAGE,
+                "error: loom_generate_batch takes decoder-only (gpt2) "
+                "models; an encoder-decoder's is loom_generate");
+  loom_gen_model m = gen_model(g);
+  if (loom_gen_check_batch(&m, (int64_t)batch, err, errlen))
+    return LOOM_ERR_USAGE;
+  int64_t *n = malloc((batch ? batch : 1) * sizeof *n);
+  if (!n) return fail(err, errlen, LOOM_ERR_MODEL, "error: out of memory");
+  for (size_t r = 0; r < batch; r++) n[r] = (int64_t)n_prompt[r];
+  int rc = loom_gen_run_batch(&m, p, NULL, 0, (int64_t)batch, prompts, n,
+                              on_token, user, stats, err, errlen);
+  free(n);
+  return rc ? LOOM_ERR_MODEL : LOOM_OK;
 }

@@ -107,16 +107,20 @@ extern const char *const fe_graph_form_keys[];
 
 /* What a generation loop needs to know of a model's decode graph: the
  * token input ("ids" for gpt2, "tgt" for transformer), the logits' row
- * (vocab), the cache's rows (the bound of symbol P, plus one) and the
- * state inputs ({state = true}: each layer's K and V cache, [H, max_len,
- * Dh]) with their sizes.  Names point into the graph. */
+ * (vocab), the cache's rows (the bound of symbol P, plus one), the bound
+ * of the batch symbol B (a gpt2 model with max_batch; 0: no batch
+ * dimension) and the state inputs ({state = true}: each layer's K and V
+ * cache, [H, max_len, Dh], or [B, H, max_len, Dh] with a batch) with
+ * their sizes for one row of a batch.  Names point into the graph. */
 typedef struct {
   const char *tokens;
-  int64_t vocab, max_len, cache_bytes;
+  int64_t vocab, max_len, cache_bytes; /* cache_bytes: one row's */
+  int64_t max_batch;
   int n_state;
+  int state_rank;            /* 3, or 4 with a batch (B first) */
   const char **state_name;
-  int64_t (*state_dims)[3];
-  int64_t *state_bytes;
+  int64_t (*state_dims)[4];  /* the first state_rank; B as 1 */
+  int64_t *state_bytes;      /* one row's */
 } FeGenSpec;
 /* s from m (a family model's decode graph); -1 with an error in d when m
  * is not one. */

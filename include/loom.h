@@ -218,13 +218,34 @@ loom_status loom_generate(loom_generator *g, const int32_t *src, size_t n_src,
                           const loom_gen_params *p,
                           loom_gen_token_fn on_token, void *user,
                           loom_gen_stats *stats, char *err, size_t errlen);
+/* A batch of prompts at once (decoder-only models): prompts[r] has
+ * n_prompt[r] ids, 1 <= batch <= loom_generator_max_batch(g).  The
+ * prompts are left-padded to the longest, as Hugging Face's generate
+ * does: each row's positions count from its first token (the mask's
+ * cumulative sum - 1) and its padding is left out of every attention, so
+ * a row gets what it gets alone (up to float rounding; a sampled row r
+ * draws from the seed + r).  Every step runs all rows through one graph
+ * run; a row finishes at its own eos or at max_new, and the call returns
+ * when all have.  on_token gets (row, id) as ids are picked (non-zero
+ * stops every row).  A batch past the bound, or an encoder-decoder
+ * model, is LOOM_ERR_USAGE. */
+loom_status loom_generate_batch(loom_generator *g, size_t batch,
+                                const int32_t *const *prompts,
+                                const size_t *n_prompt,
+                                const loom_gen_params *p,
+                                loom_gen_row_fn on_token, void *user,
+                                loom_gen_stats *stats, char *err,
+                                size_t errlen);
 /* Milliseconds it took to compile the prefill (which 0), decode (1) and
  * encode (2) graph; whether there is an encoder; the KV cache's rows and
- * bytes. */
+ * bytes (of one row of a batch). */
 double loom_generator_compile_ms(const loom_generator *g, int which);
 int loom_generator_has_encoder(const loom_generator *g);
 int64_t loom_generator_max_len(const loom_generator *g);
 int64_t loom_generator_cache_bytes(const loom_generator *g);
+/* Prompts loom_generate_batch takes at most: a gpt2 model's max_batch (its
+ * model file's key), 1 for a model without one. */
+int64_t loom_generator_max_batch(const loom_generator *g);
 void loom_generator_free(loom_generator *g);
 
 #ifdef __cplusplus
