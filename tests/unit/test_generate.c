@@ -8,6 +8,12 @@
  *    prompt, and at every decode step the decode graph's logits (one
  *    token, the caches holding the rest) equal the last row of the forward
  *    graph run on the whole sequence so far.
+ * 3. The batch loop's contract (loom_gen_run_batch) with a step of its
+ *    own instead of a model: the prompts left-padded (id 0, position 0,
+ *    mask 0 on the padding), each token's position its cache row minus
+ *    its row's pad, a finished row fed its last id while the others go
+ *    on, each row stopping at its own eos, the states sized per row, and
+ *    the batch's bound.
  */
 #include <stdint.h>
 
@@ -136,8 +142,91 @@ static void test_decode_vs_forward(const char *backend) {
   loom_free(dec);
 }
 
+/* A model whose next id is the last one + 1 (mod V): each row counts up
+ * from its prompt.  The step checks what the loop hands it. */
+enum { V = 10, L = 16, NB = 3 };
+typedef struct {
+  int64_t pad[NB];
+  int steps, bad;
+  int32_t last[NB]; /* each row's id at the previous step */
+  int32_t got[NB][16];
+  int n_got[NB];
+} Mock;
+
+static int mock_step(void *ctx, int decode, int64_t batch, const int32_t *ids,
+                     int64_t n, int64_t pos, const int32_t *positions,
+                     const float *mask, void *const *state, float *logits,
+                     char *err, size_t errlen) {
+  Mock *mk = ctx;
+  (void)err, (void)errlen;
+  mk->bad += batch != NB || (decode ? n != 1 : pos != 0);
+  ((unsigned char *)state[0])[batch * 8 - 1] = 1; /* B rows of 8 bytes */
+  for (int64_t r = 0; r < batch; r++) {
+    for (int64_t t = 0; t < L; t++) mk->bad += mask[r * L + t] != (t >= mk->pad[r]);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t row = pos + i; /* the cache row */
+      int padded = row < mk->pad[r];
+      mk->bad += positions[r * n + i] != (padded ? 0 : row - mk->pad[r]);
+      mk->bad += padded && ids[r * n + i] != 0;
+      float *l = logits + (r * n + i) * V;
+      for (int v = 0; v < V; v++) l[v] = v == (ids[r * n + i] + 1) % V ? 1.0f : 0.0f;
+    }
+    if (decode) mk->bad += ids[r] != mk->last[r]; /* the last pick, or a
+                                                     done row's last id */
+  }
+  mk->steps++;
+  return 0;
+}
+
+/* loom_gen_row_fn: keep each row's ids (and the last, for mock_step) */
+static int mock_token(void *user, int64_t row, int32_t id) {
+  Mock *mk = user;
+  mk->got[row][mk->n_got[row]++] = id;
+  mk->last[row] = id;
+  return 0;
+}
+
+static void test_batch_loop(void) {
+  int32_t p0[] = {3}, p1[] = {5, 6, 7}, p2[] = {1, 2};
+  const int32_t *prompts[NB] = {p0, p1, p2};
+  int64_t n[NB] = {1, 3, 2};
+  Mock mk = {.pad = {2, 0, 1}, .last = {3, 7, 2}};
+  int64_t bytes[1] = {8};
+  loom_gen_model m = {.vocab = V, .max_len = L, .n_state = 1,
+                      .state_bytes = bytes, .step = mock_step, .ctx = &mk,
+                      .max_batch = 4};
+  loom_gen_params p = {.max_new = 10, .eos = 9, .temperature = 1, .top_p = 1,
+                       .repetition_penalty = 1};
+  loom_gen_stats st;
+  char err[256];
+  CHECK_MSG(loom_gen_run_batch(&m, &p, NULL, 0, NB, prompts, n, mock_token,
+                               &mk, &st, err, sizeof err) == 0, "%s", err);
+  CHECK(mk.bad == 0);
+  /* row 0 counts 4..9 (6 ids), row 1 8, 9 (2), row 2 3..9 (7): 7 picks,
+   * the prefill and 6 decode steps */
+  static const int want_n[NB] = {6, 2, 7};
+  for (int r = 0; r < NB; r++) {
+    CHECK(mk.n_got[r] == want_n[r]);
+    for (int i = 0; i < mk.n_got[r]; i++)
+      CHECK(mk.got[r][i] == (prompts[r][n[r] - 1] + 1 + i) % V);
+  }
+  CHECK(mk.steps == 7 && st.n_decode == 6 && st.n_new == 15);
+  CHECK(st.kv_cache_bytes == NB * 8 && !st.hit_max_len);
+  /* the bound: max_batch, and 1 without a batch dimension */
+  m.max_batch = 2;
+  CHECK(loom_gen_run_batch(&m, &p, NULL, 0, NB, prompts, n, mock_token, &mk,
+                           NULL, err, sizeof err) != 0);
+  CHECK_STR_CONTAINS(err, "3 prompts, more than the model's max_batch 2");
+  m.max_batch = 0;
+  CHECK(loom_gen_check_batch(&m, 2, err, sizeof err) != 0);
+  CHECK_STR_CONTAINS(err, "no batch dimension");
+  CHECK(loom_gen_check_batch(&m, 1, err, sizeof err) == 0);
+  printf("batch loop: padding, positions, per-row eos\n");
+}
+
 int main(void) {
   test_sampler();
+  test_batch_loop();
   test_decode_vs_forward("ref");
   test_decode_vs_forward("c");
   test_decode_vs_forward("jit");
