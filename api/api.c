@@ -66,7 +66,7 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
     return LOOM_ERR_USAGE;
   double t0 = now_ms();
   FeOptions fo = {.weights = o->weights, .graph = o->graph,
-                  .max_len = o->max_len};
+                  .max_len = o->max_len, .max_batch = o->max_batch};
   FeModel *m = fe_load(path, &fo, d);
   if (!m) return LOOM_ERR_MODEL;
   PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
@@ -115,7 +115,8 @@ loom_status loom_load(const char *path, const loom_options *opts,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
                        opts ? opts->log : NULL, 0, opts ? opts->max_len : 0,
                        opts ? opts->l1 : 0, opts ? opts->l2 : 0,
-                       opts ? opts->l3 : 0, opts ? opts->dtype : NULL};
+                       opts ? opts->l3 : 0, opts ? opts->dtype : NULL,
+                       opts ? opts->max_batch : 0};
   if (opts && opts->graph) {
     int gk = fe_graph_lookup(opts->graph);
     if (gk < 0) {

@@ -282,6 +282,13 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
   if (m->cache_len > f.max_len)
     return ir_errorf(y->d, f.at_max_len, "--max-len %lld exceeds the model's "
                      "max_len %lld", (long long)m->cache_len, (long long)f.max_len);
+  if (m->batch_bound) { /* --max-batch: the bound of B, in place of the file's */
+    if (is_tr)
+      return fe_yaml_error(y, fv, "--max-batch: the transformer family has no "
+                                  "batch dimension (bert, gpt2 and vit have)");
+    if (!f.max_batch) f.at_max_batch = f.at_family;
+    f.max_batch = m->batch_bound;
+  }
   yaml_node_t *nm = fe_map_get(y, root, "name", NULL);
   if (nm) {
     const char *s;

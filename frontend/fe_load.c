@@ -331,6 +331,7 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   m->path = ir_strdup(m->g->arena, path);
   m->graph = opt->graph;
   m->cache_len = opt->max_len;
+  m->batch_bound = opt->max_batch;
   size_t plen = strlen(path);
   FeYaml y = {0};
   bool ir_text = plen > 3 && strcmp(path + plen - 3, ".ir") == 0;
@@ -370,6 +371,10 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
     rc = ir_errorf(d, (Loc){path, 0, 0},
                    "only a family model (gpt2, transformer) has a %s graph",
                    fe_graph_names[m->graph]);
+  if (rc == 0 && opt->max_batch && !m->family)
+    rc = ir_errorf(d, (Loc){path, 0, 0}, "--max-batch applies to a family "
+                   "model (bert, gpt2, vit); a graph's inputs say their own "
+                   "shapes");
   if (rc == 0 && ir_verify(m->g, d)) rc = -1;
   char sidecar[4096];
   fe_ir_data_path(path, sidecar, sizeof sidecar);

@@ -35,6 +35,8 @@ typedef struct {
   FeGraph graph;       /* which graph (a family model's; FE_FORWARD for
                           every other form) */
   int64_t max_len;     /* > 0: the KV cache's rows (<= the model's max_len) */
+  int64_t max_batch;   /* > 0: the batch dimension's bound, overriding the
+                          model's max_batch (bert, gpt2, vit) */
 } FeOptions;
 
 typedef enum { WS_NONE, WS_FILE, WS_RANDOM } WeightSource;
@@ -43,6 +45,7 @@ typedef struct FeModel {
   Graph *g;
   FeGraph graph;            /* which graph g is (FeOptions.graph) */
   int64_t cache_len;        /* FeOptions.max_len, 0: the model's max_len */
+  int64_t batch_bound;      /* FeOptions.max_batch, 0: the model's max_batch */
   const char *family;       /* the family form's family, or NULL */
   const char *path;         /* the model file (graph arena) */
   WeightSource source;

@@ -77,6 +77,10 @@ typedef struct {
                           activation operand rounded to bf16, fp32
                           accumulation), or NULL: as the model file says
                           (`dtype:`), else f32 */
+  int64_t max_batch;   /* > 0: a family model's batch dimension bound
+                          (bert, gpt2, vit: inputs [B, ...] with B <= it),
+                          in place of its file's max_batch; 0: the file's
+                          (none without one) */
 } loom_options;
 
 /* A tensor passed to or from loom: row-major, caller-owned data. */

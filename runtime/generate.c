@@ -204,8 +204,8 @@ int loom_gen_check_batch(const loom_gen_model *m, int64_t batch, char *err,
   if (batch <= max_batch) return 0;
   if (max_batch == 1)
     snprintf(msg, sizeof msg, "error: %lld prompts, but the model has no "
-             "batch dimension (max_batch: N in its model file)",
-             (long long)batch);
+             "batch dimension (a model file's max_batch: N, or loom's "
+             "--max-batch N)", (long long)batch);
   else
     snprintf(msg, sizeof msg, "error: %lld prompts, more than the model's "
              "max_batch %lld", (long long)batch, (long long)max_batch);

@@ -144,7 +144,7 @@ int cli_check_backend(const char *cmd, const char *backend) {
 /* The common options' ids: below 256, clear of ':' and '?'. */
 enum { O_HELP = 'h', O_OUTPUT = 'o', O_TARGET = 'T', O_WEIGHTS = 'W',
        O_PASSES = 'P', O_DISABLE = 'D', O_GRAPH = 'G', O_MAX_LEN = 'L',
-       O_L1 = '1', O_L2 = '2', O_L3 = '3', O_DTYPE = 'Y' };
+       O_L1 = '1', O_L2 = '2', O_L3 = '3', O_DTYPE = 'Y', O_MAX_BATCH = 'B' };
 
 static const struct option common[] = {
     {"target", required_argument, 0, O_TARGET},
@@ -153,6 +153,7 @@ static const struct option common[] = {
     {"disable", required_argument, 0, O_DISABLE},
     {"graph", required_argument, 0, O_GRAPH},
     {"max-len", required_argument, 0, O_MAX_LEN},
+    {"max-batch", required_argument, 0, O_MAX_BATCH},
     {"dtype", required_argument, 0, O_DTYPE},
     {"help", no_argument, 0, O_HELP},
     {"l1", required_argument, 0, O_L1},
@@ -227,6 +228,16 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
         return cli_usage(c->name, "--max-len takes a positive count, got '%s'",
                          optarg);
       cc->max_len = v;
+      break;
+    }
+    case O_MAX_BATCH: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (errno || *end || end == optarg || v < 1 || v > (1 << 16))
+        return cli_usage(c->name, "--max-batch takes a count in 1..65536, "
+                                  "got '%s'", optarg);
+      cc->max_batch = v;
       break;
     }
     case O_L1:
@@ -406,7 +417,8 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Target t;
   *p = NULL;
   PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
-                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3, cc->dtype};
+                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3, cc->dtype,
+                       cc->max_batch};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
@@ -504,7 +516,7 @@ int cli_load_graph(const CliCompile *cc, uint64_t seed, ToolModel *tm) {
     return 0;
   }
   FeOptions fo = {.weights = cc->weights, .graph = cc->graph,
-                  .max_len = cc->max_len};
+                  .max_len = cc->max_len, .max_batch = cc->max_batch};
   tm->m = fe_load(cc->model, &fo, &d);
   if (!tm->m) return cli_error(EXIT_MODEL, d.msg);
   tm->g = tm->m->g;

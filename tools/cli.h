@@ -65,6 +65,7 @@ typedef struct CliCompile {
   const char *output;  /* -o/--output, for commands that take it */
   int graph;           /* --graph: FeGraph (forward, prefill, decode, encode) */
   int64_t max_len;     /* --max-len: the KV cache's rows, 0 = the model's */
+  int64_t max_batch;   /* --max-batch: B's bound, 0 = the model's max_batch */
   int64_t l1, l2, l3;  /* --l1, --l2, --l3 in bytes; 0: the host's */
   bool help;           /* --help was printed: exit 0 */
   /* The files this command reads (the model, --weights, --input files),
@@ -129,12 +130,16 @@ int cli_check_output(const CliCompile *cc, const char *path);
   "  --passes=a,b,c|none, --disable=a,b  the graph passes before lowering\n" \
   CLI_HELP_GRAPH                                                               \
   CLI_HELP_CACHES
-/* --graph and --max-len: which graph of a generating model */
+/* --graph and --max-len: which graph of a generating model; --max-batch:
+ * a family model's batch bound */
 #define CLI_HELP_GRAPH                                                         \
   "  --graph=G         forward (default: the whole sequence), or for gpt2 and\n" \
   "                    transformer models the generation graphs: prefill,\n"  \
   "                    decode (transformer also encode); see Generation\n"   \
-  "  --max-len N       the KV cache's rows in those graphs (default max_len)\n"
+  "  --max-len N       the KV cache's rows in those graphs (default max_len)\n" \
+  "  --max-batch N     a batch dimension B <= N in front of every input and\n" \
+  "                    output (bert, gpt2, vit), in place of the model's\n"  \
+  "                    max_batch (default: the model's; none without one)\n"
 /* The cache options, which every command that compiles takes. */
 #define CLI_HELP_CACHES                                                        \
   "  --l1=SIZE, --l2=SIZE, --l3=SIZE  the data cache sizes the kernels are\n" \

@@ -185,7 +185,7 @@ int cmd_bench(int argc, char **argv) {
   loom_options lo = {.weights = weights, .backend = backend, .target = target,
                      .dtype = cc.dtype, .passes = cc.passes, .disable = cc.disable,
                      .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
-                     .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
+                     .max_batch = cc.max_batch, .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
                      .threads = a.threads, .profile = a.profile};
   loom_model *m = NULL;
   loom_tensor *in = calloc((size_t)(nspecs ? nspecs : 1), sizeof *in);

@@ -150,7 +150,8 @@ int cmd_dump(int argc, char **argv) {
     if (st) return st;
   } else {
     Diag d = {0};
-    FeOptions fo = {.no_weights = true, .graph = cc.graph, .max_len = cc.max_len};
+    FeOptions fo = {.no_weights = true, .graph = cc.graph, .max_len = cc.max_len,
+                    .max_batch = cc.max_batch};
     FeModel *m = fe_load(cc.model, &fo, &d);
     if (!m) return cli_error(EXIT_MODEL, d.msg);
     text = ir_print(m->g);

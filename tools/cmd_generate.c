@@ -64,6 +64,8 @@ static const char generate_help[] =
     "                          x R when negative); also when greedy\n"
     "  --seed S                the sampler's seed (default 0; a batch's\n"
     "                          prompt r: S + r)\n"
+    "  --max-batch N           up to N prompts in a batch (default: the\n"
+    "                          model's max_batch; without one, 1)\n"
     "  --max-len N             the KV cache's rows (default: the model's\n"
     "                          max_len); generation stops there, with a note\n"
     "  --backend B             ref, c or jit (default: jit when built with\n"
@@ -317,6 +319,7 @@ int cmd_generate(int argc, char **argv) {
     loom_options lo = {.weights = cc.weights, .backend = a.backend,
                        .target = cc.target, .passes = cc.passes,
                        .disable = cc.disable, .max_len = cc.max_len,
+                       .max_batch = cc.max_batch,
                        .dtype = cc.dtype, .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
                        .threads = a.threads};
     st = loom_generator_open(cc.model, &lo, &g, err, sizeof err);

@@ -236,7 +236,7 @@ int cmd_run(int argc, char **argv) {
                      .dtype = cc.dtype,
                      .passes = cc.passes, .disable = cc.disable,
                      .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
-                     .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
+                     .max_batch = cc.max_batch, .l1 = cc.l1, .l2 = cc.l2, .l3 = cc.l3,
                      .threads = a.threads, .profile = a.profile};
   loom_tensor *ref_t = NULL;
   int verify_failed = 0;
@@ -295,7 +295,8 @@ int cmd_run(int argc, char **argv) {
     loom_options ro = {.weights = cc.weights, .backend = "ref",
                        .passes = bf16 ? "fold-constants,layout" : "none",
                        .dtype = cc.dtype,
-                       .graph = fe_graph_names[cc.graph], .max_len = cc.max_len};
+                       .graph = fe_graph_names[cc.graph], .max_len = cc.max_len,
+                       .max_batch = cc.max_batch};
     ref_t = calloc((size_t)n_out, sizeof *ref_t);
     if (!ref_t) {
       status = cli_die(EXIT_MODEL, "out of memory");

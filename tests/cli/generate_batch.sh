@@ -74,11 +74,29 @@ grep -q "^kv_cache_bytes=17280$" "$tmp/err" && ok || bad "--timings: $(grep kv_c
 expect 2 "5 prompts, more than the model's max_batch 4" "$LOOM" generate $m --prompt-ids "1;2;3;4;5" --max-new 2 --backend ref
 expect 0 "" "$LOOM" generate $m --prompt-ids "1;2;3;4" --max-new 2 --backend ref
 [ "$(wc -l < "$tmp/out")" = 4 ] && ok || bad "4 prompts: '$(cat "$tmp/out")'"
-expect 2 "no batch dimension (max_batch: N" "$LOOM" generate goldens/gpt2-tiny/model.yaml --prompt-ids "1;2" --max-new 2 --backend ref
+expect 2 "no batch dimension (a model file's max_batch: N, or loom's --max-batch N)" \
+  "$LOOM" generate goldens/gpt2-tiny/model.yaml --prompt-ids "1;2" --max-new 2 --backend ref
 expect 2 "--prompt-ids takes ids" "$LOOM" generate $m --prompt-ids "1,2;" --max-new 2
 expect 2 "--prompt-ids takes ids" "$LOOM" generate $m --prompt-ids "1,2;;3" --max-new 2
 expect 1 "prompt id 97 at 1 of prompt 1 is out of range" "$LOOM" generate $m --prompt-ids "1;2,97" --max-new 2 --backend ref
 expect 0 "IDS;IDS;...\": a batch of prompts" "$LOOM" generate --help
+
+# --max-batch N gives a model without max_batch a batch dimension (and
+# overrides a model's): gpt2-tiny's golden prompt as row 0 of two is its
+# HF tokens; a bound in dumps; a family without batches, a graph-form
+# model and a bad count are errors.
+f=goldens/gpt2-tiny/generate.txt
+got=$("$LOOM" generate goldens/gpt2-tiny/model.yaml --prompt-ids "$(sed -n 's/^prompt //p' "$f");5,6" \
+      --max-new 16 --max-batch 2 --backend ref | head -1)
+[ "$got" = "$(sed -n 's/^expect //p' "$f")" ] && ok || bad "gpt2-tiny --max-batch 2: '$got'"
+expect 0 "" "$LOOM" generate $m --prompt-ids "1;2;3;4;5" --max-new 2 --max-batch 5 --backend ref
+[ "$(wc -l < "$tmp/out")" = 5 ] && ok || bad "--max-batch 5: '$(cat "$tmp/out")'"
+expect 0 "dim B <= 3" "$LOOM" dump goldens/bert-tiny/model.yaml --max-batch 3
+expect 0 "dim B <= 7" "$LOOM" dump $m --graph=prefill --max-batch 7
+expect 1 "the transformer family has no batch dimension" "$LOOM" dump goldens/transformer-pre-gelu/model.yaml --max-batch 2
+expect 1 "--max-batch applies to a family model" "$LOOM" dump goldens/attention-head/model.yaml --max-batch 2
+expect 2 "--max-batch takes a count in 1..65536" "$LOOM" dump $m --max-batch 0
+expect 0 "--max-batch N" "$LOOM" run --help
 
 # The graphs: ids, position_ids [B, S], the mask over the cache's rows,
 # caches [B, H, L, Dh] and the mask on every attention.
