@@ -71,18 +71,23 @@ static char *gen_source(const char *name, const char *model, bool encdec,
           name, name, name);
   if (encdec) fprintf(f, "#include \"%s_encode.h\"\n", name);
   int n_cross = enc ? (int)enc->n_outputs : 0;
-  fprintf(f, "\n#define GEN_ENCODER %d\n#define GEN_N_STATE %d\n#define GEN_N_CROSS %d\n",
-          encdec, s->n_state, n_cross);
+  fprintf(f, "\n#define GEN_ENCODER %d\n#define GEN_N_STATE %d\n#define GEN_N_CROSS %d\n"
+             "#define GEN_STATE_RANK %d\n",
+          encdec, s->n_state, n_cross, s->state_rank);
   fprintf(f, "static const char gen_tokens[] = \"%s\";\n", s->tokens);
-  fprintf(f, "static const int64_t gen_vocab = %lld, gen_max_len = %lld;\n",
-          (long long)s->vocab, (long long)s->max_len);
+  fprintf(f, "static const int64_t gen_vocab = %lld, gen_max_len = %lld, "
+             "gen_max_batch = %lld;\n",
+          (long long)s->vocab, (long long)s->max_len, (long long)s->max_batch);
   fprintf(f, "static const char *const gen_state_name[GEN_N_STATE] = {");
   for (int i = 0; i < s->n_state; i++)
     fprintf(f, "%s\"%s\"", i ? ", " : "", s->state_name[i]);
-  fprintf(f, "};\nstatic const int64_t gen_state_dims[GEN_N_STATE][3] = {");
-  for (int i = 0; i < s->n_state; i++)
-    fprintf(f, "%s{%lld, %lld, %lld}", i ? ", " : "", (long long)s->state_dims[i][0],
-            (long long)s->state_dims[i][1], (long long)s->state_dims[i][2]);
+  fprintf(f, "};\nstatic const int64_t gen_state_dims[GEN_N_STATE][GEN_STATE_RANK] = {");
+  for (int i = 0; i < s->n_state; i++) {
+    fprintf(f, "%s{", i ? ", " : "");
+    for (int k = 0; k < s->state_rank; k++)
+      fprintf(f, "%s%lld", k ? ", " : "", (long long)s->state_dims[i][k]);
+    fprintf(f, "}");
+  }
   fprintf(f, "};\nstatic const int64_t gen_state_bytes[GEN_N_STATE] = {");
   for (int i = 0; i < s->n_state; i++)
     fprintf(f, "%s%lld", i ? ", " : "", (long long)s->state_bytes[i]);

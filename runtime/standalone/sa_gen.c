@@ -11,10 +11,11 @@
 //! before it what it reads off the graphs (frontend/gen_spec.c):
 //!   GEN_ENCODER         1 for an encoder-decoder
 //!   GEN_N_STATE         the KV cache buffers; gen_state_name/_dims/_bytes
+//!   GEN_STATE_RANK      3 ([H, L, Dh]), or 4 with a batch ([B, H, L, Dh])
 //!   GEN_N_CROSS         the encode graph's outputs (each decoder layer's
 //!                       cross-attention K and V); gen_cross_name
 //!   gen_tokens          the steps' token input ("ids" or "tgt")
-//!   gen_vocab, gen_max_len
+//!   gen_vocab, gen_max_len, gen_max_batch (0: no batch dimension)
 //!   gen_graph_file[3]   prefill, decode, encode: NULL when the graph's
 //!                       weights are the model's, else ".GRAPH" (its own
 //!                       image: in the executable, or NAME.GRAPH.weights)
@@ -114,33 +115,47 @@ NAME_status NAME_generator_create(const char *weights_path,
 }
 
 /* One step of the loop through model M (prefill or decode), as libloom's
- * api/api_generate.c does it with loom_run. */
+ * api/api_generate.c does it with loom_run: with a batch dimension
+ * (gen_max_batch > 0) ids [batch, n], the loop's position_ids and
+ * attention_mask, caches [batch, H, L, Dh] and logits [batch, n, vocab];
+ * without, ids [n], caches [H, L, Dh], logits [n, vocab]. */
 #define GEN_STEP(M, model)                                                   \
   do {                                                                       \
-    M##_tensor in[2 + GEN_N_STATE + GEN_N_CROSS + 1], out;                   \
-    int i, n_in = 2 + GEN_N_STATE + GEN_N_CROSS;                             \
+    M##_tensor in[4 + GEN_N_STATE + GEN_N_CROSS], out, *t;                   \
+    int i, n_in = 0, b = gen_max_batch > 0;                                  \
     memset(in, 0, sizeof in);                                                \
-    in[0].name = gen_tokens, in[0].dtype = M##_I32, in[0].rank = 1;          \
-    in[0].dims[0] = n, in[0].data = (void *)ids;                             \
-    in[1].name = "pos", in[1].dtype = M##_I32, in[1].rank = 0;               \
-    in[1].data = &p32;                                                       \
+    t = &in[n_in++];                                                         \
+    t->name = gen_tokens, t->dtype = M##_I32, t->rank = 1 + b;               \
+    t->dims[0] = b ? batch : n, t->dims[b] = n, t->data = (void *)ids;       \
+    t = &in[n_in++];                                                         \
+    t->name = "pos", t->dtype = M##_I32, t->rank = 0, t->data = &p32;        \
+    if (b) {                                                                 \
+      t = &in[n_in++];                                                       \
+      t->name = "position_ids", t->dtype = M##_I32, t->rank = 2;             \
+      t->dims[0] = batch, t->dims[1] = n, t->data = (void *)positions;       \
+      t = &in[n_in++];                                                       \
+      t->name = "attention_mask", t->dtype = M##_F32, t->rank = 2;           \
+      t->dims[0] = batch, t->dims[1] = gen_max_len, t->data = (void *)mask;  \
+    }                                                                        \
     for (i = 0; i < GEN_N_STATE; i++) {                                      \
-      M##_tensor *t = &in[2 + i];                                            \
-      t->name = gen_state_name[i], t->dtype = M##_F32, t->rank = 3;          \
+      t = &in[n_in++];                                                       \
+      t->name = gen_state_name[i], t->dtype = M##_F32;                       \
+      t->rank = GEN_STATE_RANK;                                              \
       memcpy(t->dims, gen_state_dims[i], sizeof gen_state_dims[i]);          \
+      if (b) t->dims[0] = batch;                                             \
       t->data = state[i];                                                    \
     }                                                                        \
     GEN_CROSS_INPUTS(M);                                                     \
     memset(&out, 0, sizeof out);                                             \
-    out.dtype = M##_F32, out.rank = 2, out.dims[0] = n;                      \
-    out.dims[1] = gen_vocab, out.data = logits;                              \
+    out.dtype = M##_F32, out.rank = 2 + b, out.dims[0] = b ? batch : n;      \
+    out.dims[b] = n, out.dims[1 + b] = gen_vocab, out.data = logits;         \
     return M##_run(model, in, n_in, &out, 1, err, errlen) ? -1 : 0;          \
   } while (0)
 
 #if GEN_ENCODER
 #define GEN_CROSS_INPUTS(M)                                                  \
   for (i = 0; i < GEN_N_CROSS; i++) {                                        \
-    M##_tensor *t = &in[2 + GEN_N_STATE + i];                                \
+    t = &in[n_in++];                                                         \
     t->name = gen_cross_name[i], t->dtype = M##_F32, t->rank = 3;            \
     memcpy(t->dims, g->cross_dims, sizeof g->cross_dims);                    \
     t->data = g->cross[i];                                                   \
@@ -149,9 +164,10 @@ NAME_status NAME_generator_create(const char *weights_path,
 #define GEN_CROSS_INPUTS(M) (void)0
 #endif
 
-static int gen_step(void *ctx, int decode, const int32_t *ids, int64_t n,
-                    int64_t pos, void *const *state, float *logits, char *err,
-                    size_t errlen) {
+static int gen_step(void *ctx, int decode, int64_t batch, const int32_t *ids,
+                    int64_t n, int64_t pos, const int32_t *positions,
+                    const float *mask, void *const *state, float *logits,
+                    char *err, size_t errlen) {
   NAME_generator *g = (NAME_generator *)ctx;
   int32_t p32 = (int32_t)pos;
   if (decode) GEN_STEP(NAME_decode, g->decode);
@@ -200,6 +216,7 @@ NAME_status NAME_generate(NAME_generator *g, const int32_t *src, size_t n_src,
   m.state_bytes = gen_state_bytes;
   m.step = gen_step;
   m.ctx = g;
+  m.max_batch = gen_max_batch;
 #if GEN_ENCODER
   if (!src || !n_src) {
     snprintf(err, errlen, "error: an encoder-decoder model needs the source ids");

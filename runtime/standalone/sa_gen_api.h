@@ -28,7 +28,7 @@ NAME_status NAME_generator_create(const char *weights_path,
 void NAME_generator_free(NAME_generator *g);
 int NAME_generator_has_encoder(void);
 int64_t NAME_generator_max_len(void);     /* the KV cache's rows */
-int64_t NAME_generator_cache_bytes(void); /* the KV cache's bytes */
+int64_t NAME_generator_cache_bytes(void); /* the KV cache's bytes (one sequence's) */
 
 /* loom_generate (loom.h) for this model: from prompt[0..n_prompt) (a
  * transformer: the target's start, <sos>) after encoding src[0..n_src)
