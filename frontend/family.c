@@ -283,9 +283,12 @@ int fe_family_form(FeYaml *y, FeModel *m, yaml_node_t *root) {
     return ir_errorf(y->d, f.at_max_len, "--max-len %lld exceeds the model's "
                      "max_len %lld", (long long)m->cache_len, (long long)f.max_len);
   if (m->batch_bound) { /* --max-batch: the bound of B, in place of the file's */
-    if (is_tr)
-      return fe_yaml_error(y, fv, "--max-batch: the transformer family has no "
-                                  "batch dimension (bert, gpt2 and vit have)");
+    bool batches = false; /* a family has a batch dimension: it takes the key */
+    for (const char *const *k = fi->keys; *k; k++)
+      batches = batches || strcmp(*k, "max_batch") == 0;
+    if (!batches)
+      return fe_yaml_error(y, fv, "--max-batch: the %s family has no batch "
+                                  "dimension (no max_batch)", name);
     if (!f.max_batch) f.at_max_batch = f.at_family;
     f.max_batch = m->batch_bound;
   }
