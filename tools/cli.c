@@ -201,12 +201,10 @@ int cli_parse(const CliCommand *c, int argc, char **argv, void *self,
     int st = 0;
     switch (ch) {
     case O_HELP:
-      if (c->print_help)
-        c->print_help();
-      else
-        fputs(c->help, stdout);
       cc->help = true;
-      return 0;
+      /* through cli_stdout: a text longer than stdio's buffer fails
+       * inside the write, and only then is errno the reason */
+      return c->print_help ? c->print_help() : cli_stdout(c->help);
     case O_OUTPUT: cc->output = optarg; break;
     case O_TARGET: cc->target = optarg; break;
     case O_WEIGHTS: cc->weights = optarg; break;

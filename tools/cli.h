@@ -87,7 +87,8 @@ enum {
 typedef struct CliCommand {
   const char *name;           /* "run" */
   const char *help;           /* the --help text */
-  void (*print_help)(void);   /* or a function printing it */
+  int (*print_help)(void);    /* or a function printing it (through
+                                 cli_stdout: 0 or its status) */
   unsigned flags;             /* CLI_* */
   const char *need_output;    /* CLI_NEED_OUTPUT: "the output directory with -o DIR" */
   /* The command's own options ({0}-terminated; val >= 256 and unique), and

@@ -146,7 +146,7 @@ static int parse_tolerance(const char *s, double *atol, double *rtol) {
 }
 
 /* run --help, with the backends this loom has. */
-static void print_run_help(void) {
+static int print_run_help(void) {
   char list[2048] = "", names[256];
   size_t len = 0;
   snprintf(names, sizeof names, "%s", loom_backend_names());
@@ -155,7 +155,9 @@ static void print_run_help(void) {
     len += (size_t)snprintf(list + len, sizeof list - len,
                             "                           %-4s %s\n", b,
                             loom_backend(b)->summary);
-  printf(run_help, cli_default_backend(), list);
+  char text[sizeof run_help + sizeof list + 64];
+  snprintf(text, sizeof text, run_help, cli_default_backend(), list);
+  return cli_stdout(text);
 }
 
 /* run's own options. */
