@@ -373,7 +373,7 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
                    fe_graph_names[m->graph]);
   if (rc == 0 && opt->max_batch && !m->family)
     rc = ir_errorf(d, (Loc){path, 0, 0}, "--max-batch applies to a family "
-                   "model (bert, gpt2, vit); a graph's inputs say their own "
+                   "model; a graph's inputs say their own "
                    "shapes");
   if (rc == 0 && ir_verify(m->g, d)) rc = -1;
   char sidecar[4096];

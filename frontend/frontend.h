@@ -36,7 +36,7 @@ typedef struct {
                           every other form) */
   int64_t max_len;     /* > 0: the KV cache's rows (<= the model's max_len) */
   int64_t max_batch;   /* > 0: the batch dimension's bound, overriding the
-                          model's max_batch (bert, gpt2, vit) */
+                          model's max_batch (family form) */
 } FeOptions;
 
 typedef enum { WS_NONE, WS_FILE, WS_RANDOM } WeightSource;

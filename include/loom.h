@@ -78,7 +78,7 @@ typedef struct {
                           accumulation), or NULL: as the model file says
                           (`dtype:`), else f32 */
   int64_t max_batch;   /* > 0: a family model's batch dimension bound
-                          (bert, gpt2, vit: inputs [B, ...] with B <= it),
+                          (inputs [B, ...] with B <= it),
                           in place of its file's max_batch; 0: the file's
                           (none without one) */
 } loom_options;

@@ -139,7 +139,7 @@ int cli_check_output(const CliCompile *cc, const char *path);
   "                    decode (transformer also encode); see Generation\n"   \
   "  --max-len N       the KV cache's rows in those graphs (default max_len)\n" \
   "  --max-batch N     a batch dimension B <= N in front of every input and\n" \
-  "                    output (bert, gpt2, vit), in place of the model's\n"  \
+  "                    output (family models), in place of the model's\n" \
   "                    max_batch (default: the model's; none without one)\n"
 /* The cache options, which every command that compiles takes. */
 #define CLI_HELP_CACHES                                                        \
