@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "api/backend.h"
@@ -49,6 +50,19 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* PassCtx.done_reading: pages of the checkpoint the passes have read (a
+ * weight packed) are dropped from this process's memory — they stay in
+ * the page cache, and a later read faults them back in. */
+static void drop_checkpoint_pages(void *arg, const void *p, size_t n) {
+  const FeModel *m = arg;
+  uintptr_t lo = (uintptr_t)p, hi = lo + n, page = 4096;
+  uintptr_t map = (uintptr_t)m->st.map, end = map + m->st.size;
+  if (!m->st_open || lo < map || hi > end) return;
+  lo = (lo + page - 1) & ~(page - 1);
+  hi &= ~(page - 1);
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
@@ -103,6 +117,7 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
     return LOOM_ERR_MODEL;
   }
   double t2 = now_ms();
+  if (cached) pc.done_reading = drop_checkpoint_pages, pc.done_arg = m;
   if (pass_run_pipeline(m->g, &pl, &pc, d)) {
     fe_model_free(m);
     return LOOM_ERR_MODEL;
