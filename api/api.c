@@ -9,10 +9,15 @@
  */
 #include "loom.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "api/backend.h"
+#include "api/prep_cache.h"
+#include "codegen/c/c_cc.h"
 #include "codegen/cpu.h"
 #include "codegen/kpass/tile.h"
 #include "frontend/frontend.h"
@@ -47,6 +52,19 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* PassCtx.done_reading: pages of the checkpoint the passes have read (a
+ * weight packed) are dropped from this process's memory — they stay in
+ * the page cache, and a later read faults them back in. */
+static void drop_checkpoint_pages(void *arg, const void *p, size_t n) {
+  const FeModel *m = arg;
+  uintptr_t lo = (uintptr_t)p, hi = lo + n, page = 4096;
+  uintptr_t map = (uintptr_t)m->st.map, end = map + m->st.size;
+  if (!m->st_open || lo < map || hi > end) return;
+  lo = (lo + page - 1) & ~(page - 1);
+  hi &= ~(page - 1);
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,
                 FeModel **fe, Diag *d) {
   *fe = NULL;
@@ -65,8 +83,11 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
   if (pass_check_list(o->passes, d) || pass_check_list(o->disable, d))
     return LOOM_ERR_USAGE;
   double t0 = now_ms();
+  /* With the prepared-model cache the graph is built first without its
+   * weights: it is part of the key, and a hit needs nothing else. */
   FeOptions fo = {.weights = o->weights, .graph = o->graph,
-                  .max_len = o->max_len, .max_batch = o->max_batch};
+                  .max_len = o->max_len, .no_weights = o->cache != NULL,
+                  .max_batch = o->max_batch};
   FeModel *m = fe_load(path, &fo, d);
   if (!m) return LOOM_ERR_MODEL;
   PipelineOptions pl = {.passes = o->passes, .disable = o->disable};
@@ -80,12 +101,40 @@ int api_prepare(const char *path, const PrepareOptions *o, Target *t,
     }
     pc.dtype = (DType)dt;
   }
+  char entry[PATH_MAX + 256];
+  bool cached = o->cache && api_prep_entry(m, o, t, pc.dtype, o->cache, entry,
+                                           sizeof entry) == 0;
   double t1 = now_ms();
+  if (cached && api_prep_load(m, entry, true, t, pc.dtype)) {
+    if (o->log)
+      fprintf(o->log, "parse_ms=%.1f\nweights_ms=0.0\npasses_ms=0.0\n"
+                      "prep_ms=%.1f\nprep.cache=hit\nprep.entry=%s\n",
+              t1 - t0, now_ms() - t1, entry);
+    *fe = m;
+    return 0;
+  }
+  if (o->cache && fe_bind_data(m, d)) {
+    fe_model_free(m);
+    return LOOM_ERR_MODEL;
+  }
+  double t2 = now_ms();
+  if (cached) pc.done_reading = drop_checkpoint_pages, pc.done_arg = m;
   if (pass_run_pipeline(m->g, &pl, &pc, d)) {
     fe_model_free(m);
     return LOOM_ERR_MODEL;
   }
-  if (o->log) fprintf(o->log, "parse_ms=%.1f\npasses_ms=%.1f\n", t1 - t0, now_ms() - t1);
+  double t3 = now_ms();
+  /* Written, then mapped in place of the graph the passes made: its
+   * packed copies and the checkpoint's pages are released. */
+  bool saved = cached && api_prep_save(m, o->cache, entry) == 0 &&
+               api_prep_load(m, entry, false, t, pc.dtype);
+  if (o->log) {
+    fprintf(o->log, "parse_ms=%.1f\nweights_ms=%.1f\npasses_ms=%.1f\n",
+            t1 - t0, t2 - t1, t3 - t2);
+    if (cached)
+      fprintf(o->log, "prep_write_ms=%.1f\nprep.cache=%s\nprep.entry=%s\n",
+              now_ms() - t3, saved ? "miss" : "unwritten", entry);
+  }
   *fe = m;
   return 0;
 }
@@ -115,7 +164,7 @@ loom_status loom_load(const char *path, const loom_options *opts,
                        opts ? opts->passes : NULL, opts ? opts->disable : NULL,
                        opts ? opts->log : NULL, 0, opts ? opts->max_len : 0,
                        opts ? opts->l1 : 0, opts ? opts->l2 : 0,
-                       opts ? opts->l3 : 0, opts ? opts->dtype : NULL,
+                       opts ? opts->l3 : 0, opts ? opts->dtype : NULL, NULL,
                        opts ? opts->max_batch : 0};
   if (opts && opts->graph) {
     int gk = fe_graph_lookup(opts->graph);
@@ -127,6 +176,12 @@ loom_status loom_load(const char *path, const loom_options *opts,
     }
     po.graph = gk;
   }
+  /* The backends that compile keep the prepared model in their cache
+   * directory (the reference interpreter has nothing to gain). */
+  char cache[PATH_MAX];
+  if ((be == &loom_backend_c || strcmp(be->name, "jit") == 0) &&
+      cg_cache_dir(opts ? opts->cache : NULL, cache, sizeof cache) == 0)
+    po.cache = cache;
   Target target;
   FeModel *fe = NULL;
   int st = api_prepare(path, &po, &target, &fe, &d);

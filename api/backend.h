@@ -61,6 +61,8 @@ typedef struct {
   int64_t max_len;     /* the KV cache's rows, 0 = the model's max_len */
   int64_t l1, l2, l3;  /* cache sizes for the tile plan; 0: the host's */
   const char *dtype;   /* "f32", "bf16", or NULL: the model's `dtype:` */
+  const char *cache;   /* a directory for the prepared-model cache
+                          (api/prep_cache.h), or NULL: none */
   int64_t max_batch;   /* the batch dimension's bound, 0 = the model's */
 } PrepareOptions;
 int api_prepare(const char *path, const PrepareOptions *o, Target *t,

@@ -104,7 +104,7 @@ static int jit_compile(const FeModel *m, const BackendOptions *o,
   BackendModel *bm = calloc(1, sizeof *bm);
   IR_ASSERT(bm);
   bm->g = m->g;
-  bm->p = cg_program(m->g, t, d);
+  bm->p = cg_program_vec(m->g, t, d);
   if (!bm->p) {
     jit_release(bm);
     return -1;

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "codegen/c/c_cc.h"
 #include "codegen/c/c_emit.h"
+#include "ir/ir.h"
+#include "runtime/parallel.h"
 
 static void put_u64(unsigned char *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -127,12 +130,205 @@ int cg_cache_write(const char *dir, const char *path, const void *bytes,
   return cg_cache_seal(tmp, path);
 }
 
-/* The pid in ".build-PID-…", ".jit-PID-…" or "loom-omp-PID.…" (cc.c's
+/* ---- big entries -------------------------------------------------------- */
+
+#define BIG_BLOCK ((size_t)1 << 20)
+#define P1 0x9E3779B185EBCA87ull
+#define P2 0xC2B2AE3D27D4EB4Full
+
+static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+/* One block: four lanes of xxh64's round over 32-byte steps, the tail
+ * bytewise, the lanes and the length mixed. */
+static uint64_t hash_block(const unsigned char *p, size_t n) {
+  uint64_t a = P1 + P2, b = P2, c = 0, e = -P1;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    memcpy(w, p + i, 32);
+    a = rotl(a + w[0] * P2, 31) * P1;
+    b = rotl(b + w[1] * P2, 31) * P1;
+    c = rotl(c + w[2] * P2, 31) * P1;
+    e = rotl(e + w[3] * P2, 31) * P1;
+  }
+  uint64_t h = rotl(a, 1) + rotl(b, 7) + rotl(c, 12) + rotl(e, 18);
+  h = cg_hash(h ^ (uint64_t)n, p + i, n - i);
+  h ^= h >> 33;
+  h *= P2;
+  return h ^ (h >> 29);
+}
+
+/* The hashes of blocks [lo, hi) of a payload. */
+typedef struct {
+  const unsigned char *p;
+  size_t n;
+  uint64_t *out;
+} BlockJob;
+
+static void hash_blocks(void *ctx, int64_t lo, int64_t hi) {
+  BlockJob *j = ctx;
+  for (int64_t b = lo; b < hi; b++) {
+    size_t at = (size_t)b * BIG_BLOCK;
+    j->out[b] = hash_block(j->p + at, j->n - at < BIG_BLOCK ? j->n - at : BIG_BLOCK);
+  }
+}
+
+static uint64_t combine(const uint64_t *blocks, size_t nb, size_t n) {
+  uint64_t h = cg_hash(CG_HASH_INIT, blocks, nb * sizeof *blocks);
+  return cg_hash(h, &n, sizeof n);
+}
+
+uint64_t cg_hash_big(const void *bytes, size_t n) {
+  size_t nb = (n + BIG_BLOCK - 1) / BIG_BLOCK;
+  uint64_t *blocks = malloc((nb ? nb : 1) * sizeof *blocks);
+  IR_ASSERT(blocks);
+  BlockJob j = {bytes, n, blocks};
+  loom_parallel_for(hash_blocks, &j, 0, (int64_t)nb, 1);
+  uint64_t h = combine(blocks, nb, n);
+  free(blocks);
+  return h;
+}
+
+struct CgCacheWriter {
+  int fd;
+  bool ok;
+  char tmp[PATH_MAX + 64];
+  unsigned char *buf; /* the block being filled */
+  size_t fill, total;
+  uint64_t *blocks;   /* hashes of the blocks written */
+  size_t nb, cap;
+};
+
+CgCacheWriter *cg_cache_writer(const char *dir) {
+  CgCacheWriter *w = calloc(1, sizeof *w);
+  IR_ASSERT(w);
+  snprintf(w->tmp, sizeof w->tmp, "%s/.prep-%ld-XXXXXX", dir, (long)getpid());
+  w->fd = mkstemp(w->tmp);
+  w->buf = malloc(BIG_BLOCK);
+  IR_ASSERT(w->buf);
+  if (w->fd < 0) {
+    int e = errno;
+    free(w->buf);
+    free(w);
+    errno = e;
+    return NULL;
+  }
+  w->ok = true;
+  return w;
+}
+
+static void flush_block(CgCacheWriter *w) {
+  if (!w->fill) return;
+  if (w->nb == w->cap) {
+    w->cap = w->cap ? 2 * w->cap : 512;
+    w->blocks = realloc(w->blocks, w->cap * sizeof *w->blocks);
+    IR_ASSERT(w->blocks);
+  }
+  w->blocks[w->nb++] = hash_block(w->buf, w->fill);
+  if (w->ok) w->ok = write_all(w->fd, w->buf, w->fill);
+  w->fill = 0;
+}
+
+bool cg_cache_put(CgCacheWriter *w, const void *bytes, size_t n) {
+  const unsigned char *p = bytes;
+  while (n) {
+    size_t k = BIG_BLOCK - w->fill < n ? BIG_BLOCK - w->fill : n;
+    if (p) memcpy(w->buf + w->fill, p, k);
+    else memset(w->buf + w->fill, 0, k);
+    w->fill += k, w->total += k, n -= k;
+    if (p) p += k;
+    if (w->fill == BIG_BLOCK) flush_block(w);
+  }
+  return w->ok;
+}
+
+bool cg_cache_pad(CgCacheWriter *w, size_t align) {
+  size_t r = w->total % align;
+  return cg_cache_put(w, NULL, r ? align - r : 0);
+}
+
+size_t cg_cache_written(const CgCacheWriter *w) { return w->total; }
+
+void cg_cache_abort(CgCacheWriter *w) {
+  if (!w) return;
+  close(w->fd);
+  unlink(w->tmp);
+  free(w->buf);
+  free(w->blocks);
+  free(w);
+}
+
+int cg_cache_commit(CgCacheWriter *w, const char *path) {
+  flush_block(w);
+  unsigned char t[CG_CACHE_TRAILER];
+  memcpy(t, "LOOMSUMW", 8);
+  put_u64(t + 8, (uint64_t)w->total);
+  put_u64(t + 16, combine(w->blocks, w->nb, w->total));
+  memcpy(t + 24, "LOOMEND1", 8);
+  bool ok = w->ok && write_all(w->fd, t, sizeof t);
+  int e = errno;
+  if (close(w->fd)) ok = false, e = errno;
+  w->fd = -1;
+  if (ok && rename(w->tmp, path) == 0) {
+    free(w->buf);
+    free(w->blocks);
+    free(w);
+    return 0;
+  }
+  if (ok) e = errno;
+  unlink(w->tmp);
+  free(w->buf);
+  free(w->blocks);
+  free(w);
+  errno = e;
+  return -1;
+}
+
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+void *cg_cache_map(const char *path, bool check, size_t *n, size_t *mapped) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  struct stat st;
+  void *p = MAP_FAILED;
+  bool short_file = false;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    short_file = st.st_size < CG_CACHE_TRAILER;
+    if (!short_file)
+      p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+               MAP_PRIVATE | (check ? MAP_POPULATE : 0), fd, 0);
+  }
+  close(fd);
+  if (p == MAP_FAILED) {
+    if (short_file) unlink(path);
+    return NULL;
+  }
+  size_t len = (size_t)st.st_size, pay = len - CG_CACHE_TRAILER;
+  const unsigned char *t = (const unsigned char *)p + pay;
+  bool ok = memcmp(t, "LOOMSUMW", 8) == 0 && get_u64(t + 8) == pay &&
+            memcmp(t + 24, "LOOMEND1", 8) == 0;
+  if (ok && check) ok = get_u64(t + 16) == cg_hash_big(p, pay);
+  if (!ok) {
+    munmap(p, len);
+    unlink(path);
+    return NULL;
+  }
+  *n = pay;
+  *mapped = len;
+  return p;
+}
+
+/* The pid in ".build-PID-…", ".jit-PID-…", ".prep-PID-…" or "loom-omp-PID.…" (cc.c's
  * OpenMP probe), or 0. */
 static long temp_pid(const char *name) {
   const char *p = NULL;
   if (strncmp(name, ".build-", 7) == 0) p = name + 7;
   else if (strncmp(name, ".jit-", 5) == 0) p = name + 5;
+  else if (strncmp(name, ".prep-", 6) == 0) p = name + 6;
   else if (strncmp(name, "loom-omp-", 9) == 0) p = name + 9;
   if (!p) return 0;
   char *end;

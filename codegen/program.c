@@ -21,8 +21,10 @@
  * steps that need it; its storage slot is the one past the graph's values.
  *
  * Kernels.  Each node is lowered twice (the target's vector width and width
- * 1); nodes whose kernels print the same share one kernel, so the twelve
- * layers of BERT-base call the same few functions.
+ * 1) — once for the JIT, which never takes the portable C's scalar path
+ * (half of lowering BERT-base's time); nodes whose kernels print the same
+ * share one kernel, so the twelve layers of BERT-base call the same few
+ * functions.
  */
 #include "codegen/program.h"
 
@@ -90,7 +92,7 @@ static void free_texts(char **texts, uint32_t n) {
   free(texts);
 }
 
-Program *cg_program(const Graph *g, const Target *t, Diag *d) {
+static Program *build(const Graph *g, const Target *t, bool scalars, Diag *d) {
   Program *p = calloc(1, sizeof *p);
   IR_ASSERT(p);
   p->g = g;
@@ -154,7 +156,7 @@ Program *cg_program(const Graph *g, const Target *t, Diag *d) {
     KBind binds[K_MAX_PARAMS];
     uint32_t nb;
     if (cg_lower_node(g, i, t, t->lanes, &vec, binds, &nb, d)) goto fail;
-    if (t->lanes > 1) {
+    if (t->lanes > 1 && scalars) {
       KBind b2[K_MAX_PARAMS];
       uint32_t nb2;
       if (cg_lower_node(g, i, t, 1, &scalar, b2, &nb2, d)) {
@@ -208,6 +210,14 @@ fail:
   free_texts(texts, p->n_kernels);
   cg_program_free(p);
   return NULL;
+}
+
+Program *cg_program(const Graph *g, const Target *t, Diag *d) {
+  return build(g, t, true, d);
+}
+
+Program *cg_program_vec(const Graph *g, const Target *t, Diag *d) {
+  return build(g, t, false, d);
 }
 
 void cg_program_free(Program *p) {

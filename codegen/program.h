@@ -59,6 +59,9 @@ typedef struct {
 } Program;
 
 Program *cg_program(const Graph *g, const Target *t, Diag *d);
+/* The same with only the vector kernels (PKernel.scalar == .vec): for
+ * code that runs on this host (the JIT), never the scalar fallback. */
+Program *cg_program_vec(const Graph *g, const Target *t, Diag *d);
 void cg_program_free(Program *p);
 
 /* The weights blob as the kernels read it: each weight (f32) at its

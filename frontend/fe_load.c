@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "frontend/hf.h"
@@ -383,8 +384,7 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
     m->weights_path = ir_strdup(m->g->arena, opt->weights ? opt->weights : sidecar);
     m->weights_loc = (Loc){0};
   }
-  if (rc == 0 && !opt->no_weights) rc = fe_bind_weights(m, d);
-  if (rc == 0 && ir_text && !opt->no_weights) rc = fe_bind_ir_consts(m, d);
+  if (rc == 0 && !opt->no_weights) rc = fe_bind_data(m, d);
   if (rc) {
     fe_model_free(m);
     return NULL;
@@ -392,10 +392,41 @@ FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d) {
   return m;
 }
 
+int fe_bind_data(FeModel *m, Diag *d) {
+  size_t plen = strlen(m->path);
+  bool ir_text = plen > 3 && strcmp(m->path + plen - 3, ".ir") == 0;
+  if (fe_bind_weights(m, d)) return -1;
+  return ir_text ? fe_bind_ir_consts(m, d) : 0;
+}
+
+void fe_model_adopt(FeModel *m, Graph *g, void *map, size_t map_bytes,
+                    void *ckpt, size_t ckpt_bytes) {
+  /* the model's strings live in its graph's arena */
+  m->path = ir_strdup(g->arena, m->path);
+  if (m->weights_path) m->weights_path = ir_strdup(g->arena, m->weights_path);
+  if (m->tokenizer) m->tokenizer = ir_strdup(g->arena, m->tokenizer);
+  if (m->weights_loc.file)
+    m->weights_loc.file = ir_strdup(g->arena, m->weights_loc.file);
+  if (m->st_open) fe_st_close(&m->st);
+  m->st_open = false;
+  free(m->owned);
+  m->owned = NULL;
+  ir_graph_free(m->g);
+  m->g = g;
+  if (m->map) munmap(m->map, m->map_bytes);
+  if (m->ckpt) munmap(m->ckpt, m->ckpt_bytes);
+  m->map = map;
+  m->map_bytes = map_bytes;
+  m->ckpt = ckpt;
+  m->ckpt_bytes = ckpt_bytes;
+}
+
 void fe_model_free(FeModel *m) {
   if (!m) return;
   if (m->st_open) fe_st_close(&m->st);
   free(m->owned);
   ir_graph_free(m->g);
+  if (m->map) munmap(m->map, m->map_bytes);
+  if (m->ckpt) munmap(m->ckpt, m->ckpt_bytes);
   free(m);
 }

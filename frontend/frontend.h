@@ -72,10 +72,23 @@ typedef struct FeModel {
                                   B's data when the checkpoint lacks A (and
                                   always with random weights) — GPT-2's
                                   lm_head.weight and wte.weight */
+  void *map, *ckpt;            /* fe_model_adopt's mappings (the graph's
+                                  data points into them), or NULL */
+  size_t map_bytes, ckpt_bytes;
 } FeModel;
 
 FeModel *fe_load(const char *path, const FeOptions *opt, Diag *d);
 void fe_model_free(FeModel *m);
+/* Bind the data of a model loaded with no_weights: its weights, and an
+ * .ir model's constants from the sidecar (what fe_load does without
+ * no_weights). */
+int fe_bind_data(FeModel *m, Diag *d);
+/* Make g m's graph: g's weights and constants point into map and ckpt
+ * (from mmap; ckpt may be NULL), which m now owns and unmaps when freed.
+ * m's checkpoint as fe_bind_weights opened it is closed and its converted
+ * weights freed: g needs neither. */
+void fe_model_adopt(FeModel *m, Graph *g, void *map, size_t map_bytes,
+                    void *ckpt, size_t ckpt_bytes);
 
 /* ---- shared by the two forms ------------------------------------------ */
 

@@ -111,6 +111,19 @@ void ir_arena_free(Arena *a) {
 
 void *ir_alloc(Arena *a, size_t n) {
   n = (n + 15) & ~(size_t)15;
+  if (n > 65536) {
+    /* A block of its own from calloc, whose big blocks are fresh pages
+     * the kernel zeroes as they are first touched: no memset writing all
+     * of a packed weight before the packing writes it again.  Kept behind
+     * the head, whose room stays in use. */
+    Chunk *big = calloc(1, sizeof *big + n);
+    IR_ASSERT(big);
+    big->used = big->cap = n;
+    Chunk **at = a->head ? &a->head->next : &a->head;
+    big->next = *at;
+    *at = big;
+    return big->mem;
+  }
   Chunk *c = a->head;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > 65536 ? n : 65536;

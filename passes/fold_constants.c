@@ -195,8 +195,19 @@ static bool fold_pe(Graph *g, uint32_t id) {
   return true;
 }
 
+/* A folded node's operands have been read (PassCtx.done_reading): a
+ * slice or a concatenation of weights (fuse-qkv's Q|K|V) need not keep
+ * its sources resident beside its result. */
+static void done_with_operands(const Graph *g, uint32_t id, const PassCtx *ctx) {
+  if (!ctx || !ctx->done_reading) return;
+  const Node *n = &g->nodes[id];
+  for (uint32_t k = 0; k < n->nin; k++) {
+    const Value *v = &g->values[n->in[k]];
+    ctx->done_reading(ctx->done_arg, v->data, (size_t)ir_bound_bytes(g, v));
+  }
+}
+
 int pass_fold_constants(Graph *g, PassCtx *ctx, Diag *d) {
-  (void)ctx;
   (void)d;
   bool any = false, changed;
   do {
@@ -208,8 +219,10 @@ int pass_fold_constants(Graph *g, PassCtx *ctx, Diag *d) {
       if (n->dead) continue;
       if (n->op == OP_SINUSOIDAL_PE && !ir_dim_static(ir_get_attr(n, "len")->dim))
         changed |= fold_pe(g, i);
-      else if (foldable(g, n))
-        changed |= fold_node(g, i);
+      else if (foldable(g, n) && fold_node(g, i)) {
+        done_with_operands(g, i, ctx);
+        changed = true;
+      }
     }
     any |= changed;
   } while (changed);

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "passes/pass.h"
+#include "runtime/parallel.h"
 
 static bool packable(const Graph *g, uint32_t v) {
   const Node *p = &g->nodes[g->values[v].node];
@@ -48,23 +49,27 @@ static bool packable(const Graph *g, uint32_t v) {
   return p->op == OP_CONST && ir_layout_panel(ir_get_str(g, p, "layout")) == 0;
 }
 
-/* A new const: b (or bᵀ) [K, N] as panels of [K, P]. */
-static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
-  const Value *bv = &g->values[b];
-  int64_t r = bv->shape.d[0].c, c = bv->shape.d[1].c;
-  int64_t K = tb ? c : r, N = tb ? r : c;
-  int64_t panels = (N + P - 1) / P;
-  float *dst = ir_alloc(g->arena, (size_t)(panels * K * P) * sizeof *dst);
-  const float *src = bv->data;
+/* Panels [lo, hi) of a packing (a parallel-for body). */
+typedef struct {
+  const float *src;
+  float *dst;
+  int64_t K, N, P;
+  bool tb;
+} PackJob;
+
+static void pack_panels(void *ctx, int64_t lo, int64_t hi) {
+  const PackJob *j = ctx;
+  int64_t K = j->K, N = j->N, P = j->P;
+  const float *src = j->src;
   /* Panel by panel, k in blocks of 64, so that both the rows read and the
    * panel rows written stay in L1 (a transposing copy otherwise misses on
    * every element). */
-  for (int64_t p = 0; p < panels; p++) {
-    float *panel = dst + p * K * P;
+  for (int64_t p = lo; p < hi; p++) {
+    float *panel = j->dst + p * K * P;
     int64_t j0 = p * P, width = N - j0 < P ? N - j0 : P;
     for (int64_t k0 = 0; k0 < K; k0 += 64) {
       int64_t k1 = k0 + 64 < K ? k0 + 64 : K;
-      if (tb) {
+      if (j->tb) {
         for (int64_t jj = 0; jj < width; jj++)
           for (int64_t k = k0; k < k1; k++)
             panel[k * P + jj] = src[(j0 + jj) * K + k];
@@ -74,6 +79,22 @@ static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos) {
       }
     }
   }
+}
+
+/* A new const: b (or bᵀ) [K, N] as panels of [K, P], the panels shared
+ * among the threads (BERT-base packs 340 MB: the bulk of a cold load's
+ * passes); then b's data is done with (PassCtx.done_reading). */
+static uint32_t pack(Graph *g, uint32_t b, bool tb, int P, uint32_t pos,
+                     const PassCtx *ctx) {
+  const Value *bv = &g->values[b];
+  int64_t r = bv->shape.d[0].c, c = bv->shape.d[1].c;
+  int64_t K = tb ? c : r, N = tb ? r : c;
+  int64_t panels = (N + P - 1) / P;
+  float *dst = ir_alloc(g->arena, (size_t)(panels * K * P) * sizeof *dst);
+  PackJob job = {bv->data, dst, K, N, P, tb};
+  loom_parallel_for(pack_panels, &job, 0, panels, 1);
+  if (ctx->done_reading)
+    ctx->done_reading(ctx->done_arg, bv->data, (size_t)(K * N) * sizeof *dst);
   char name[512];
   snprintf(name, sizeof name, "%s.packed%s", bv->name ? bv->name : "c",
            tb ? "_t" : "");
@@ -180,7 +201,7 @@ int pass_layout(Graph *g, PassCtx *ctx, Diag *d) {
     uint32_t pos = g->nodes[g->values[b].node].pos;
     if (packed == IR_NONE)
       packed = *slot = pairs ? pack_pairs(g, b, tb, ctx->target->plan.pair, pos)
-                                        : pack(g, b, tb, panel, pos);
+                                        : pack(g, b, tb, panel, pos, ctx);
     m = &g->nodes[i]; /* pack() may have grown the node array */
     m->in[1] = packed;
     if (tb) m->attr[ir_attr_index(OP_MATMUL, "transpose_b")].set = false;

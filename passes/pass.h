@@ -26,6 +26,13 @@ typedef struct {
   /* plan-memory's result, when it ran */
   bool planned;
   int64_t peak_bytes;
+  /* A hint, or NULL: a pass has read all it needs of the data at p (n
+   * bytes) — layout, after packing a weight.  The caller may drop those
+   * pages when they are a file's (api_prepare: the checkpoint's, so that
+   * the packed copy and its source are not both resident); the data stays
+   * readable. */
+  void (*done_reading)(void *arg, const void *p, size_t n);
+  void *done_arg;
 } PassCtx;
 
 typedef int (*PassFn)(Graph *g, PassCtx *ctx, Diag *d);

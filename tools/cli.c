@@ -415,8 +415,8 @@ int cli_program(const CliCompile *cc, FeModel **fe, Program **p) {
   Target t;
   *p = NULL;
   PrepareOptions po = {cc->target, cc->weights, cc->passes, cc->disable, NULL,
-                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3, cc->dtype,
-                       cc->max_batch};
+                       cc->graph, cc->max_len, cc->l1, cc->l2, cc->l3,
+                       cc->dtype, NULL, cc->max_batch};
   int st = api_prepare(cc->model, &po, &t, fe, &d);
   if (st == LOOM_ERR_USAGE) return cli_usage(cc->cmd, "%s", cli_bare(d.msg));
   if (st == 0 && !(*p = cg_program((*fe)->g, &t, &d))) {
