@@ -13,12 +13,15 @@ fraction of limits.c's peak timed the same way (peak_gflops_1t,
 peak_gflops_1t_cpu): on a machine shared with other tenants the CPU-time
 figure is the one that says how good the kernel is.  Each --variant is
 a set of `loom bench` options (e.g. "--l2=1G", "--backend c"; NAME=VALUE
-words set environment variables), run in
+words with an upper-case NAME set environment variables, and LOOM=PATH
+runs another loom binary, e.g. one built from main), run in
 the same rounds as the others, so variants are compared under the same
-load; without one, loom's defaults.
+load; without one, loom's defaults.  A variant starting with "-" is
+written --variant="--backend c".
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +29,8 @@ import tempfile
 import time
 
 import numpy as np
+
+ENV_WORD = re.compile(r"[A-Z_][A-Z0-9_]*=")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = [(768, 3072), (3072, 768), (768, 768)]
@@ -64,14 +69,16 @@ def main():
         for k, n in SHAPES:
             model = os.path.join(HERE, "models", f"gemm-128x{k}x{n}.yaml")
             for v in variants:
-                # NAME=VALUE words set the environment, the rest are options
+                # NAME=VALUE words set the environment (LOOM: the
+                # binary), the rest are options
                 words = v.split()
                 venv = dict(env, **dict(w.split("=", 1) for w in words
-                                        if not w.startswith("-")))
+                                        if ENV_WORD.match(w)))
                 out = kv(subprocess.run(
-                    [a.loom, "bench", model, "--input", f"x={inputs[k]}",
+                    [venv.pop("LOOM", a.loom), "bench", model,
+                     "--input", f"x={inputs[k]}",
                      "--repeat", str(a.repeat), "--threads", "1"]
-                    + [w for w in words if w.startswith("-")],
+                    + [w for w in words if not ENV_WORD.match(w)],
                     env=venv, capture_output=True, text=True, check=True).stdout)
                 res[(v, (k, n))][0].append(float(out["matmul_gflops"]))
                 res[(v, (k, n))][1].append(float(out["matmul_gflops_cpu"]))

@@ -38,6 +38,27 @@ void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
   s->bytes = s->bh * s->per_bh * 4;
 }
 
+static int64_t dim_bound(const Graph *g, Dim d) {
+  return d.sym < 0 ? d.c : ir_size_mul(d.c, g->syms[d.sym].bound);
+}
+
+bool ir_matmul_packs_a(const Graph *g, const Node *n, int64_t *floats) {
+  IR_ASSERT(n->op == OP_MATMUL);
+  const Shape *so = &g->values[n->out[0]].shape;
+  const Shape *sa = &g->values[n->in[0]].shape;
+  const Shape *sb = &g->values[n->in[1]].shape;
+  bool ta = ir_get_int(g, n, "transpose_a"), tb = ir_get_int(g, n, "transpose_b");
+  int r = so->rank;
+  bool folded = r > 2 && sb->rank == 2 && !ta && sa->rank == r;
+  if (g->values[n->in[1]].dtype == DT_BF16 || tb || (r > 2 && !folded))
+    return false;
+  int64_t rows = dim_bound(g, so->d[r - 2]);
+  for (int i = 0; i < r - 2; i++) rows = ir_size_mul(rows, dim_bound(g, so->d[i]));
+  if (folded && rows > IR_MATMUL_ROW_BLOCK) rows = IR_MATMUL_ROW_BLOCK;
+  *floats = ir_size_mul(rows, dim_bound(g, sa->d[sa->rank - (ta ? 2 : 1)]));
+  return true;
+}
+
 int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p) {
   if (n->op == OP_MATMUL && g->values[n->in[1]].dtype == DT_BF16) {
     /* a as bf16 pairs [rows, ceil(K/2)] (lower_matmul_bf16.c) */
@@ -45,6 +66,9 @@ int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p) {
     int64_t K = a->shape.d[a->shape.rank - 1].c;
     return ir_bound_bytes(g, a) / (K ? K : 1) * ((K + 1) / 2);
   }
+  int64_t floats;
+  if (n->op == OP_MATMUL && ir_matmul_packs_a(g, n, &floats))
+    return ir_size_mul(floats, 4);
   if (n->op != OP_ATTENTION) return 0;
   AttnScratch s;
   ir_attention_scratch(g, n, p, &s);

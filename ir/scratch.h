@@ -2,11 +2,12 @@
  * result, as part of the memory plan (plan-memory reserves it, codegen
  * passes it to the kernel as one more buffer).
  *
- * Today only attention has any: its flash-style kernel keeps, per head,
- * one block of queries transposed, one block of scores and the block's
- * output accumulator in a small region that stays in L1/L2 — never the
- * Sq × Sk matrix.  The layout is described here, once, for the pass that
- * sizes it and the lowering that uses it.
+ * Attention's flash-style kernel keeps, per head, one block of queries
+ * transposed, one block of scores and the block's output accumulator in
+ * a small region that stays in L1/L2 — never the Sq × Sk matrix.  A
+ * matmul packs its a there: in row tiles for the f32 GEMM, as bf16 pairs
+ * for the bf16 one.  The sizes are described here, once, for the pass
+ * that sizes the region and the lowering that uses it.
  */
 #ifndef LOOM_IR_SCRATCH_H
 #define LOOM_IR_SCRATCH_H
@@ -32,8 +33,20 @@ typedef struct {
  * default 64 × 64).  Symbolic dims at their bounds. */
 void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
                           AttnScratch *s);
+/* An f32 matmul over a batch of rows against a matrix b is one GEMM of
+ * batch·M rows, walked in blocks of this many rows (lower_matmul.c). */
+#define IR_MATMUL_ROW_BLOCK 64
+
+/* Whether f32 matmul node n's kernel packs a into its scratch
+ * (lower_matmul.c): b [K, N] (no transpose_b) and no batch loop around
+ * the GEMM — a matrix, or a batch of rows folded into one.  *floats gets
+ * the scratch it needs: every row of a GEMM (a row block's, when folded)
+ * times K, symbolic dims at their bounds. */
+bool ir_matmul_packs_a(const Graph *g, const Node *n, int64_t *floats);
+
 /* Bytes of scratch node n's kernel needs (0 for most ops): attention's
- * blocks; a bf16 matmul's a as bf16 pairs [rows, ceil(K/2)]. */
+ * blocks; a bf16 matmul's a as bf16 pairs [rows, ceil(K/2)]; an f32
+ * matmul's a packed in row tiles (ir_matmul_packs_a). */
 int64_t ir_scratch_bytes(const Graph *g, const Node *n, const TilePlan *p);
 
 #endif

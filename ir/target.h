@@ -27,7 +27,7 @@ typedef struct {
   /* b [N, K] (transposed): an MR x NC block of dot products */
   int nk_mr, nk_nc;
   int64_t kc;       /* K block: kc rows of a panel fill half of L1 */
-  int64_t mc;       /* M block: mc rows of a (mc·kc floats) fill half of
+  int64_t mc;       /* M block: mc rows of a (mc·kc floats) fill 3/4 of
                        L2; a multiple of kn_mr */
   int64_t prefetch; /* packed b's rows are prefetched this many rows
                        ahead (kc: the next K block); 0: none */

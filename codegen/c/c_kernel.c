@@ -219,6 +219,15 @@ static void c_broadcast(Emit *E, StrBuf *s, const KExpr *x) {
   char tb[32];
   KType st = k->exprs[x->a[0]].type;
   char sb[32];
+  if (st.scalar == KT_F32) {
+    /* x - 0 is x for every x (x + 0 is not: -0 + 0 = +0), so compilers
+     * drop it and broadcast straight from memory; `{0} + x` cost gcc a
+     * vaddss per broadcast, in the GEMM's inner loop */
+    sb_printf(s, "((float)(");
+    expr(E, s, x->a[0]);
+    sb_printf(s, ") - (%s){0})", ctype(x->type, tb, sizeof tb));
+    return;
+  }
   sb_printf(s, "((%s){0} %s (%s)(", ctype(x->type, tb, sizeof tb),
      st.scalar == KT_BOOL ? "-" : "+",
      st.scalar == KT_BOOL ? "int32_t" : ctype(st, sb, sizeof sb));

@@ -27,11 +27,16 @@
  * into equal blocks no longer than that (K = 768 at kc 320: 3 × 256, not
  * 320 + 320 + 128), so no block is a short one.
  *
- * M block (L2): mc rows of a fill half of L2, so the block of a that
- * every column panel streams past stays in L2; a multiple of MR.  A
- * column panel reads all K of each row (mc · K floats), so a kernel with
- * a static K is fitted to it; the target's plan assumes K = kc.  A matmul with more rows than mc walks them in blocks of mc,
- * outermost.  (The N direction needs no block of its own: a column panel
+ * M block (L2): mc rows of a fill three quarters of L2, so the block of
+ * a that every column panel streams past stays in L2; a multiple of MR.
+ * A column panel reads all K of each row (mc · K floats), so a kernel
+ * with a static K is fitted to it; the target's plan assumes K = kc.  A
+ * matmul with more rows than mc walks them in blocks of mc, outermost,
+ * and streams b once per block.  Three quarters, not half: a is packed
+ * (lower_matmul.c) and read as one stream, and besides it L2 holds only
+ * the panel rows of b in flight and a column panel of the output; at
+ * half, [128, 3072]×[3072, 768] ran as 80 + 48 rows and read its 9.4 MB
+ * b twice, ~5% slower (1 thread, CPU time, a C model of the kernel).  (The N direction needs no block of its own: a column panel
  * [kc, NV · lanes] is the unit, and the parallel loop.)
  *
  * Prefetch (L2): a b larger than twice L2 streams from L3 or memory once
@@ -64,7 +69,7 @@ void cg_tile_plan_at(const Target *t, int lanes, TilePlan *p) {
   p->nk_mr = 4;
   p->nk_nc = lanes >= 16 ? 6 : 4;
   p->kc = clamp_mult(t->l1d / 2 / ((int64_t)p->kn_nv * lanes * 4), 64, 1024, 8);
-  p->mc = clamp_mult(t->l2 / 2 / (p->kc * 4), p->kn_mr, 1 << 20, p->kn_mr);
+  p->mc = clamp_mult(t->l2 / 4 * 3 / (p->kc * 4), p->kn_mr, 1 << 20, p->kn_mr);
   p->prefetch = 0;
   p->panel = t->plan.panel;
   p->att_bq = 64;
@@ -105,7 +110,7 @@ void cg_tile_node(const Graph *g, const Node *n, const Target *t, int lanes,
   if (packed && ir_dim_static(N) && K.c * N.c * 4 > 2 * t->l2)
     p->prefetch = p->kc;
   /* every column panel streams past mc rows of a, all K of them */
-  p->mc = clamp_mult(t->l2 / 2 / (K.c * 4), p->kn_mr, 1 << 20, p->kn_mr);
+  p->mc = clamp_mult(t->l2 / 4 * 3 / (K.c * 4), p->kn_mr, 1 << 20, p->kn_mr);
 }
 
 void cg_tile_text(const Graph *g, const Node *n, const TilePlan *p,

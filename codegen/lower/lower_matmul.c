@@ -29,6 +29,15 @@
  * outermost (see cols_kn) and parallel; for b [N, K] the rows are.  With
  * batch dims the outermost batch loop is the parallel one instead.
  *
+ * For b [K, N] without a batch loop around the GEMM, a is first packed
+ * into the kernel's scratch in tiles of MR rows, [M/MR, K, MR] (pack_a,
+ * sized by ir_matmul_packs_a in ir/scratch.c): the micro-kernel's MR
+ * broadcasts per k then read MR consecutive floats, one stream for the
+ * whole tile, instead of MR rows K floats apart — at K = 3072 (12 KiB)
+ * those rows all map to one L1 set.  Measured with bench/gemm.py (1
+ * thread, CPU time, medians on a loaded machine): +5-10% on the three
+ * BERT-base shapes.
+ *
  * A constant b in a panel layout (the layout pass) is read panel by panel:
  * element (k, j) of a [K, N] matrix stored as panels of [K, P] is at
  * (j / P)·K·P + k·P + j % P, so a tile whose width divides P streams one
@@ -41,6 +50,7 @@
 #include "codegen/kir/kmath.h"
 #include "codegen/kpass/tile.h"
 #include "codegen/lower/lower.h"
+#include "ir/scratch.h"
 
 #include <math.h>
 #include <string.h>
@@ -53,8 +63,9 @@
  * cache — BERT-base at 32 x 64 took ~40% more CPU time as one block of
  * 2048 rows than as 32 GEMMs of 64 rows; blocks of 64 rows take the same
  * as those (within this shared machine's noise).  An M block in
- * the tile plan (codegen/kpass/tile.c) should replace this. */
-#define ROW_BLOCK 64
+ * the tile plan (codegen/kpass/tile.c) should replace this.  (The scratch
+ * a is packed into is sized for one block: ir/scratch.h.) */
+#define ROW_BLOCK IR_MATMUL_ROW_BLOCK
 
 typedef struct {
   Lower *L;
@@ -66,6 +77,8 @@ typedef struct {
   int lanes;
   int panel;            /* b's panel width P, 0 when row-major */
   TilePlan plan;        /* the target's, at this kernel's width */
+  uint32_t scr;         /* scratch param: a packed (pack_a), or K_NONE */
+  int pmr;              /* the rows of a packed tile */
   uint32_t bias, res;   /* params, or K_NONE */
   Op act;               /* the epilogue's activation, OP_COUNT: none */
 } Mm;
@@ -134,8 +147,13 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w,
     bstart = k_add(k, m->bo, j0);
     bstride = m->N;
   }
+  /* a full row tile reads a packed: MR consecutive floats per k */
+  bool packed = m->scr != K_NONE && R == m->pmr;
+  uint32_t atile = packed ? k_var(k, k_let(k, "ap", k_mul(k, i0, m->K))) : K_NONE;
   uint32_t kk = k_for(k, "k", kb.lo, kb.hi, 1, false);
   uint32_t kv = k_var(k, kk);
+  uint32_t ak = packed ? k_var(k, k_let(k, "ak", k_add(k, atile, k_muli(k, kv, R))))
+                       : K_NONE;
   /* b row kk, columns j0.. */
   uint32_t brow = k_let(k, "bk", k_add(k, bstart, k_mul(k, kv, bstride)));
   uint32_t bv[MAXV];
@@ -148,7 +166,8 @@ static void tile_kn(Mm *m, uint32_t i0, uint32_t j0, int R, int V, int w,
     for (int64_t off = 0; off < (int64_t)V * w; off += 16)
       k_prefetch(k, m->b, k_addi(k, k_var(k, brow), m->plan.prefetch * m->panel + off));
   for (int r = 0; r < R; r++) {
-    uint32_t as = k_broadcast(k, a_elem(m, k_addi(k, i0, r), kv), w);
+    uint32_t as = k_broadcast(k, packed ? k_load(k, m->scr, k_addi(k, ak, r), 1)
+                                        : a_elem(m, k_addi(k, i0, r), kv), w);
     uint32_t asv = w > 1 ? k_var(k, k_let(k, "a", as)) : as;
     for (int v = 0; v < V; v++)
       k_set(k, acc[r][v], k_fma(k, asv, k_var(k, bv[v]), k_var(k, acc[r][v])));
@@ -229,6 +248,28 @@ static void cols_kn(Mm *m, int MR, int V, bool parallel, RowBlock rb) {
     }
     k_end(k);
   }
+}
+
+/* a packed in tiles of MR rows, in the order the micro-kernel reads it:
+ *   scratch [M/MR, K, MR]: a[i0 + r, k] at i0·K + k·MR + r
+ * (only full tiles; the rows past the last one read a).  The micro-kernel
+ * then broadcasts from one contiguous stream instead of MR rows K floats
+ * apart, which at K = 3072 (12 KiB) all fall into one L1 set.  Every
+ * column panel reuses the packing; the tiles are independent, so the
+ * loop is parallel where the GEMM's is. */
+static void pack_a(Mm *m, bool parallel) {
+  Kernel *k = m->k;
+  int MR = m->pmr;
+  uint32_t m1 = k_floor_to(k, m->M, MR);
+  if (empty_range(k, k_i64(k, 0), m1)) return;
+  uint32_t i0 = k_var(k, k_for(k, "i", k_i64(k, 0), m1, MR, parallel));
+  uint32_t srow = k_var(k, k_let(k, "sr", k_mul(k, i0, m->K)));
+  uint32_t kv = k_var(k, k_for(k, "k", k_i64(k, 0), m->K, 1, false));
+  uint32_t s = k_var(k, k_let(k, "sk", k_add(k, srow, k_muli(k, kv, MR))));
+  for (int r = 0; r < MR; r++)
+    k_store(k, m->scr, k_addi(k, s, r), a_elem(m, k_addi(k, i0, r), kv));
+  k_end(k);
+  k_end(k);
 }
 
 /* M blocks (the plan's mc, from L2) outermost when a static M exceeds
@@ -371,6 +412,9 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   if (ir_get_int(g, n, "bias")) m.bias = 3;
   if (ir_get_int(g, n, "residual")) m.res = n->nin;
   m.act = ir_matmul_act(g, n);
+  int64_t scr_floats;
+  m.scr = ir_matmul_packs_a(g, n, &scr_floats) ? cg_scratch(L) : K_NONE;
+  m.pmr = m.plan.kn_mr;
   const Node *bp = &g->nodes[g->values[n->in[1]].node];
   if (bp->op == OP_CONST) m.panel = ir_layout_panel(ir_get_str(g, bp, "layout"));
   /* A packed constant comes from the layout pass, for some target; IR
@@ -426,6 +470,8 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   IR_ASSERT(m.plan.kn_mr <= MAXR && m.plan.kn_nv <= MAXV &&
             m.plan.nk_mr <= MAXR && m.plan.nk_nc <= MAXR);
   if (!tb) {
+    IR_ASSERT(m.scr == K_NONE || nb == 0);
+    if (m.scr != K_NONE) pack_a(&m, par_rows);
     blocks_kn(&m, m.plan.kn_mr, V, par_rows);
   } else if (!ta) {
     int MR = m.plan.nk_mr, C = m.plan.nk_nc;
