@@ -364,15 +364,22 @@ uint32_t fb_split_heads(Fb *b, uint32_t x, int64_t heads, const char *name) {
   return split_heads(b, x, heads, name);
 }
 
+/* The heads' context [B..., H, S, Dh] back to q's shape [B..., S, d]. */
+static uint32_t merge_heads(Fb *b, uint32_t ctx, uint32_t q) {
+  int r = rank_of(b, q);
+  Dim flat[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) flat[i] = fb_dim(b, q, i);
+  int64_t perm[IR_MAX_RANK];
+  head_perm(r + 1, perm);
+  ctx = fb_transpose(b, ctx, r + 1, perm, NULL);  /* [B..., S, H, Dh] */
+  return fb_reshape(b, ctx, r, flat, "merged");   /* [B..., S, d] */
+}
+
 uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
                              int64_t heads, uint32_t kc, uint32_t vc, Dim P,
                              uint32_t keep) {
   int r = rank_of(b, q);
-  Dim flat[IR_MAX_RANK];
-  for (int i = 0; i < r; i++) flat[i] = fb_dim(b, q, i); /* [B..., S, d] */
-  int64_t dh = flat[r - 1].c / heads;
-  int64_t perm[IR_MAX_RANK];
-  head_perm(r + 1, perm);
+  int64_t dh = fb_dim(b, q, r - 1).c / heads;
   uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [B..., H, S, Dh] */
   uint32_t kh = k, vh = v; /* cross-attention: [H, T, Dh] already */
   if (kc != IR_NONE) {
@@ -388,19 +395,12 @@ uint32_t fb_cached_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
     ir_set_int(b->g, id, "causal", 1);
     ir_set_dim(b->g, id, "q_offset", P);
   }
-  uint32_t ctx = finish(b, id, "context");              /* [B..., H, S, Dh] */
-  ctx = fb_transpose(b, ctx, r + 1, perm, NULL);        /* [B..., S, H, Dh] */
-  return fb_reshape(b, ctx, r, flat, "merged");         /* [B..., S, d] */
+  return merge_heads(b, finish(b, id, "context"), q); /* [B..., S, d] */
 }
 
 uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
                       int64_t heads, bool causal, uint32_t keep) {
-  int r = rank_of(b, q);
-  Dim flat[IR_MAX_RANK];
-  for (int i = 0; i < r; i++) flat[i] = fb_dim(b, q, i); /* [B..., S, d] */
-  int64_t dh = flat[r - 1].c / heads;
-  int64_t perm[IR_MAX_RANK];
-  head_perm(r + 1, perm);
+  int64_t dh = fb_dim(b, q, rank_of(b, q) - 1).c / heads;
   uint32_t qh = split_heads(b, q, heads, "q_heads"); /* [B..., H, S, Dh] */
   uint32_t kh = split_heads(b, k, heads, "k_heads"); /* [B..., H, T, Dh] */
   uint32_t vh = split_heads(b, v, heads, "v_heads"); /* [B..., H, T, Dh] */
@@ -410,6 +410,5 @@ uint32_t fb_attention(Fb *b, uint32_t q, uint32_t k, uint32_t v,
   if (keep != IR_NONE) scores = fb_mask(b, scores, keep, "padded");
   uint32_t p = fb_softmax(b, scores, -1, "probs");      /* [B..., H, S, T] */
   uint32_t ctx = fb_matmul(b, p, vh, false, "context"); /* [B..., H, S, Dh] */
-  ctx = fb_transpose(b, ctx, r + 1, perm, NULL);        /* [B..., S, H, Dh] */
-  return fb_reshape(b, ctx, r, flat, "merged");         /* [B..., S, d] */
+  return merge_heads(b, ctx, q);                        /* [B..., S, d] */
 }
