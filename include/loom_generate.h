@@ -145,6 +145,11 @@ int loom_gen_check_batch(const loom_gen_model *m, int64_t batch, char *err,
 /* The picking of one token, exposed for tests: logits [vocab] (read
  * only), seen ids (the sequence so far) for the repetition penalty, rng
  * the PRNG state (loom_gen_seed). */
+/* Token ids as the command lines take them, "464,2068,7586" (each an
+ * int32 >= 0) -> ids[0..*n), malloc'd: 0; -1 when s is not such a list;
+ * -2 when out of memory. */
+int loom_gen_parse_ids(const char *s, int32_t **ids, size_t *n);
+
 void loom_gen_seed(uint64_t rng[4], uint64_t seed);
 int32_t loom_gen_pick(const loom_gen_params *p, const float *logits,
                       int64_t vocab, const int32_t *seen, int64_t n_seen,

@@ -20,6 +20,7 @@
 #endif
 #include "loom_generate.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,4 +379,26 @@ int loom_gen_run(const loom_gen_model *m, const loom_gen_params *p,
   const int32_t *prompts[1] = {prompt};
   return loom_gen_run_batch(m, p, src, n_src, 1, prompts, &n_prompt, one_row,
                             &o, stats, err, errlen);
+}
+
+/* ---- the command lines' ids ---------------------------------------------- */
+
+int loom_gen_parse_ids(const char *s, int32_t **ids, size_t *n) {
+  size_t cap = 1;
+  for (const char *p = s; *p; p++) cap += *p == ',';
+  *n = 0;
+  if (!(*ids = malloc(cap * sizeof **ids))) return -2;
+  for (const char *p = s;; p++) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+      free(*ids);
+      *ids = NULL;
+      return -1;
+    }
+    (*ids)[(*n)++] = (int32_t)v;
+    if (!*end) return 0;
+    p = end;
+  }
 }

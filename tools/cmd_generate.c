@@ -184,26 +184,12 @@ static const CliCommand generate_cmd = {.name = "generate",
 
 /* "464,2068,7586" -> ids (malloc'd); opt names the option */
 static int parse_ids(const char *opt, const char *s, int32_t **ids, size_t *n) {
-  size_t cap = 1;
-  for (const char *p = s; *p; p++) cap += *p == ',';
-  *ids = malloc(cap * sizeof **ids);
-  if (!*ids) return cli_die(EXIT_MODEL, "out of memory");
-  *n = 0;
-  const char *p = s;
-  for (;;) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-      free(*ids);
-      *ids = NULL;
-      return cli_usage("generate", "--%s takes ids like 464,2068,7586, "
-                                   "got '%s'", opt, s);
-    }
-    (*ids)[(*n)++] = (int32_t)v;
-    if (!*end) return 0;
-    p = end + 1;
-  }
+  int rc = loom_gen_parse_ids(s, ids, n);
+  if (rc == -2) return cli_die(EXIT_MODEL, "out of memory");
+  if (rc)
+    return cli_usage("generate", "--%s takes ids like 464,2068,7586, got '%s'",
+                     opt, s);
+  return 0;
 }
 
 static int emit(void *user, int32_t id) {

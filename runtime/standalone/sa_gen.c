@@ -323,29 +323,14 @@ static int gen_real(const char *opt, const char *s, double hi, double *out) {
   return 0;
 }
 
-/* "464,2068,7586" -> ids (malloc'd) */
+/* "464,2068,7586" -> ids (malloc'd): loom_gen_parse_ids, with messages */
 static int gen_ids(const char *opt, const char *s, int32_t **ids, size_t *n) {
-  size_t cap = 1;
-  const char *p;
-  for (p = s; *p; p++) cap += *p == ',';
-  *ids = (int32_t *)malloc(cap * sizeof **ids);
-  if (!*ids) return fprintf(stderr, "%s: error: out of memory\n", gen_prog), 1;
-  *n = 0;
-  p = s;
-  for (;;) {
-    char *end;
-    long long v;
-    errno = 0;
-    v = strtoll(p, &end, 10);
-    if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-      fprintf(stderr, "%s: error: %s takes ids like 464,2068,7586, got '%s'\n"
-                      "Try '%s --help'.\n", gen_prog, opt, s, gen_prog);
-      return 2;
-    }
-    (*ids)[(*n)++] = (int32_t)v;
-    if (!*end) return 0;
-    p = end + 1;
-  }
+  int rc = loom_gen_parse_ids(s, ids, n);
+  if (rc == -2) return fprintf(stderr, "%s: error: out of memory\n", gen_prog), 1;
+  if (rc)
+    return fprintf(stderr, "%s: error: %s takes ids like 464,2068,7586, got "
+                           "'%s'\nTry '%s --help'.\n", gen_prog, opt, s, gen_prog), 2;
+  return 0;
 }
 
 static int gen_emit(void *user, int32_t id) {

@@ -10,8 +10,6 @@
 # q_offset) and the pass matrix's.
 set -u
 : "${LOOM:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 . ./lib.sh
 
 count() { # MODEL ARGS... -> number of attention ops after the pipeline

@@ -12,8 +12,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
 . "$(dirname "$0")/../lib.sh"
-backends="ref c"
-"$LOOM" run --help | grep -q '^ *jit ' && backends="$backends jit"
 
 for g in goldens/attention-head goldens/bert-tiny goldens/gpt2-tiny \
          goldens/transformer-pre-gelu goldens/vit-tiny; do

@@ -8,8 +8,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
 . "$(dirname "$0")/../lib.sh"
-backends="ref c"
-"$LOOM" run --help | grep -q '^ *jit ' && backends="$backends jit"
 m=goldens/gpt2-tiny/model.yaml   # wte: 517 rows, S <= 64
 
 for b in $backends; do
