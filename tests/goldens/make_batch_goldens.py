@@ -201,8 +201,6 @@ def gpt2():
     if d.exists():
         shutil.rmtree(d)
     d.mkdir()
-    if kept is not None:
-        gen.write_text(kept)
     torch.manual_seed(GPT2_SEED)
     cfg = GPT2Config(vocab_size=GPT2["vocab"], n_positions=GPT2["max_len"],
                      n_embd=GPT2["d_model"], n_layer=GPT2["layers"], n_head=GPT2["heads"],
@@ -233,6 +231,8 @@ def gpt2():
     np.save(d / "in.ids.npy", ids)
     np.save(d / "in.attention_mask.npy", mask)
     np.save(d / "out.logits.npy", lg.numpy().astype(np.float32))
+    if kept is not None:
+        gen.write_text(kept)
     print(f"gpt2-batch: logits {tuple(lg.shape)}")
 
 
