@@ -51,8 +51,8 @@ grep -q 'kc 264 (L1), mc 376 (L2)' "$tmp/c" && ok || bad "100K/1M blocking: $(ca
   ok || bad "no M block loop at --l2=64K"
 
 # a packed b beyond twice L2 is prefetched a K block ahead (9.4 MB, into
-# the 2 MiB L2 here); one of 2.4 MB is not
-"$LOOM" dump --kernels ../bench/models/gemm-128x3072x768.yaml --l2=2M >"$tmp/pf"
+# a 2 MiB L2, with a 48K L1 for the K block); one of 2.4 MB is not
+"$LOOM" dump --kernels ../bench/models/gemm-128x3072x768.yaml --l1=48K --l2=2M >"$tmp/pf"
 grep -q 'tiles: register 8x48, kc 128 (L1), mc 128 (L2), b prefetched a K block ahead' "$tmp/pf" &&
   ok || bad "no prefetch plan for [3072, 768]"
 grep -qE 'prefetch in1\[\(bk[0-9]+ \+ 6144\)\]' "$tmp/pf" && ok || bad "no prefetch statement for [3072, 768]"
