@@ -54,7 +54,6 @@ bool ir_matmul_packs_a(const Graph *g, const Node *n, int64_t *floats) {
     return false;
   int64_t rows = dim_bound(g, so->d[r - 2]);
   for (int i = 0; i < r - 2; i++) rows = ir_size_mul(rows, dim_bound(g, so->d[i]));
-  if (folded && rows > IR_MATMUL_ROW_BLOCK) rows = IR_MATMUL_ROW_BLOCK;
   *floats = ir_size_mul(rows, dim_bound(g, sa->d[sa->rank - (ta ? 2 : 1)]));
   return true;
 }

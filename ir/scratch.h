@@ -33,15 +33,12 @@ typedef struct {
  * default 64 × 64).  Symbolic dims at their bounds. */
 void ir_attention_scratch(const Graph *g, const Node *n, const TilePlan *p,
                           AttnScratch *s);
-/* An f32 matmul over a batch of rows against a matrix b is one GEMM of
- * batch·M rows, walked in blocks of this many rows (lower_matmul.c). */
-#define IR_MATMUL_ROW_BLOCK 64
-
 /* Whether f32 matmul node n's kernel packs a into its scratch
  * (lower_matmul.c): b [K, N] (no transpose_b) and no batch loop around
  * the GEMM — a matrix, or a batch of rows folded into one.  *floats gets
- * the scratch it needs: every row of a GEMM (a row block's, when folded)
- * times K, symbolic dims at their bounds. */
+ * the scratch it needs: every row of the GEMM (batch·M when folded)
+ * times K, symbolic dims at their bounds — address space: a run touches
+ * the pages of the rows it has. */
 bool ir_matmul_packs_a(const Graph *g, const Node *n, int64_t *floats);
 
 /* Bytes of scratch node n's kernel needs (0 for most ops): attention's

@@ -21,7 +21,7 @@
  * a [batch..., M, K] times a b of rank 2 (a weight: every projection of
  * a batch of sentences) is one GEMM of batch·M rows: out and a are then
  * contiguous [batch·M, N] and [batch·M, K], so the batch dims fold into M
- * (no batch loop; blocks of ROW_BLOCK rows whatever S is).
+ * (no batch loop: the M blocks below walk the rows, whatever B and S are).
  *
  * Every tile number (register tiles, K and M blocks, panel width) is the
  * kernel's TilePlan (ir/target.h), from the `tile` pass
@@ -58,15 +58,6 @@
 
 #define MAXR 8
 #define MAXV 4
-/* Rows of a batch's folded GEMM per block: the kernels below have no M
- * blocking of their own (every column block walks all M rows), and with
- * M = B·S in the thousands the output block and a's rows stop fitting in
- * cache — BERT-base at 32 x 64 took ~40% more CPU time as one block of
- * 2048 rows than as 32 GEMMs of 64 rows; blocks of 64 rows take the same
- * as those (within this shared machine's noise).  An M block in
- * the tile plan (codegen/kpass/tile.c) should replace this.  (The scratch
- * a is packed into is sized for one block: ir/scratch.h.) */
-#define ROW_BLOCK IR_MATMUL_ROW_BLOCK
 
 typedef struct {
   Lower *L;
@@ -273,13 +264,26 @@ static void pack_a(Mm *m, bool parallel) {
   k_end(k);
 }
 
-/* M blocks (the plan's mc, from L2) outermost when a static M exceeds
- * one: every column panel then streams past a block of a that stays in
- * L2 (BLIS's ic loop); the last block takes the rows left over. */
+/* M blocks (the plan's mc, from L2) outermost when M exceeds one: every
+ * column panel then streams past a block of a that stays in L2 (BLIS's
+ * ic loop); the last block takes the rows left over.  A symbolic M (a
+ * batch folded into it, a sequence) is walked the same way at run time.
+ * (A batch's GEMM ran in fixed blocks of 64 rows before, each streaming
+ * all of b and each its own parallel regions: BERT-base on 32 x 64, `loom
+ * bench`, AMD EPYC, medians of 3 interleaved rounds: the same on 1
+ * thread, 2139 -> 1965 ms on 2.) */
 static void blocks_kn(Mm *m, int MR, int V, bool parallel) {
   Kernel *k = m->k;
   int64_t M, mc = m->plan.mc;
-  if (!k_is_const(k, m->M, &M) || M <= mc) {
+  if (!k_is_const(k, m->M, &M)) {
+    uint32_t ib = k_var(k, k_for(k, "ib", k_i64(k, 0), m->M, mc, false));
+    uint32_t n = k_var(k, k_let(k, "mb", k_binary(k, KO_MIN, k_i64(k, mc),
+                                                   k_sub(k, m->M, ib))));
+    cols_kn(m, MR, V, parallel, (RowBlock){ib, n});
+    k_end(k);
+    return;
+  }
+  if (M <= mc) {
     cols_kn(m, MR, V, parallel, (RowBlock){k_i64(k, 0), m->M});
     return;
   }
@@ -441,21 +445,15 @@ int cg_lower_matmul(Lower *L, const Node *n) {
   m.K = cg_dim(L, sa->d[sa->rank - (ta ? 2 : 1)]);
 
   /* Batch loops: one per leading dim, offsets accumulated; none when b
-   * is a matrix and a is not transposed or broadcast: one GEMM of B·S rows,
-   * walked in blocks of ROW_BLOCK rows. */
+   * is a matrix and a is not transposed or broadcast: one GEMM of B·S
+   * rows. */
   int nb = R - 2;
-  bool rblocks = false;
   m.oo = m.ao = m.bo = k_i64(k, 0);
   if (nb > 0 && sb->rank == 2 && !ta && sa->rank == R) {
-    uint32_t rows = m.M;
-    for (int i = 0; i < nb; i++) rows = k_mul(k, rows, cg_dim(L, so->d[i]));
+    for (int i = 0; i < nb; i++) m.M = k_mul(k, m.M, cg_dim(L, so->d[i]));
+    int64_t c;
+    if (!k_is_const(k, m.M, &c)) m.M = k_var(k, k_let(k, "rows", m.M));
     nb = 0;
-    uint32_t r0 = k_var(k, k_for(k, "r", k_i64(k, 0), rows, ROW_BLOCK, false));
-    m.M = k_var(k, k_let(k, "mrows", k_binary(k, KO_MIN, k_i64(k, ROW_BLOCK),
-                                                k_sub(k, rows, r0))));
-    m.oo = k_var(k, k_let(k, "oo", k_mul(k, r0, m.N)));
-    m.ao = k_var(k, k_let(k, "ao", k_mul(k, r0, m.K)));
-    rblocks = true;
   }
   uint32_t sto[IR_MAX_RANK], sta[IR_MAX_RANK], stb[IR_MAX_RANK];
   cg_strides(L, so, sto);
@@ -483,6 +481,5 @@ int cg_lower_matmul(Lower *L, const Node *n) {
     naive(&m, par_rows);
   }
   for (int i = 0; i < nb; i++) k_end(k);
-  if (rblocks) k_end(k);
   return 0;
 }
