@@ -16,7 +16,7 @@
  * the CPU has; a STREAM triad over arrays far beyond the caches), one
  * thread, timed in the CPU time the thread got (the machines are shared:
  * the wall clock would measure the other tenants too), and cached in the
- * loom cache directory (limits-v1.txt); the peak of N threads is N times
+ * loom cache directory (limits-v2.txt); the peak of N threads is N times
  * the one-thread peak.  The kernels are timed by the wall clock, so on a
  * loaded machine their roofline figures come out low.  Delete the file to
  * measure again (the clock of a shared machine moves).
@@ -45,7 +45,10 @@ static int cmp_d(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* 16 independent chains of FMAs: 2 flops per lane per FMA. */
+/* 16 independent chains of FMAs: 2 flops per lane per FMA.  The chains
+ * must live in registers: without the unroll pragmas gcc -O2 kept a[] in
+ * memory, a load and a store around every FMA, and measured half the
+ * peak on an AMD EPYC (48 GFLOP/s against bench/limits.c's 106). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -53,6 +56,7 @@ __attribute__((target("avx512f"))) static double fma512(long iters) {
   __m512 a[16], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
   for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);
   for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
   __m512 s = a[0];
   for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, a[i]);
@@ -65,6 +69,7 @@ __attribute__((target("avx2,fma"))) static double fma256(long iters) {
   __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
   for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
   for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
     for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
   __m256 s = a[0];
   for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
@@ -80,6 +85,7 @@ static double fma_scalar(long iters) {
   float a[8];
   for (int i = 0; i < 8; i++) a[i] = (float)i;
   for (long it = 0; it < iters; it++)
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) a[i] = a[i] * 0.999999f + 1e-7f;
   volatile float sink = a[0] + a[7];
   (void)sink;
@@ -129,7 +135,7 @@ int cli_limits(double *peak_1t, double *gbs, char *path, size_t cap) {
   char dir[PATH_MAX];
   path[0] = 0;
   if (cg_cache_dir(NULL, dir, sizeof dir) == 0)
-    snprintf(path, cap, "%s/limits-v1.txt", dir);
+    snprintf(path, cap, "%s/limits-v2.txt", dir);
   FILE *f = path[0] ? fopen(path, "r") : NULL;
   if (f) {
     int ok = fscanf(f, "peak_gflops_1t=%lf\ntriad_gbs_1t=%lf", peak_1t, gbs) == 2;

@@ -22,7 +22,7 @@ ns=$(sed -n 's/^# .*: \([0-9]*\) kernels, \([0-9]*\) steps.*/\2/p' "$tmp/k")
 expect 0 "profile: 1 run" "$LOOM" run "$dir/model.yaml" "${in[@]}" --profile --threads 1 --out-dir "$tmp/o"
 cp "$tmp/out" "$tmp/p"
 "$NPYCMP" "$tmp/o/hidden.npy" "$dir/out.hidden.npy" >"$tmp/cmp" && ok || bad "outputs with --profile: $(cat "$tmp/cmp")"
-[ -f "$tmp/cache/loom/limits-v1.txt" ] && ok || bad "no limits cached"
+[ -f "$tmp/cache/loom/limits-v2.txt" ] && ok || bad "no limits cached"
 rows=$(grep -cE '^k[0-9]+_[a-z_]+ ' "$tmp/p")
 [ "$rows" = "$nk" ] && ok || bad "$rows kernel lines, dump --kernels has $nk kernels"
 calls=$(awk '/^k[0-9]+_/ { s += $2 } END { print s }' "$tmp/p")
@@ -34,7 +34,7 @@ awk '/^k[0-9]+_/ { if (prev != "" && $3 > prev) bad = 1; prev = $3 } END { exit 
   ok || bad "not sorted by time"
 
 # the limits come from the cache once it holds them
-printf 'peak_gflops_1t=1234.5\ntriad_gbs_1t=67.8\n' >"$tmp/cache/loom/limits-v1.txt"
+printf 'peak_gflops_1t=1234.5\ntriad_gbs_1t=67.8\n' >"$tmp/cache/loom/limits-v2.txt"
 expect 0 "FMA peak 2469.0 GFLOP/s (1234.5 per thread), bandwidth 67.8 GB/s" \
   "$LOOM" bench "$dir/model.yaml" "${in[@]}" --profile --threads 2 --repeat 2 --warmup 1
 grep -q '^profile: 3 runs, 2 threads' "$tmp/out" && ok || bad "bench --profile header: $(grep profile: "$tmp/out")"
