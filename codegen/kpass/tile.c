@@ -21,11 +21,18 @@
  *
  * Register tile, b [N, K] (dot products along K): MR x NC accumulators.
  *
- * K block (L1): kc rows of one panel (kc · NV · lanes floats) fill half of
- * L1, so the panel rows a tile reads come from L1 for every row block;
- * between 64 and 1024, a multiple of 8.  Per kernel, a static K is cut
- * into equal blocks no longer than that (K = 768 at kc 320: 3 × 256, not
- * 320 + 320 + 128), so no block is a short one.
+ * K block (L1): kc rows of one panel (kc · NV · lanes floats) are one
+ * and a half times L1; between 64 and 1024, a multiple of 8.  They need
+ * not stay in L1: a tile reads NV vectors of them per MR · NV FMAs (192
+ * bytes per 24 FMAs at 8 x 48), which L2 delivers with room to spare.
+ * What a K block costs is its end: every block reloads and stores the
+ * output tile and drains the FMA chains, so longer blocks pay less.
+ * Measured (bench/gemm.py, 1 thread, AMD EPYC with a 32K L1d, medians of
+ * 5 interleaved rounds): the three BERT-base GEMMs at kc 80 (half of L1)
+ * ran at 86-90% of peak, at kc 256 (1.5 x L1) 93-96%, and no faster at
+ * kc 336 to 768.  Per kernel, a static K is cut into equal blocks no
+ * longer than that (K = 768 at kc 320: 3 × 256, not 320 + 320 + 128), so
+ * no block is a short one.
  *
  * M block (L2): mc rows of a fill three quarters of L2, so the block of
  * a that every column panel streams past stays in L2; a multiple of MR.
@@ -68,7 +75,7 @@ void cg_tile_plan_at(const Target *t, int lanes, TilePlan *p) {
   p->kn_nv = lanes >= 8 ? 3 : lanes == 4 ? 2 : 4;
   p->nk_mr = 4;
   p->nk_nc = lanes >= 16 ? 6 : 4;
-  p->kc = clamp_mult(t->l1d / 2 / ((int64_t)p->kn_nv * lanes * 4), 64, 1024, 8);
+  p->kc = clamp_mult(t->l1d * 3 / 2 / ((int64_t)p->kn_nv * lanes * 4), 64, 1024, 8);
   p->mc = clamp_mult(t->l2 / 4 * 3 / (p->kc * 4), p->kn_mr, 1 << 20, p->kn_mr);
   p->prefetch = 0;
   p->panel = t->plan.panel;

@@ -40,22 +40,23 @@ tiles() { "$LOOM" dump --kernels "$tmp/t.yaml" "$@" 2>&1 | grep -E '^(// tiles|#
 tiles | grep -q '^# tiled for L1d [1-9][0-9]*K, L2 [1-9]' && ok || bad "no cache sizes in dump --kernels"
 tiles --l1=48K --l2=2M --l3=32M >"$tmp/a"
 grep -q '^# tiled for L1d 48K, L2 2048K, L3 32768K$' "$tmp/a" && ok || bad "--l1/--l2/--l3 not taken: $(cat "$tmp/a")"
-# K = 520 in 5 blocks of 104 (128 fill half of 48K); mc rows of a x K fill 3/4 of L2
-grep -q 'register 8x48, kc 104 (L1), mc 752 (L2)' "$tmp/a" && ok || bad "48K/2M blocking: $(cat "$tmp/a")"
+# K = 520 in 2 blocks of 264 (384 rows of a 48-float panel are 1.5 x 48K);
+# mc rows of a x K fill 3/4 of L2
+grep -q 'register 8x48, kc 264 (L1), mc 752 (L2)' "$tmp/a" && ok || bad "48K/2M blocking: $(cat "$tmp/a")"
 grep -q 'register 4x6 dot products' "$tmp/a" && ok || bad "no dot-product tile: $(cat "$tmp/a")"
 tiles --l1=4K --l2=64K >"$tmp/b"
 grep -q 'kc 64 (L1), mc 16 (L2)' "$tmp/b" && ok || bad "4K/64K blocking: $(cat "$tmp/b")"
 tiles --l1=100K --l2=1M >"$tmp/c"
-grep -q 'kc 264 (L1), mc 376 (L2)' "$tmp/c" && ok || bad "100K/1M blocking: $(cat "$tmp/c")"
+grep -q 'kc 800 (L1), mc 376 (L2)' "$tmp/c" && ok || bad "100K/1M blocking: $(cat "$tmp/c")"
 "$LOOM" dump --kernels "$tmp/t.yaml" --l1=4K --l2=64K | grep -q 'for ib[0-9]* = 0 to 288 step 16' &&
   ok || bad "no M block loop at --l2=64K"
 
 # a packed b beyond twice L2 is prefetched a K block ahead (9.4 MB, into
 # a 2 MiB L2, with a 48K L1 for the K block); one of 2.4 MB is not
 "$LOOM" dump --kernels ../bench/models/gemm-128x3072x768.yaml --l1=48K --l2=2M >"$tmp/pf"
-grep -q 'tiles: register 8x48, kc 128 (L1), mc 128 (L2), b prefetched a K block ahead' "$tmp/pf" &&
+grep -q 'tiles: register 8x48, kc 384 (L1), mc 128 (L2), b prefetched a K block ahead' "$tmp/pf" &&
   ok || bad "no prefetch plan for [3072, 768]"
-grep -qE 'prefetch in1\[\(bk[0-9]+ \+ 6144\)\]' "$tmp/pf" && ok || bad "no prefetch statement for [3072, 768]"
+grep -qE 'prefetch in1\[\(bk[0-9]+ \+ 18432\)\]' "$tmp/pf" && ok || bad "no prefetch statement for [3072, 768]"
 "$LOOM" dump --kernels ../bench/models/gemm-128x768x768.yaml --l2=2M | grep -q prefetch &&
   bad "[768, 768] prefetched at L2 2M" || ok
 "$LOOM" dump --kernels ../bench/models/gemm-128x768x768.yaml --l2=256K | grep -q 'prefetch in1' &&
